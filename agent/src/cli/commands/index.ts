@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+
+/**
+ * Every `vigil-agent` subcommand lives in its own file in this folder and
+ * exports `register(program)`. Add new commands to this list.
+ */
+export const commands: ReadonlyArray<(program: Command) => void> = [];
