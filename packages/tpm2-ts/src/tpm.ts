@@ -1,0 +1,108 @@
+import { marshal } from './codec/codec.js';
+import { type Command, type CommandInput, type CommandOutput, decodeResponseParameters, frameCommand, handleValue, parseResponseFrame, responseCode, type TpmHandle } from './command.js';
+import { nameIsHandle } from './constants/handles.js';
+import { isRetryable } from './constants/rc.js';
+import { TpmResponseError } from './errors.js';
+import type { Session } from './session.js';
+import { passwordSession } from './sessions/password.js';
+import type { Transport } from './transport.js';
+
+export interface RetryPolicy {
+  /** Attempts in all, including the first. */
+  readonly attempts: number;
+  /** First back-off delay; doubles each retry up to `maxDelayMs`. */
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export interface TpmOptions {
+  /** Retry policy for TPM_RC_RETRY, TPM_RC_YIELDED and TPM_RC_TESTING (Part 3 §5.4: the TPM did not act on the command). */
+  readonly retry?: RetryPolicy;
+  /**
+   * Resolves the Name of an object or NV handle given as a bare number, for
+   * sessions that need Names (HMAC, policy). Defaults to asking the TPM
+   * (ReadPublic / NV_ReadPublic).
+   */
+  readonly resolveName?: (tpm: Tpm, handle: number) => Promise<Uint8Array>;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, initialDelayMs: 10, maxDelayMs: 1000 };
+
+function handleName(handle: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, handle >>> 0);
+  return b;
+}
+
+/**
+ * A connection to one TPM. `execute` runs any command definition: it
+ * marshals the handles and parameters, builds the authorization area from the
+ * sessions, sends it, retries when the TPM says so, checks the response
+ * authorizations and unmarshals the response. Commands run one at a time.
+ */
+export class Tpm {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly retry: RetryPolicy;
+
+  constructor(
+    readonly transport: Transport,
+    private readonly options: TpmOptions = {},
+  ) {
+    this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  /**
+   * Runs `cmd`. Handles that need authorization get `sessions[i]` in order;
+   * when fewer sessions are given than the command needs, the rest use an
+   * empty password. Extra sessions (audit, encryption) follow.
+   */
+  execute<C extends Command>(cmd: C, input: CommandInput<C>, sessions: readonly Session[] = []): Promise<CommandOutput<C>> {
+    const run = this.queue.then(() => this.run(cmd, input, sessions));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.transport.close();
+  }
+
+  private async run<C extends Command>(cmd: C, input: CommandInput<C>, given: readonly Session[]): Promise<CommandOutput<C>> {
+    const args = input as unknown as Record<string, unknown>;
+    const handleArgs = cmd.handleNames.map((n) => args[n] as TpmHandle);
+    const handles = handleArgs.map(handleValue);
+    const sessions = [...given];
+    while (sessions.length < cmd.authCount) sessions.push(passwordSession());
+    const parameters = marshal(cmd.parameterCodec, input as never);
+    const names = sessions.some((s) => s.needsNames) ? await this.namesOf(handleArgs) : [];
+
+    for (let attempt = 1, delay = this.retry.initialDelayMs; ; attempt++, delay = Math.min(delay * 2, this.retry.maxDelayMs)) {
+      const auths = sessions.map((s, index) => s.authCommand({ commandCode: cmd.code, names, parameters, index }));
+      const response = await this.transport.send(frameCommand(cmd.code, handles, auths, parameters));
+      const rc = responseCode(cmd.name, response);
+      if (rc !== 0 && isRetryable(rc) && attempt < this.retry.attempts) {
+        await new Promise((r) => setTimeout(r, delay));
+        continue;
+      }
+      if (rc !== 0) throw new TpmResponseError(cmd.code, rc);
+      const frame = parseResponseFrame(cmd, response, sessions.length);
+      sessions.forEach((s, i) => s.authResponse({ commandCode: cmd.code, parameters: frame.parameters }, frame.auths[i]!));
+      const out = decodeResponseParameters(cmd, frame.parameters) as Record<string, unknown>;
+      cmd.responseHandles.forEach((n, i) => {
+        out[n] = frame.handles[i];
+      });
+      return out as CommandOutput<C>;
+    }
+  }
+
+  private async namesOf(handles: readonly TpmHandle[]): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (const h of handles) {
+      if (typeof h !== 'number') out.push(h.name);
+      else if (nameIsHandle(h)) out.push(handleName(h));
+      else if (this.options.resolveName) out.push(await this.options.resolveName(this, h));
+      else throw new Error(`the Name of handle 0x${h.toString(16)} is needed for an HMAC/policy session: pass { handle, name }`);
+    }
+    return out;
+  }
+}
