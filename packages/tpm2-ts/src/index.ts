@@ -26,3 +26,6 @@ export * from './commands/startup.js';
 export * from './commands/random.js';
 export * from './commands/attestation.js';
 export { SwtpmTransport, type SocketAddress } from './transports/swtpm.js';
+export { kdfa, kdfe } from './crypto/kdf.js';
+export * from './verify/index.js';
+export * from './credential/index.js';

@@ -1,0 +1,2 @@
+// MakeCredential (verifier side of credential activation).
+export {};

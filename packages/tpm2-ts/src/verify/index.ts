@@ -1,0 +1,2 @@
+// Verifier-side checks: Names, public keys, signatures, PCR digests, quotes.
+export {};
