@@ -1,1 +1,2 @@
 export const placeholder = 'agent';
+export * from './identity/index.js';

@@ -1,1 +1,2 @@
 export const placeholder = 'server';
+export * from './pki/index.js';

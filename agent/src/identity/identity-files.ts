@@ -1,0 +1,80 @@
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { certificateStillUsable, createBootstrapIdentity, IdentityError, type BootstrapIdentity } from './bootstrap-identity.js';
+
+/** Where the agent keeps its identity inside its state directory (`--state DIR`). */
+export interface IdentityPaths {
+  /** The agent's private key (PKCS#8 PEM, 0600): bootstrap key and, once enrolled, device key. */
+  readonly key: string;
+  /** Self-signed bootstrap certificate (PEM). */
+  readonly bootstrapCertificate: string;
+  /** Device certificate issued by the fleet CA at enrollment (PEM). */
+  readonly deviceCertificate: string;
+}
+
+export function identityPaths(stateDir: string): IdentityPaths {
+  return {
+    key: join(stateDir, 'device.key'),
+    bootstrapCertificate: join(stateDir, 'bootstrap.pem'),
+    deviceCertificate: join(stateDir, 'device.pem'),
+  };
+}
+
+const RENEW_MARGIN_MS = 7 * 86_400_000;
+
+/**
+ * The agent's bootstrap identity from `stateDir`, created on first use: the
+ * key is generated once and kept (the device certificate will be issued for
+ * it); the self-signed certificate is re-made when missing or within a week
+ * of expiry. Refuses a key file that group or others can read.
+ */
+export async function loadOrCreateBootstrapIdentity(stateDir: string, now: Date = new Date()): Promise<BootstrapIdentity> {
+  const paths = identityPaths(stateDir);
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const existingKey = await readIfExists(paths.key);
+  if (existingKey === undefined) {
+    const identity = await createBootstrapIdentity({ now });
+    await writeAtomic(paths.key, identity.privateKeyPem, 0o600);
+    await writeAtomic(paths.bootstrapCertificate, identity.certificatePem, 0o644);
+    return identity;
+  }
+  const mode = (await stat(paths.key)).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new IdentityError(`${paths.key} has mode ${mode.toString(8)}: the agent key must be readable by its owner only (chmod 600)`);
+  }
+  const existingCert = await readIfExists(paths.bootstrapCertificate);
+  if (existingCert !== undefined && certificateStillUsable(existingCert, existingKey, now, RENEW_MARGIN_MS)) {
+    const identity = await createBootstrapIdentity({ privateKeyPem: existingKey, now });
+    return { ...identity, certificatePem: existingCert };
+  }
+  const identity = await createBootstrapIdentity({ privateKeyPem: existingKey, now });
+  await writeAtomic(paths.bootstrapCertificate, identity.certificatePem, 0o644);
+  return identity;
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Temp file created with the final mode (never briefly readable), fsynced, renamed into place. */
+async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(tmp, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.chmod(mode);
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await handle.close();
+  await rename(tmp, path);
+}

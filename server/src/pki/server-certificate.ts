@@ -1,0 +1,57 @@
+import { isIP } from 'node:net';
+import { PkiError } from './errors.js';
+import { authorityKeyIdentifier, signCertificate, subjectAltName } from './forge-certificate.js';
+import type { IssuedCertificate } from './issued-certificate.js';
+import type { IssuerContext } from './issuer-context.js';
+import { toPublicKeyObject, type PublicKeyInput } from './keys.js';
+import { randomSerial } from './serial.js';
+import { validityWindow } from './validity.js';
+
+export interface ServerCertificateOptions {
+  readonly publicKey: PublicKeyInput;
+  /** Host names and IP addresses clients use to reach the broker; each becomes a dNSName or iPAddress SAN. */
+  readonly sans: readonly string[];
+  readonly validityMs: number;
+  readonly now?: Date;
+}
+
+/** Host names per RFC 1123 (labels of letters, digits, hyphens), optionally a leading `*.` wildcard. */
+const DNS_NAME = /^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * The broker's TLS server certificate: extKeyUsage serverAuth only, SANs from
+ * configuration (clients match the host they dialled against these; the CN is
+ * ignored by modern TLS clients, RFC 6125 §6.4.4).
+ */
+export function issueServerCertificateWith(issuer: IssuerContext, options: ServerCertificateOptions): IssuedCertificate {
+  const dns: string[] = [];
+  const ip: string[] = [];
+  for (const san of options.sans) {
+    if (isIP(san) !== 0) ip.push(san);
+    else if (san.length <= 253 && DNS_NAME.test(san)) dns.push(san);
+    else throw new PkiError('invalid-option', `server SAN ${JSON.stringify(san)} is neither a host name nor an IP address`);
+  }
+  if (dns.length + ip.length === 0) throw new PkiError('invalid-option', 'the server certificate needs at least one SAN');
+  const { notBefore, notAfter } = validityWindow(options.now ?? new Date(), options.validityMs);
+  const serial = randomSerial();
+  const pem = signCertificate(
+    {
+      serial,
+      subject: [{ shortName: 'CN', value: dns[0] ?? ip[0]! }, { shortName: 'O', value: 'Vigil broker' }],
+      issuer: issuer.subject,
+      publicKey: toPublicKeyObject(options.publicKey),
+      notBefore,
+      notAfter,
+      extensions: [
+        { name: 'basicConstraints', cA: false, critical: true },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        subjectAltName({ dns, ip }),
+        { name: 'subjectKeyIdentifier' },
+        authorityKeyIdentifier(issuer.keyIdHex),
+      ],
+    },
+    issuer.privateKey,
+  );
+  return { pem, serial, notBefore, notAfter };
+}
