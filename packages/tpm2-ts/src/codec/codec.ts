@@ -1,5 +1,6 @@
 import { TpmMarshalError } from './errors.js';
 import { Reader } from './reader.js';
+import type { CodecShape } from './shape.js';
 import { Writer } from './writer.js';
 
 /**
@@ -18,6 +19,8 @@ export interface Codec<T> {
   readonly name: string;
   encode(w: Writer, value: T): void;
   decode(r: Reader): T;
+  /** What the codec is built from (see `CodecShape`); set by every primitive and combinator. */
+  readonly shape?: CodecShape;
 }
 
 /** The TypeScript type a codec produces. */
@@ -55,17 +58,18 @@ function checkInt(path: string, v: unknown, max: number, min = 0): number {
   return v;
 }
 
-function prim<T>(name: string, encode: (w: Writer, v: T) => void, decode: (r: Reader) => T): Codec<T> {
-  return { name, encode, decode };
+function prim<T>(name: string, shape: CodecShape, encode: (w: Writer, v: T) => void, decode: (r: Reader) => T): Codec<T> {
+  return { name, shape, encode, decode };
 }
 
 // Part 2 §5: base types.
-export const UINT8 = prim<number>('UINT8', (w, v) => w.u8(checkInt('UINT8', v, 0xff)), (r) => r.u8());
-export const UINT16 = prim<number>('UINT16', (w, v) => w.u16(checkInt('UINT16', v, 0xffff)), (r) => r.u16());
-export const UINT32 = prim<number>('UINT32', (w, v) => w.u32(checkInt('UINT32', v, 0xffffffff)), (r) => r.u32());
-export const INT32 = prim<number>('INT32', (w, v) => w.i32(checkInt('INT32', v, 0x7fffffff, -0x80000000)), (r) => r.i32());
+export const UINT8 = prim<number>('UINT8', { kind: 'uint', bits: 8 }, (w, v) => w.u8(checkInt('UINT8', v, 0xff)), (r) => r.u8());
+export const UINT16 = prim<number>('UINT16', { kind: 'uint', bits: 16 }, (w, v) => w.u16(checkInt('UINT16', v, 0xffff)), (r) => r.u16());
+export const UINT32 = prim<number>('UINT32', { kind: 'uint', bits: 32 }, (w, v) => w.u32(checkInt('UINT32', v, 0xffffffff)), (r) => r.u32());
+export const INT32 = prim<number>('INT32', { kind: 'int', bits: 32 }, (w, v) => w.i32(checkInt('INT32', v, 0x7fffffff, -0x80000000)), (r) => r.i32());
 export const UINT64 = prim<bigint>(
   'UINT64',
+  { kind: 'uint', bits: 64 },
   (w, v) => {
     if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) {
       throw new TpmMarshalError('UINT64', `expected a bigint in [0, 2^64), got ${String(v)}`);
@@ -78,6 +82,7 @@ export const UINT64 = prim<bigint>(
 /** TPMI_YES_NO (Part 2 §9.2): one byte, 0 or 1; anything else is rejected. */
 export const TPMI_YES_NO = prim<boolean>(
   'TPMI_YES_NO',
+  { kind: 'boolean' },
   (w, v) => w.u8(v ? 1 : 0),
   (r) => {
     const v = r.u8();
@@ -89,6 +94,7 @@ export const TPMI_YES_NO = prim<boolean>(
 /** A structure with no bytes: the member of a union selected by TPM_ALG_NULL and the like. */
 export const EMPTY: Codec<null> = prim<null>(
   'EMPTY',
+  { kind: 'empty' },
   () => undefined,
   () => null,
 );
@@ -97,6 +103,7 @@ export const EMPTY: Codec<null> = prim<null>(
 export function fixedBytes(name: string, size: number): Codec<Uint8Array> {
   return prim<Uint8Array>(
     name,
+    { kind: 'bytes', prefix: 0, minSize: size, maxSize: size },
     (w, v) => {
       if (!(v instanceof Uint8Array) || v.length !== size) {
         throw new TpmMarshalError(name, `expected ${size} bytes, got ${v instanceof Uint8Array ? v.length : typeof v}`);
@@ -116,6 +123,7 @@ export function restricted(name: string, base: Codec<number>, allowed: Iterable<
   const ok = new Set(allowed);
   return prim<number>(
     name,
+    { kind: 'restricted', base, allowed: [...ok] },
     (w, v) => {
       if (!ok.has(v)) throw new TpmMarshalError(name, `value 0x${Number(v).toString(16)} is not allowed`);
       base.encode(w, v);

@@ -11,6 +11,7 @@ import type { Writer } from './writer.js';
 export function tpm2b(name: string, maxSize: number): Codec<Uint8Array> {
   return {
     name,
+    shape: { kind: 'bytes', prefix: 2, minSize: 0, maxSize },
     encode(w: Writer, v: Uint8Array): void {
       if (!(v instanceof Uint8Array)) throw new TpmMarshalError(name, `expected bytes, got ${typeof v}`);
       if (v.length > maxSize) throw new TpmMarshalError(name, `${v.length} bytes exceed the maximum of ${maxSize}`);
@@ -39,6 +40,7 @@ export function sized<T>(name: string, inner: Codec<T>, options?: { optional: tr
   const optional = options?.optional === true;
   return {
     name,
+    shape: { kind: 'sized', inner: inner as Codec<unknown>, optional },
     encode(w: Writer, v: T | null): void {
       if (v === null) {
         if (!optional) throw new TpmMarshalError(name, 'value required');
@@ -72,6 +74,7 @@ export function sized<T>(name: string, inner: Codec<T>, options?: { optional: tr
 export function list<T>(name: string, element: Codec<T>, maxCount: number, minElementSize = 1): Codec<T[]> {
   return {
     name,
+    shape: { kind: 'list', element: element as Codec<unknown>, maxCount },
     encode(w: Writer, v: T[]): void {
       if (!Array.isArray(v)) throw new TpmMarshalError(name, 'expected an array');
       if (v.length > maxCount) throw new TpmMarshalError(name, `${v.length} elements exceed the maximum of ${maxCount}`);
@@ -167,6 +170,7 @@ export function struct<F extends Fields>(name: string, fields: F): Codec<StructO
   return {
     name,
     fields,
+    shape: { kind: 'struct', fields },
     encode(w: Writer, v: StructOf<F>): void {
       if (typeof v !== 'object' || v === null) throw new TpmMarshalError(name, 'expected an object');
       const rec = v as Record<string, unknown>;
@@ -219,6 +223,7 @@ export function bits<S extends Record<string, BitDef>>(name: string, width: 8 | 
   return {
     name,
     spec,
+    shape: { kind: 'bits', width, spec },
     encode(w: Writer, v: BitsOf<S>): void {
       let x = 0;
       const rec = v as Record<string, unknown>;
@@ -259,6 +264,7 @@ export function bits<S extends Record<string, BitDef>>(name: string, width: 8 | 
 export function bytes8(name: string, maxSize: number): Codec<Uint8Array> {
   return {
     name,
+    shape: { kind: 'bytes', prefix: 1, minSize: 0, maxSize },
     encode(w: Writer, v: Uint8Array): void {
       if (!(v instanceof Uint8Array)) throw new TpmMarshalError(name, `expected bytes, got ${typeof v}`);
       if (v.length > maxSize) throw new TpmMarshalError(name, `${v.length} bytes exceed the maximum of ${maxSize}`);
