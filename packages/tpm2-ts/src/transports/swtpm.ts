@@ -1,104 +1,67 @@
-import { connect, type Socket } from 'node:net';
 import { TpmTransportError } from '../errors.js';
 import type { Transport } from '../transport.js';
+import { ByteStream, describeAddress, SerialQueue, type SocketAddress } from './stream.js';
+import { readTpmResponse } from './response-reader.js';
 
-export type SocketAddress = { readonly path: string } | { readonly host: string; readonly port: number };
+export type { SocketAddress } from './stream.js';
+
+export interface SwtpmTransportOptions {
+  /** How long one command may take, connect included (default 60 s: RSA key generation on a slow swtpm). */
+  readonly timeoutMs?: number;
+  /** Largest response accepted (default 64 KiB; swtpm's default buffer is 4 KiB). */
+  readonly maxResponseSize?: number;
+}
 
 /**
  * swtpm's data channel (`swtpm socket --server type=unixio|tcp`): raw TPM
- * command bytes in, raw response bytes out, one at a time on one stream.
- * The response length comes from its header (Part 1 §18.2: bytes 2..5).
+ * command bytes in, raw response bytes out, one command at a time on one
+ * stream. The response length comes from its header (Part 1 §18.2: the
+ * UINT32 at bytes 2..5). swtpm serves one data connection at a time, so a
+ * second client waits until the first disconnects.
+ *
+ * A broken connection fails the command in flight with a TpmTransportError;
+ * the next command reconnects (swtpm keeps running across client
+ * disconnects, and `restart()` in the test harness brings it back on the same
+ * address).
  */
 export class SwtpmTransport implements Transport {
-  private socket: Socket | undefined;
-  private pending: { resolve: (b: Uint8Array) => void; reject: (e: Error) => void } | undefined;
-  private chunks: Buffer[] = [];
-  private received = 0;
+  private stream: ByteStream | undefined;
+  private readonly queue = new SerialQueue();
+  private readonly timeoutMs: number;
+  private readonly maxResponseSize: number;
+  private closed = false;
 
   constructor(
-    private readonly address: SocketAddress,
-    private readonly timeoutMs = 60_000,
-  ) {}
-
-  private describe(): string {
-    return 'path' in this.address ? `unix:${this.address.path}` : `tcp:${this.address.host}:${this.address.port}`;
+    readonly address: SocketAddress,
+    options: SwtpmTransportOptions | number = {},
+  ) {
+    const o = typeof options === 'number' ? { timeoutMs: options } : options;
+    this.timeoutMs = o.timeoutMs ?? 60_000;
+    this.maxResponseSize = o.maxResponseSize ?? 65_536;
   }
 
-  private open(): Promise<Socket> {
-    if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
-    return new Promise((resolve, reject) => {
-      const s = 'path' in this.address ? connect(this.address.path) : connect(this.address.port, this.address.host);
-      s.setNoDelay(true);
-      const onError = (e: Error): void => reject(new TpmTransportError(`cannot connect to swtpm at ${this.describe()}: ${e.message}`, { cause: e }));
-      s.once('error', onError);
-      s.once('connect', () => {
-        s.off('error', onError);
-        s.on('data', (d: Buffer) => this.onData(d));
-        s.on('error', (e) => this.failPending(new TpmTransportError(`swtpm connection error: ${e.message}`, { cause: e })));
-        s.on('close', () => this.failPending(new TpmTransportError(`swtpm at ${this.describe()} closed the connection`)));
-        this.socket = s;
-        resolve(s);
-      });
-    });
+  toString(): string {
+    return `swtpm ${describeAddress(this.address)}`;
   }
 
-  private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.received += d.length;
-    if (this.received < 10) return;
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = [all];
-    const size = all.readUInt32BE(2);
-    if (size < 10) return this.failPending(new TpmTransportError(`swtpm sent a response header with size ${size}`));
-    if (this.received < size) return;
-    if (this.received > size) return this.failPending(new TpmTransportError('swtpm sent more bytes than its response header says'));
-    const p = this.pending;
-    this.pending = undefined;
-    this.chunks = [];
-    this.received = 0;
-    p?.resolve(new Uint8Array(all.subarray(0, size)));
-  }
-
-  private failPending(e: Error): void {
-    const p = this.pending;
-    this.pending = undefined;
-    this.chunks = [];
-    this.received = 0;
-    this.socket?.destroy();
-    this.socket = undefined;
-    p?.reject(e);
-  }
-
-  async send(command: Uint8Array): Promise<Uint8Array> {
-    if (this.pending) throw new TpmTransportError('a command is already in flight on this transport');
-    const s = await this.open();
-    return new Promise<Uint8Array>((resolve, reject) => {
-      const timer = setTimeout(() => this.failPending(new TpmTransportError(`swtpm did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      this.pending = {
-        resolve: (b) => {
-          clearTimeout(timer);
-          resolve(b);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
+  send(command: Uint8Array): Promise<Uint8Array> {
+    return this.queue.run(async () => {
+      if (this.closed) throw new TpmTransportError(`${this}: transport is closed`);
+      if (!this.stream || this.stream.closed) this.stream = await ByteStream.connect(this.address, 'swtpm', this.timeoutMs);
+      const s = this.stream;
+      if (s.unread > 0) {
+        await s.close();
+        throw new TpmTransportError(`${this}: ${s.unread} unsolicited byte(s) arrived between commands`);
+      }
       s.write(command);
+      return readTpmResponse(s, this.timeoutMs, this.maxResponseSize);
     });
   }
 
   async close(): Promise<void> {
-    const s = this.socket;
-    this.socket = undefined;
-    if (!s || s.destroyed) return;
-    await new Promise<void>((resolve) => {
-      s.once('close', () => resolve());
-      s.end();
-      setTimeout(() => {
-        s.destroy();
-        resolve();
-      }, 1000).unref();
-    });
+    this.closed = true;
+    await this.queue.idle();
+    await this.stream?.close();
+    this.stream = undefined;
   }
 }
