@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  ProtocolError,
+  bootstrapIdFromSpki,
+  deviceIdFromEkPublic,
+  isDeviceId,
+  isRandomId,
+  randomId,
+} from '../src/index.js';
+import { tpm2b } from './fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vigil-protocol-ids-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** SHA-256 computed by openssl, an implementation independent of ours. */
+function opensslSha256(file: string): string {
+  const out = execFileSync('openssl', ['dgst', '-sha256', '-r', file], { encoding: 'utf8' });
+  return out.split(' ')[0]!;
+}
+
+describe('identifiers', () => {
+  it('bootstrapIdFromSpki equals openssl\'s SHA-256 of the public key DER it extracts from the PEM', () => {
+    for (const [type, opts] of [['rsa', { modulusLength: 2048 }], ['ec', { namedCurve: 'P-256' }]] as const) {
+      const { publicKey } = generateKeyPairSync(type as 'rsa', opts as { modulusLength: number });
+      const pem = join(dir, `${type}.pem`);
+      const der = join(dir, `${type}.der`);
+      writeFileSync(pem, publicKey.export({ type: 'spki', format: 'pem' }));
+      execFileSync('openssl', ['pkey', '-pubin', '-in', pem, '-outform', 'DER', '-out', der]);
+      const id = bootstrapIdFromSpki(publicKey.export({ type: 'spki', format: 'der' }));
+      expect(id).toMatch(/^[0-9a-f]{64}$/);
+      expect(id).toBe(opensslSha256(der));
+    }
+  });
+
+  it('deviceIdFromEkPublic is ek- plus 40 hex of SHA-256 over the TPMT_PUBLIC inside the TPM2B', () => {
+    const body = randomBytes(314);
+    const file = join(dir, 'tpmt_public.bin');
+    writeFileSync(file, body);
+    const id = deviceIdFromEkPublic(tpm2b(body));
+    expect(id).toBe('ek-' + opensslSha256(file).slice(0, 40));
+    expect(isDeviceId(id)).toBe(true);
+    // Stable, and different for a different EK.
+    expect(deviceIdFromEkPublic(tpm2b(body))).toBe(id);
+    expect(deviceIdFromEkPublic(tpm2b(randomBytes(314)))).not.toBe(id);
+  });
+
+  it('deviceIdFromEkPublic refuses a TPM2B whose size field lies', () => {
+    const good = tpm2b(randomBytes(100));
+    for (const bad of [new Uint8Array(0), new Uint8Array(1), new Uint8Array([0, 0]), good.subarray(0, 50), Uint8Array.from([...good, 0])]) {
+      expect(() => deviceIdFromEkPublic(bad)).toThrowError(ProtocolError);
+      try {
+        deviceIdFromEkPublic(bad);
+      } catch (err) {
+        expect((err as ProtocolError).reason).toBe('invalid-structure');
+      }
+    }
+  });
+
+  it('randomId gives 128-bit base64url ids that are valid and distinct', () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => randomId()));
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(isRandomId(id)).toBe(true);
+    expect(Buffer.from([...ids][0]!, 'base64url')).toHaveLength(16);
+  });
+
+  it('a SHA-256 digest of an EK is never mistaken for an id with forbidden characters', () => {
+    const id = deviceIdFromEkPublic(tpm2b(createHash('sha256').update('x').digest()));
+    expect(id).not.toMatch(/[/+#$\u0000]/);
+  });
+});
