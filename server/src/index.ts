@@ -1,2 +1,4 @@
 export const placeholder = 'server';
 export * from './pki/index.js';
+export * from './broker/index.js';
+export { createLogger, type Logger, type LogLevel } from './log.js';
