@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
-import { bootstrapIdFromSpki } from './bootstrap-id.js';
+import { bootstrapIdFromSpki } from '@vigil/protocol';
 import { createSelfSignedCertificate } from './self-signed-certificate.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);

@@ -6,4 +6,3 @@ export {
   type BootstrapIdentityOptions,
 } from './bootstrap-identity.js';
 export { loadOrCreateBootstrapIdentity, identityPaths, type IdentityPaths } from './identity-files.js';
-export { bootstrapIdFromSpki } from './bootstrap-id.js';

@@ -1,5 +1,5 @@
 import type { ClientIdentity } from './identity.js';
-import { brokerTopics as t } from './topics.js';
+import { topics as t } from '@vigil/protocol';
 
 /**
  * What one client may do, as exact topic names. Wildcards are never granted:

@@ -1,4 +1,5 @@
-import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { bootstrapIdFromSpki } from '@vigil/protocol';
 import { deviceIdFromCertificate } from '../pki/device-identity.js';
 import { normalizeSerial } from '../pki/serial.js';
 import type { ClientIdentity } from './identity.js';
@@ -72,9 +73,7 @@ export function classifyPeer(
   if (peer.checkIssued(peer) && peer.verify(peer.publicKey)) {
     const validity = checkValidity(peer, now);
     if (validity) return validity;
-    const spki = peer.publicKey.export({ type: 'spki', format: 'der' });
-    // TODO(protocol): use bootstrapIdFromSpki from @vigil/protocol once exported (same definition).
-    const bootstrapId = createHash('sha256').update(spki).digest('hex');
+    const bootstrapId = bootstrapIdFromSpki(peer.publicKey.export({ type: 'spki', format: 'der' }));
     return { ok: true, identity: { kind: 'bootstrap', bootstrapId, publicKey: peer.publicKey } };
   }
 

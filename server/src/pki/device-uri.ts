@@ -1,3 +1,4 @@
+import { DEVICE_ID_PATTERN, isDeviceId } from '@vigil/protocol';
 import { PkiError } from './errors.js';
 
 /**
@@ -9,22 +10,17 @@ import { PkiError } from './errors.js';
 export const DEVICE_URI_PREFIX = 'urn:vigil:device:';
 
 /**
- * Device ids end up in MQTT topics (`vigil/v1/devices/<id>/...`) and file
- * names, so they are restricted to characters that are inert in both: no `/`,
- * `+`, `#`, `$`, NUL, whitespace, commas or quotes.
- *
- * TODO(protocol): use `isDeviceId` from `@vigil/protocol` once it is exported;
- * this local copy is the same pattern.
+ * Device ids end up in MQTT topics and file names; the syntax is the
+ * protocol's (`@vigil/protocol` DEVICE_ID_PATTERN): no `/`, `+`, `#`, `$`,
+ * NUL, whitespace, commas or quotes can ever reach a certificate.
  */
-export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
 export function isValidDeviceId(id: string): boolean {
-  return DEVICE_ID_PATTERN.test(id);
+  return isDeviceId(id);
 }
 
 export function assertValidDeviceId(id: string): void {
   if (!isValidDeviceId(id)) {
-    throw new PkiError('invalid-device-id', `device id ${JSON.stringify(id.slice(0, 80))} does not match ${DEVICE_ID_PATTERN.source}`);
+    throw new PkiError('invalid-device-id', `device id ${JSON.stringify(id.slice(0, 80))} does not match ${DEVICE_ID_PATTERN}`);
   }
 }
 

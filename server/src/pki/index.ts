@@ -4,7 +4,7 @@ export type { ServerCertificateOptions } from './server-certificate.js';
 export type { IssuedCertificate } from './issued-certificate.js';
 export type { CrlReason, RevokedCertificate } from './crl.js';
 export { deviceIdFromCertificate, toX509Certificate, type CertificateInput } from './device-identity.js';
-export { DEVICE_URI_PREFIX, DEVICE_ID_PATTERN, isValidDeviceId, deviceUri } from './device-uri.js';
+export { DEVICE_URI_PREFIX, isValidDeviceId, deviceUri } from './device-uri.js';
 export { PkiError, type PkiErrorCode } from './errors.js';
 export { generateRsaKeyPair, privateKeyToPem, toPublicKeyObject, type PublicKeyInput, type RsaKeyPair } from './keys.js';
 export { normalizeSerial, randomSerial } from './serial.js';
