@@ -1,0 +1,25 @@
+import type { LogOffsets, PcrSelection } from '@vigil/protocol';
+import type { EpochMs } from './common.js';
+
+/** An attestation challenge as issued: single-use, bound to one device, expiring. */
+export interface NewChallenge {
+  readonly id: string;
+  readonly deviceId: string;
+  /** 32 random bytes; the quote's qualifyingData. */
+  readonly nonce: Uint8Array;
+  readonly pcrSelection: PcrSelection;
+  readonly offsets: LogOffsets;
+  readonly expiresAt: EpochMs;
+}
+
+export interface ChallengeRecord extends NewChallenge {
+  readonly createdAt: EpochMs;
+  readonly usedAt: EpochMs | null;
+}
+
+/** Why evidence cannot answer a challenge (checked in this order). */
+export type ChallengeRejection = 'unknown' | 'other-device' | 'used' | 'expired';
+
+export type ChallengeConsumption =
+  | { readonly ok: true; readonly challenge: ChallengeRecord }
+  | { readonly ok: false; readonly reason: ChallengeRejection };

@@ -1,0 +1,36 @@
+import type { RevocationReason } from '@vigil/protocol';
+import type { Actor, EpochMs } from './common.js';
+import type { Device } from './device.js';
+
+export interface RevocationRecord {
+  readonly id: number;
+  readonly deviceId: string;
+  readonly reason: RevocationReason;
+  readonly message: string | null;
+  /** The certificates this revocation revoked (those still valid at the time). */
+  readonly serials: readonly string[];
+  readonly actor: Actor;
+  readonly revokedAt: EpochMs;
+  readonly reinstatedAt: EpochMs | null;
+}
+
+export interface RevokeDeviceInput {
+  readonly deviceId: string;
+  readonly reason: RevocationReason;
+  readonly message?: string | null;
+  readonly actor: Actor;
+}
+
+export type RevokeDeviceResult =
+  | { readonly ok: true; readonly revocation: RevocationRecord }
+  | { readonly ok: false; readonly reason: 'unknown-device' | 'already-revoked' };
+
+export interface ReinstateDeviceInput {
+  readonly deviceId: string;
+  readonly actor: Actor;
+  readonly message?: string | null;
+}
+
+export type ReinstateDeviceResult =
+  | { readonly ok: true; readonly device: Device }
+  | { readonly ok: false; readonly reason: 'unknown-device' | 'not-revoked' };

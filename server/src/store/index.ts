@@ -1,0 +1,48 @@
+/**
+ * The verifier's store: one async interface (`Store`) and its embedded
+ * SQLite implementation. See README.md in this folder.
+ */
+export type { Store } from './store.js';
+export { openSqliteStore, type SqliteStoreOptions } from './sqlite/open.js';
+export { StoreError, type StoreErrorCode } from './errors.js';
+export { ENROLLMENT_TOKEN_PREFIX, generateEnrollmentToken, hashEnrollmentToken } from './token-secret.js';
+export { AUDIT_GENESIS_HASH, auditEntryHash } from './audit-chain.js';
+
+export type { Actor, EpochMs, JsonObject, JsonValue } from './entities/common.js';
+export type { Device, DeviceFilter, DeviceStatus, TpmClockState } from './entities/device.js';
+export type { EnrollDeviceInput, EnrollDeviceRejection, EnrollDeviceResult } from './entities/enrollment.js';
+export type { EnrollmentTokenRecord, NewEnrollmentToken, TokenCheck, TokenRejection } from './entities/enrollment-token.js';
+export type {
+  EnrollmentSession,
+  NewEnrollmentSession,
+  SessionConsumption,
+  SessionRejection,
+} from './entities/enrollment-session.js';
+export type { CertificateRecord, NewCertificate, RevokedCertificate } from './entities/certificate.js';
+export type { ChallengeConsumption, ChallengeRecord, ChallengeRejection, NewChallenge } from './entities/challenge.js';
+export type {
+  AttestationReason,
+  AttestationRecord,
+  NewAttestation,
+  RecordAttestationInput,
+  RecordAttestationResult,
+} from './entities/attestation.js';
+export type {
+  ReinstateDeviceInput,
+  ReinstateDeviceResult,
+  RevocationRecord,
+  RevokeDeviceInput,
+  RevokeDeviceResult,
+} from './entities/revocation.js';
+export type {
+  AssignPolicyInput,
+  AssignPolicyResult,
+  NewPolicyVersion,
+  PolicyAssignment,
+  PolicyRecord,
+  PolicyTarget,
+  ResolvedPolicy,
+} from './entities/policy.js';
+export type { AllowedModel, AllowModelInput, RevokeModelInput } from './entities/model-allowlist.js';
+export type { StoredBootLog } from './entities/boot-log.js';
+export type { AuditEntry, AuditInput, AuditVerification } from './entities/audit.js';

@@ -1,0 +1,174 @@
+/**
+ * Schema migrations, applied in order, each in its own transaction, each
+ * recorded in `schema_version`. Never edit a migration that has shipped:
+ * add the next one. A PostgreSQL implementation keeps the same version
+ * numbers with its own SQL, so both stores always describe the same schema.
+ *
+ * Conventions: times are INTEGER Unix milliseconds; binary is BLOB; JSON is
+ * TEXT (stored exactly as written, which the audit hash relies on); booleans
+ * are INTEGER 0/1; the TPM clock (a UINT64) is TEXT in decimal so no value
+ * is out of range.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE devices (
+        id                TEXT PRIMARY KEY,
+        ek_public         BLOB NOT NULL,
+        ek_name           TEXT NOT NULL UNIQUE,
+        ek_certificate    BLOB,
+        ak_public         BLOB NOT NULL,
+        ak_name           TEXT NOT NULL,
+        facts             TEXT NOT NULL,
+        status            TEXT NOT NULL DEFAULT 'none'
+                          CHECK (status IN ('none', 'affirming', 'warning', 'contraindicated')),
+        revoked           INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+        reenroll_allowed  INTEGER NOT NULL DEFAULT 0 CHECK (reenroll_allowed IN (0, 1)),
+        device_group      TEXT,
+        last_verified_at  INTEGER,
+        tpm_clock         TEXT,
+        tpm_reset_count   INTEGER,
+        tpm_restart_count INTEGER,
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX devices_by_group ON devices (device_group) WHERE device_group IS NOT NULL;
+
+      CREATE TABLE enrollment_tokens (
+        id          INTEGER PRIMARY KEY,
+        hash        TEXT NOT NULL UNIQUE,
+        label       TEXT,
+        max_uses    INTEGER NOT NULL CHECK (max_uses >= 1),
+        uses        INTEGER NOT NULL DEFAULT 0 CHECK (uses >= 0 AND uses <= max_uses),
+        expires_at  INTEGER NOT NULL,
+        device_name TEXT,
+        created_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+      ) STRICT;
+
+      CREATE TABLE enrollment_sessions (
+        id           TEXT PRIMARY KEY,
+        bootstrap_id TEXT NOT NULL,
+        secret       BLOB NOT NULL,
+        context      TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        used_at      INTEGER
+      ) STRICT;
+      CREATE INDEX enrollment_sessions_by_expiry ON enrollment_sessions (expires_at);
+
+      CREATE TABLE certificates (
+        serial     TEXT PRIMARY KEY,
+        device_id  TEXT NOT NULL REFERENCES devices (id),
+        not_before INTEGER NOT NULL,
+        not_after  INTEGER NOT NULL,
+        pem        TEXT NOT NULL,
+        issued_at  INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revocation_reason TEXT
+      ) STRICT;
+      CREATE INDEX certificates_by_device ON certificates (device_id);
+      CREATE INDEX certificates_revoked ON certificates (revoked_at) WHERE revoked_at IS NOT NULL;
+
+      CREATE TABLE challenges (
+        id            TEXT PRIMARY KEY,
+        device_id     TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+        nonce         BLOB NOT NULL,
+        pcr_selection TEXT NOT NULL,
+        offsets       TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        used_at       INTEGER
+      ) STRICT;
+      CREATE INDEX challenges_by_expiry ON challenges (expires_at);
+
+      CREATE TABLE attestations (
+        id              INTEGER PRIMARY KEY,
+        device_id       TEXT NOT NULL REFERENCES devices (id),
+        challenge_id    TEXT,
+        received_at     INTEGER NOT NULL,
+        evidence_digest TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('none', 'affirming', 'warning', 'contraindicated')),
+        verdict         TEXT,
+        error_code      TEXT,
+        error_message   TEXT,
+        reasons         TEXT NOT NULL,
+        policy_name     TEXT,
+        policy_version  INTEGER,
+        tpm_clock       TEXT,
+        tpm_reset_count INTEGER,
+        tpm_restart_count INTEGER
+      ) STRICT;
+      CREATE INDEX attestations_by_device ON attestations (device_id, id);
+
+      CREATE TABLE revocations (
+        id            INTEGER PRIMARY KEY,
+        device_id     TEXT NOT NULL REFERENCES devices (id),
+        reason        TEXT NOT NULL CHECK (reason IN ('contraindicated', 'stale', 'admin')),
+        message       TEXT,
+        serials       TEXT NOT NULL,
+        actor         TEXT NOT NULL,
+        revoked_at    INTEGER NOT NULL,
+        reinstated_at INTEGER
+      ) STRICT;
+      CREATE INDEX revocations_by_device ON revocations (device_id, id);
+
+      CREATE TABLE policies (
+        name       TEXT NOT NULL,
+        version    INTEGER NOT NULL CHECK (version >= 1),
+        document   TEXT NOT NULL,
+        digest     TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+      ) STRICT;
+
+      CREATE TABLE policy_assignments (
+        scope          TEXT NOT NULL CHECK (scope IN ('device', 'group', 'all')),
+        target         TEXT NOT NULL,
+        policy_name    TEXT NOT NULL,
+        policy_version INTEGER,
+        assigned_at    INTEGER NOT NULL,
+        assigned_by    TEXT NOT NULL,
+        PRIMARY KEY (scope, target)
+      ) STRICT;
+
+      CREATE TABLE model_allowlist (
+        name       TEXT NOT NULL,
+        digest     TEXT NOT NULL,
+        note       TEXT,
+        added_at   INTEGER NOT NULL,
+        added_by   TEXT NOT NULL,
+        revoked_at INTEGER,
+        PRIMARY KEY (name, digest)
+      ) STRICT;
+
+      CREATE TABLE boot_logs (
+        device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+        digest    TEXT NOT NULL,
+        data      BLOB NOT NULL,
+        stored_at INTEGER NOT NULL,
+        PRIMARY KEY (device_id, digest)
+      ) STRICT;
+
+      CREATE TABLE audit_log (
+        seq       INTEGER PRIMARY KEY,
+        at        INTEGER NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        subject   TEXT NOT NULL,
+        details   TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];

@@ -1,0 +1,341 @@
+import type { DeviceFacts, Ear, LogOffsets, PcrSelection, RevocationReason } from '@vigil/protocol';
+import type { AttestationReason, AttestationRecord } from '../entities/attestation.js';
+import type { AuditRow } from '../audit-chain.js';
+import type { AuditEntry } from '../entities/audit.js';
+import type { StoredBootLog } from '../entities/boot-log.js';
+import type { CertificateRecord, RevokedCertificate } from '../entities/certificate.js';
+import type { ChallengeRecord } from '../entities/challenge.js';
+import type { JsonObject, JsonValue } from '../entities/common.js';
+import type { Device, DeviceStatus, TpmClockState } from '../entities/device.js';
+import type { EnrollmentSession } from '../entities/enrollment-session.js';
+import type { EnrollmentTokenRecord } from '../entities/enrollment-token.js';
+import type { AllowedModel } from '../entities/model-allowlist.js';
+import type { PolicyAssignment, PolicyRecord, PolicyTarget } from '../entities/policy.js';
+import type { RevocationRecord } from '../entities/revocation.js';
+
+/**
+ * Rows as better-sqlite3 returns them, and their mapping to the store's
+ * entities. JSON columns hold what the store itself wrote, so parsing them
+ * back is trusted.
+ */
+
+export interface DeviceRow {
+  id: string;
+  ek_public: Buffer;
+  ek_name: string;
+  ek_certificate: Buffer | null;
+  ak_public: Buffer;
+  ak_name: string;
+  facts: string;
+  status: DeviceStatus;
+  revoked: number;
+  reenroll_allowed: number;
+  device_group: string | null;
+  last_verified_at: number | null;
+  tpm_clock: string | null;
+  tpm_reset_count: number | null;
+  tpm_restart_count: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function clockFrom(clock: string | null, reset: number | null, restart: number | null): TpmClockState | null {
+  if (clock === null || reset === null || restart === null) return null;
+  return { clock: BigInt(clock), resetCount: reset, restartCount: restart };
+}
+
+export function toDevice(r: DeviceRow): Device {
+  return {
+    id: r.id,
+    ekPublic: r.ek_public,
+    ekName: r.ek_name,
+    ekCertificate: r.ek_certificate,
+    akPublic: r.ak_public,
+    akName: r.ak_name,
+    facts: JSON.parse(r.facts) as DeviceFacts,
+    status: r.status,
+    revoked: r.revoked === 1,
+    reenrollAllowed: r.reenroll_allowed === 1,
+    group: r.device_group,
+    lastVerifiedAt: r.last_verified_at,
+    tpmClock: clockFrom(r.tpm_clock, r.tpm_reset_count, r.tpm_restart_count),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface TokenRow {
+  id: number;
+  hash: string;
+  label: string | null;
+  max_uses: number;
+  uses: number;
+  expires_at: number;
+  device_name: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export function toToken(r: TokenRow): EnrollmentTokenRecord {
+  return {
+    id: r.id,
+    label: r.label,
+    maxUses: r.max_uses,
+    uses: r.uses,
+    expiresAt: r.expires_at,
+    deviceName: r.device_name,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+export interface SessionRow {
+  id: string;
+  bootstrap_id: string;
+  secret: Buffer;
+  context: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export function toSession(r: SessionRow): EnrollmentSession {
+  return {
+    id: r.id,
+    bootstrapId: r.bootstrap_id,
+    secret: r.secret,
+    context: JSON.parse(r.context) as JsonObject,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    usedAt: r.used_at,
+  };
+}
+
+export interface CertificateRow {
+  serial: string;
+  device_id: string;
+  not_before: number;
+  not_after: number;
+  pem: string;
+  issued_at: number;
+  revoked_at: number | null;
+  revocation_reason: RevocationReason | null;
+}
+
+export function toCertificate(r: CertificateRow): CertificateRecord {
+  return {
+    serial: r.serial,
+    deviceId: r.device_id,
+    notBefore: r.not_before,
+    notAfter: r.not_after,
+    pem: r.pem,
+    issuedAt: r.issued_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+export function toRevokedCertificate(r: CertificateRow): RevokedCertificate {
+  return {
+    serial: r.serial,
+    deviceId: r.device_id,
+    revokedAt: r.revoked_at ?? 0,
+    reason: r.revocation_reason ?? 'admin',
+    notAfter: r.not_after,
+  };
+}
+
+export interface ChallengeRow {
+  id: string;
+  device_id: string;
+  nonce: Buffer;
+  pcr_selection: string;
+  offsets: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export function toChallenge(r: ChallengeRow): ChallengeRecord {
+  return {
+    id: r.id,
+    deviceId: r.device_id,
+    nonce: r.nonce,
+    pcrSelection: JSON.parse(r.pcr_selection) as PcrSelection,
+    offsets: JSON.parse(r.offsets) as LogOffsets,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    usedAt: r.used_at,
+  };
+}
+
+export interface AttestationRow {
+  id: number;
+  device_id: string;
+  challenge_id: string | null;
+  received_at: number;
+  evidence_digest: string;
+  status: DeviceStatus;
+  verdict: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  reasons: string;
+  policy_name: string | null;
+  policy_version: number | null;
+  tpm_clock: string | null;
+  tpm_reset_count: number | null;
+  tpm_restart_count: number | null;
+}
+
+export function toAttestation(r: AttestationRow): AttestationRecord {
+  return {
+    id: r.id,
+    deviceId: r.device_id,
+    challengeId: r.challenge_id,
+    receivedAt: r.received_at,
+    evidenceDigest: r.evidence_digest,
+    status: r.status,
+    verdict: r.verdict === null ? null : (JSON.parse(r.verdict) as Ear),
+    error:
+      r.error_code === null
+        ? null
+        : ({ code: r.error_code, message: r.error_message ?? '' } as AttestationRecord['error']),
+    policy: r.policy_name === null || r.policy_version === null ? null : { name: r.policy_name, version: r.policy_version },
+    tpmClock: clockFrom(r.tpm_clock, r.tpm_reset_count, r.tpm_restart_count),
+    reasons: JSON.parse(r.reasons) as AttestationReason[],
+  };
+}
+
+export interface RevocationRow {
+  id: number;
+  device_id: string;
+  reason: RevocationReason;
+  message: string | null;
+  serials: string;
+  actor: string;
+  revoked_at: number;
+  reinstated_at: number | null;
+}
+
+export function toRevocation(r: RevocationRow): RevocationRecord {
+  return {
+    id: r.id,
+    deviceId: r.device_id,
+    reason: r.reason,
+    message: r.message,
+    serials: JSON.parse(r.serials) as string[],
+    actor: r.actor,
+    revokedAt: r.revoked_at,
+    reinstatedAt: r.reinstated_at,
+  };
+}
+
+export interface PolicyRow {
+  name: string;
+  version: number;
+  document: string;
+  digest: string;
+  created_at: number;
+  created_by: string;
+}
+
+export function toPolicy(r: PolicyRow): PolicyRecord {
+  return {
+    name: r.name,
+    version: r.version,
+    document: JSON.parse(r.document) as JsonValue,
+    digest: r.digest,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+  };
+}
+
+export interface AssignmentRow {
+  scope: 'device' | 'group' | 'all';
+  target: string;
+  policy_name: string;
+  policy_version: number | null;
+  assigned_at: number;
+  assigned_by: string;
+}
+
+export function targetKey(target: PolicyTarget): { scope: AssignmentRow['scope']; target: string } {
+  switch (target.kind) {
+    case 'device':
+      return { scope: 'device', target: target.deviceId };
+    case 'group':
+      return { scope: 'group', target: target.group };
+    case 'all':
+      return { scope: 'all', target: '' };
+  }
+}
+
+export function toAssignment(r: AssignmentRow): PolicyAssignment {
+  const target: PolicyTarget =
+    r.scope === 'device' ? { kind: 'device', deviceId: r.target } : r.scope === 'group' ? { kind: 'group', group: r.target } : { kind: 'all' };
+  return {
+    target,
+    policyName: r.policy_name,
+    policyVersion: r.policy_version,
+    assignedAt: r.assigned_at,
+    assignedBy: r.assigned_by,
+  };
+}
+
+export interface ModelRow {
+  name: string;
+  digest: string;
+  note: string | null;
+  added_at: number;
+  added_by: string;
+  revoked_at: number | null;
+}
+
+export function toModel(r: ModelRow): AllowedModel {
+  return {
+    name: r.name,
+    digest: r.digest,
+    note: r.note,
+    addedAt: r.added_at,
+    addedBy: r.added_by,
+    revokedAt: r.revoked_at,
+  };
+}
+
+export interface BootLogRow {
+  device_id: string;
+  digest: string;
+  data: Buffer;
+  stored_at: number;
+}
+
+export function toBootLog(r: BootLogRow): StoredBootLog {
+  return { deviceId: r.device_id, digest: r.digest, data: r.data, storedAt: r.stored_at };
+}
+
+export interface AuditDbRow {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  subject: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export function toAuditRow(r: AuditDbRow): AuditRow {
+  return {
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    subject: r.subject,
+    details: r.details,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+export function toAuditEntry(r: AuditDbRow): AuditEntry {
+  return { ...toAuditRow(r), details: JSON.parse(r.details) as JsonObject };
+}

@@ -1,0 +1,903 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '@vigil/protocol';
+import type { Database, Statement } from 'better-sqlite3';
+import { AUDIT_GENESIS_HASH, AuditChainVerifier, auditEntryHash } from '../audit-chain.js';
+import { flattenReasons } from '../attestation-reasons.js';
+import type { RecordAttestationInput, RecordAttestationResult, AttestationRecord } from '../entities/attestation.js';
+import type { AuditEntry, AuditInput, AuditVerification } from '../entities/audit.js';
+import type { StoredBootLog } from '../entities/boot-log.js';
+import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
+import type { ChallengeConsumption, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
+import type { Actor, EpochMs, JsonObject } from '../entities/common.js';
+import type { Device, DeviceFilter } from '../entities/device.js';
+import type { EnrollDeviceInput, EnrollDeviceResult } from '../entities/enrollment.js';
+import type { EnrollmentSession, NewEnrollmentSession, SessionConsumption } from '../entities/enrollment-session.js';
+import type { EnrollmentTokenRecord, NewEnrollmentToken, TokenCheck } from '../entities/enrollment-token.js';
+import type { AllowedModel, AllowModelInput, RevokeModelInput } from '../entities/model-allowlist.js';
+import type {
+  AssignPolicyInput,
+  AssignPolicyResult,
+  NewPolicyVersion,
+  PolicyAssignment,
+  PolicyRecord,
+  ResolvedPolicy,
+} from '../entities/policy.js';
+import type {
+  ReinstateDeviceInput,
+  ReinstateDeviceResult,
+  RevocationRecord,
+  RevokeDeviceInput,
+  RevokeDeviceResult,
+} from '../entities/revocation.js';
+import { StoreError } from '../errors.js';
+import type { Store } from '../store.js';
+import {
+  checkAction,
+  checkDeviceId,
+  checkHex,
+  checkName,
+  checkPositiveInt,
+  checkSerial,
+  checkSha256Hex,
+  checkText,
+  checkTime,
+} from '../validate.js';
+import {
+  targetKey,
+  toAssignment,
+  toAttestation,
+  toAuditEntry,
+  toAuditRow,
+  toBootLog,
+  toCertificate,
+  toChallenge,
+  toDevice,
+  toModel,
+  toPolicy,
+  toRevocation,
+  toRevokedCertificate,
+  toSession,
+  toToken,
+  type AssignmentRow,
+  type AttestationRow,
+  type AuditDbRow,
+  type BootLogRow,
+  type CertificateRow,
+  type ChallengeRow,
+  type DeviceRow,
+  type ModelRow,
+  type PolicyRow,
+  type RevocationRow,
+  type SessionRow,
+  type TokenRow,
+} from './rows.js';
+
+/** How many boot event logs are kept per device (the current one and the one before). */
+const BOOT_LOGS_KEPT = 2;
+
+/**
+ * The Store on SQLite (better-sqlite3). Every write runs in a `BEGIN
+ * IMMEDIATE` transaction: the write lock is taken before anything is read,
+ * so read-check-write sequences (token uses, challenges, the audit chain's
+ * last hash) cannot interleave with another connection's, in this process
+ * or another, and a waiting writer honours busy_timeout instead of failing
+ * on a lock upgrade.
+ */
+export class SqliteStore implements Store {
+  private readonly s: ReturnType<typeof prepare>;
+  private readonly txn: (fn: () => unknown) => unknown;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: () => number,
+  ) {
+    this.s = prepare(db);
+    const t = db.transaction((fn: () => unknown) => fn());
+    this.txn = (fn) => t.immediate(fn);
+  }
+
+  /** One IMMEDIATE transaction; database errors become StoreError. */
+  private write<T>(what: string, fn: () => T): Promise<T> {
+    return this.read(what, () => this.txn(fn) as T);
+  }
+
+  private read<T>(what: string, fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(asStoreError(what, err));
+    }
+  }
+
+  private now(): EpochMs {
+    return Math.trunc(this.clock());
+  }
+
+  // ── audit (used inside other transactions) ─────────────────────────────
+
+  private appendAuditInTx(input: AuditInput): AuditEntry {
+    const actor = checkText(input.actor, 'actor', 128);
+    const action = checkAction(input.action);
+    const subject = checkText(input.subject, 'audit subject', 256);
+    const details = canonicalJson(input.details ?? {});
+    const last = this.s.lastAudit.get();
+    const row: AuditDbRow = {
+      seq: (last?.seq ?? 0) + 1,
+      at: this.now(),
+      actor,
+      action,
+      subject,
+      details,
+      prev_hash: last?.hash ?? AUDIT_GENESIS_HASH,
+      hash: '',
+    };
+    row.hash = auditEntryHash(toAuditRow(row));
+    this.s.insertAudit.run(row);
+    return toAuditEntry(row);
+  }
+
+  // ── devices ────────────────────────────────────────────────────────────
+
+  getDevice(id: string): Promise<Device | null> {
+    return this.read('getDevice', () => {
+      const row = this.s.deviceById.get(id);
+      return row === undefined ? null : toDevice(row);
+    });
+  }
+
+  getDeviceByEkName(ekName: string): Promise<Device | null> {
+    return this.read('getDeviceByEkName', () => {
+      const row = this.s.deviceByEkName.get(ekName);
+      return row === undefined ? null : toDevice(row);
+    });
+  }
+
+  listDevices(filter: DeviceFilter = {}): Promise<Device[]> {
+    return this.read('listDevices', () =>
+      this.s.listDevices
+        .all({
+          status: filter.status ?? null,
+          revoked: filter.revoked === undefined ? null : filter.revoked ? 1 : 0,
+          grp: filter.group ?? null,
+        })
+        .map(toDevice),
+    );
+  }
+
+  setDeviceGroup(deviceId: string, group: string | null, actor: Actor): Promise<boolean> {
+    return this.write('setDeviceGroup', () => {
+      if (group !== null) checkName(group, 'group');
+      const before = this.s.deviceById.get(deviceId);
+      if (before === undefined) return false;
+      this.s.setDeviceGroup.run(group, this.now(), deviceId);
+      this.appendAuditInTx({ actor, action: 'device.group', subject: `device:${deviceId}`, details: { from: before.device_group, to: group } });
+      return true;
+    });
+  }
+
+  allowReenrollment(deviceId: string, actor: Actor): Promise<boolean> {
+    return this.write('allowReenrollment', () => {
+      if (this.s.setReenrollAllowed.run(this.now(), deviceId).changes === 0) return false;
+      this.appendAuditInTx({ actor, action: 'device.allow-reenroll', subject: `device:${deviceId}` });
+      return true;
+    });
+  }
+
+  // ── enrollment ─────────────────────────────────────────────────────────
+
+  enrollDevice(input: EnrollDeviceInput): Promise<EnrollDeviceResult> {
+    return this.write('enrollDevice', (): EnrollDeviceResult => {
+      const now = this.now();
+      const d = input.device;
+      checkDeviceId(d.id);
+      checkHex(d.ekName, 'EK name');
+      checkHex(d.akName, 'AK name');
+      if (d.group != null) checkName(d.group, 'group');
+      checkSerial(input.certificate.serial);
+
+      const tokenRow = this.s.tokenByHash.get(input.tokenHash);
+      const tokenCheck = judgeToken(tokenRow, now);
+      if (!tokenCheck.ok) return { ok: false, reason: `token-${tokenCheck.reason}` };
+      if (tokenRow!.device_name !== null && tokenRow!.device_name !== d.id) {
+        throw new StoreError('invalid-argument', `token fixes device name ${tokenRow!.device_name}, not ${d.id}`);
+      }
+
+      const existing = this.s.deviceByEkName.get(d.ekName);
+      let revokedSerials: string[] = [];
+      if (existing !== undefined) {
+        if (existing.reenroll_allowed !== 1 || existing.id !== d.id) return { ok: false, reason: 'already-enrolled' };
+        revokedSerials = this.s.validSerials.all(existing.id).map((r) => r.serial);
+        this.s.revokeDeviceCertificates.run(now, 'admin', existing.id);
+        this.s.reenrollDevice.run({
+          id: d.id,
+          ek_public: d.ekPublic,
+          ek_certificate: d.ekCertificate ?? null,
+          ak_public: d.akPublic,
+          ak_name: d.akName,
+          facts: JSON.stringify(d.facts),
+          updated_at: now,
+        });
+      } else {
+        if (this.s.deviceById.get(d.id) !== undefined) return { ok: false, reason: 'device-name-taken' };
+        this.s.insertDevice.run({
+          id: d.id,
+          ek_public: d.ekPublic,
+          ek_name: d.ekName,
+          ek_certificate: d.ekCertificate ?? null,
+          ak_public: d.akPublic,
+          ak_name: d.akName,
+          facts: JSON.stringify(d.facts),
+          device_group: d.group ?? null,
+          created_at: now,
+        });
+      }
+      const cert = input.certificate;
+      this.s.insertCertificate.run({
+        serial: cert.serial,
+        device_id: d.id,
+        not_before: checkTime(cert.notBefore, 'notBefore'),
+        not_after: checkTime(cert.notAfter, 'notAfter'),
+        pem: cert.pem,
+        issued_at: now,
+      });
+      this.s.useToken.run(tokenRow!.id);
+      this.appendAuditInTx({
+        actor: input.actor,
+        action: existing === undefined ? 'device.enroll' : 'device.reenroll',
+        subject: `device:${d.id}`,
+        details: {
+          ekName: d.ekName,
+          akName: d.akName,
+          token: tokenRow!.id,
+          serial: cert.serial,
+          ...(revokedSerials.length > 0 ? { revokedSerials } : {}),
+        },
+      });
+      return {
+        ok: true,
+        device: toDevice(this.s.deviceById.get(d.id)!),
+        certificate: toCertificate(this.s.certificateBySerial.get(cert.serial)!),
+        token: toToken(this.s.tokenById.get(tokenRow!.id)!),
+        reenrolled: existing !== undefined,
+        revokedSerials,
+      };
+    });
+  }
+
+  createToken(input: NewEnrollmentToken): Promise<EnrollmentTokenRecord> {
+    return this.write('createToken', () => {
+      checkSha256Hex(input.hash, 'token hash');
+      if (input.label != null) checkText(input.label, 'token label', 128);
+      if (input.deviceName != null) checkDeviceId(input.deviceName);
+      const row = {
+        hash: input.hash,
+        label: input.label ?? null,
+        max_uses: checkPositiveInt(input.maxUses, 'token max uses'),
+        expires_at: checkTime(input.expiresAt, 'token expiry'),
+        device_name: input.deviceName ?? null,
+        created_at: this.now(),
+      };
+      const id = Number(this.s.insertToken.run(row).lastInsertRowid);
+      const token = toToken(this.s.tokenById.get(id)!);
+      this.appendAuditInTx({
+        actor: input.actor,
+        action: 'token.create',
+        subject: `token:${id}`,
+        details: { label: token.label, maxUses: token.maxUses, expiresAt: token.expiresAt, deviceName: token.deviceName },
+      });
+      return token;
+    });
+  }
+
+  checkToken(hash: string, now: EpochMs): Promise<TokenCheck> {
+    return this.read('checkToken', () => judgeToken(this.s.tokenByHash.get(hash), now));
+  }
+
+  consumeToken(hash: string, now: EpochMs, actor: Actor = 'registrar'): Promise<TokenCheck> {
+    return this.write('consumeToken', (): TokenCheck => {
+      const row = this.s.tokenByHash.get(hash);
+      const check = judgeToken(row, now);
+      if (!check.ok) return check;
+      this.s.useToken.run(row!.id);
+      this.appendAuditInTx({ actor, action: 'token.use', subject: `token:${row!.id}`, details: { uses: row!.uses + 1 } });
+      return { ok: true, token: toToken(this.s.tokenById.get(row!.id)!) };
+    });
+  }
+
+  listTokens(): Promise<EnrollmentTokenRecord[]> {
+    return this.read('listTokens', () => this.s.listTokens.all().map(toToken));
+  }
+
+  revokeToken(id: number, actor: Actor): Promise<boolean> {
+    return this.write('revokeToken', () => {
+      if (this.s.revokeToken.run(this.now(), id).changes === 0) return false;
+      this.appendAuditInTx({ actor, action: 'token.revoke', subject: `token:${id}` });
+      return true;
+    });
+  }
+
+  createEnrollmentSession(session: NewEnrollmentSession): Promise<EnrollmentSession> {
+    return this.write('createEnrollmentSession', () => {
+      const row: SessionRow = {
+        id: session.id,
+        bootstrap_id: session.bootstrapId,
+        secret: Buffer.from(session.secret),
+        context: JSON.stringify(session.context),
+        created_at: this.now(),
+        expires_at: checkTime(session.expiresAt, 'session expiry'),
+        used_at: null,
+      };
+      this.s.insertSession.run(row);
+      return toSession(row);
+    });
+  }
+
+  consumeEnrollmentSession(id: string, bootstrapId: string, now: EpochMs): Promise<SessionConsumption> {
+    return this.write('consumeEnrollmentSession', (): SessionConsumption => {
+      const row = this.s.sessionById.get(id);
+      if (row === undefined) return { ok: false, reason: 'unknown' };
+      if (row.bootstrap_id !== bootstrapId) return { ok: false, reason: 'other-client' };
+      if (row.used_at !== null) return { ok: false, reason: 'used' };
+      if (row.expires_at <= now) return { ok: false, reason: 'expired' };
+      // The secret has done its job: keep no copy of it.
+      this.s.useSession.run(now, id);
+      return { ok: true, session: { ...toSession(row), usedAt: now } };
+    });
+  }
+
+  // ── certificates ───────────────────────────────────────────────────────
+
+  addCertificate(cert: NewCertificate, actor: Actor): Promise<CertificateRecord> {
+    return this.write('addCertificate', () => {
+      checkSerial(cert.serial);
+      if (this.s.deviceById.get(cert.deviceId) === undefined) {
+        throw new StoreError('invalid-argument', `no device ${cert.deviceId}`);
+      }
+      this.s.insertCertificate.run({
+        serial: cert.serial,
+        device_id: cert.deviceId,
+        not_before: checkTime(cert.notBefore, 'notBefore'),
+        not_after: checkTime(cert.notAfter, 'notAfter'),
+        pem: cert.pem,
+        issued_at: this.now(),
+      });
+      this.appendAuditInTx({
+        actor,
+        action: 'certificate.issue',
+        subject: `device:${cert.deviceId}`,
+        details: { serial: cert.serial, notAfter: cert.notAfter },
+      });
+      return toCertificate(this.s.certificateBySerial.get(cert.serial)!);
+    });
+  }
+
+  getCertificate(serial: string): Promise<CertificateRecord | null> {
+    return this.read('getCertificate', () => {
+      const row = this.s.certificateBySerial.get(serial);
+      return row === undefined ? null : toCertificate(row);
+    });
+  }
+
+  listCertificates(deviceId: string): Promise<CertificateRecord[]> {
+    return this.read('listCertificates', () => this.s.certificatesByDevice.all(deviceId).map(toCertificate));
+  }
+
+  listRevokedCertificates(): Promise<RevokedCertificate[]> {
+    return this.read('listRevokedCertificates', () => this.s.revokedCertificates.all().map(toRevokedCertificate));
+  }
+
+  // ── challenges ─────────────────────────────────────────────────────────
+
+  createChallenge(c: NewChallenge): Promise<ChallengeRecord> {
+    return this.write('createChallenge', () => {
+      if (this.s.deviceById.get(c.deviceId) === undefined) throw new StoreError('invalid-argument', `no device ${c.deviceId}`);
+      const row: ChallengeRow = {
+        id: c.id,
+        device_id: c.deviceId,
+        nonce: Buffer.from(c.nonce),
+        pcr_selection: JSON.stringify(c.pcrSelection),
+        offsets: JSON.stringify(c.offsets),
+        created_at: this.now(),
+        expires_at: checkTime(c.expiresAt, 'challenge expiry'),
+        used_at: null,
+      };
+      this.s.insertChallenge.run(row);
+      return toChallenge(row);
+    });
+  }
+
+  getChallenge(id: string): Promise<ChallengeRecord | null> {
+    return this.read('getChallenge', () => {
+      const row = this.s.challengeById.get(id);
+      return row === undefined ? null : toChallenge(row);
+    });
+  }
+
+  consumeChallenge(id: string, deviceId: string, now: EpochMs): Promise<ChallengeConsumption> {
+    return this.write('consumeChallenge', (): ChallengeConsumption => {
+      const row = this.s.challengeById.get(id);
+      if (row === undefined) return { ok: false, reason: 'unknown' };
+      if (row.device_id !== deviceId) return { ok: false, reason: 'other-device' };
+      if (row.used_at !== null) return { ok: false, reason: 'used' };
+      if (row.expires_at <= now) return { ok: false, reason: 'expired' };
+      this.s.useChallenge.run(now, id);
+      return { ok: true, challenge: toChallenge({ ...row, used_at: now }) };
+    });
+  }
+
+  // ── attestations ───────────────────────────────────────────────────────
+
+  recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult> {
+    return this.write('recordAttestation', (): RecordAttestationResult => {
+      const a = input.attestation;
+      const device = this.s.deviceById.get(a.deviceId);
+      if (device === undefined) throw new StoreError('invalid-argument', `no device ${a.deviceId}`);
+      checkSha256Hex(a.evidenceDigest, 'evidence digest');
+      const reasons = flattenReasons(a);
+      const row: Omit<AttestationRow, 'id'> = {
+        device_id: a.deviceId,
+        challenge_id: a.challengeId,
+        received_at: checkTime(a.receivedAt, 'receivedAt'),
+        evidence_digest: a.evidenceDigest,
+        status: a.status,
+        verdict: a.verdict === null ? null : JSON.stringify(a.verdict),
+        error_code: a.error?.code ?? null,
+        error_message: a.error?.message ?? null,
+        reasons: JSON.stringify(reasons),
+        policy_name: a.policy?.name ?? null,
+        policy_version: a.policy?.version ?? null,
+        tpm_clock: a.tpmClock === null ? null : a.tpmClock.clock.toString(),
+        tpm_reset_count: a.tpmClock?.resetCount ?? null,
+        tpm_restart_count: a.tpmClock?.restartCount ?? null,
+      };
+      const id = Number(this.s.insertAttestation.run(row).lastInsertRowid);
+      const previousStatus = device.status;
+      let auditSeq: number | null = null;
+      const update = input.device;
+      if (update !== undefined) {
+        const clock = update.tpmClock;
+        this.s.updateDeviceAfterAttestation.run({
+          id: a.deviceId,
+          status: update.status,
+          verified_at: update.verified ? a.receivedAt : null,
+          tpm_clock: clock === undefined ? null : clock.clock.toString(),
+          tpm_reset_count: clock?.resetCount ?? null,
+          tpm_restart_count: clock?.restartCount ?? null,
+          updated_at: this.now(),
+        });
+        // Security-relevant: the device's standing changed, or it is contraindicated.
+        if (update.status !== previousStatus || update.status === 'contraindicated') {
+          auditSeq = this.appendAuditInTx({
+            actor: input.actor,
+            action: 'device.status',
+            subject: `device:${a.deviceId}`,
+            details: {
+              from: previousStatus,
+              to: update.status,
+              attestation: id,
+              challenge: a.challengeId,
+              reasons: reasons.slice(0, 16).map((r) => `${r.submodule}/${r.code}`),
+            },
+          }).seq;
+        }
+      }
+      return { attestation: toAttestation({ ...row, id }), previousStatus, auditSeq };
+    });
+  }
+
+  listAttestations(deviceId: string, limit = 50): Promise<AttestationRecord[]> {
+    return this.read('listAttestations', () =>
+      this.s.attestationsByDevice.all(deviceId, Math.max(1, Math.min(limit, 10_000))).map(toAttestation),
+    );
+  }
+
+  // ── revocation ─────────────────────────────────────────────────────────
+
+  revokeDevice(input: RevokeDeviceInput): Promise<RevokeDeviceResult> {
+    return this.write('revokeDevice', (): RevokeDeviceResult => {
+      const device = this.s.deviceById.get(input.deviceId);
+      if (device === undefined) return { ok: false, reason: 'unknown-device' };
+      if (device.revoked === 1) return { ok: false, reason: 'already-revoked' };
+      const now = this.now();
+      const message = input.message ?? null;
+      if (message !== null) checkText(message, 'revocation message', 512);
+      const serials = this.s.validSerials.all(input.deviceId).map((r) => r.serial);
+      this.s.revokeDeviceCertificates.run(now, input.reason, input.deviceId);
+      this.s.markDeviceRevoked.run(now, input.deviceId);
+      const row: Omit<RevocationRow, 'id'> = {
+        device_id: input.deviceId,
+        reason: input.reason,
+        message,
+        serials: JSON.stringify(serials),
+        actor: input.actor,
+        revoked_at: now,
+        reinstated_at: null,
+      };
+      const id = Number(this.s.insertRevocation.run(row).lastInsertRowid);
+      this.appendAuditInTx({
+        actor: input.actor,
+        action: 'device.revoke',
+        subject: `device:${input.deviceId}`,
+        details: { reason: input.reason, message, serials, revocation: id },
+      });
+      return { ok: true, revocation: toRevocation({ ...row, id }) };
+    });
+  }
+
+  reinstateDevice(input: ReinstateDeviceInput): Promise<ReinstateDeviceResult> {
+    return this.write('reinstateDevice', (): ReinstateDeviceResult => {
+      const device = this.s.deviceById.get(input.deviceId);
+      if (device === undefined) return { ok: false, reason: 'unknown-device' };
+      if (device.revoked !== 1) return { ok: false, reason: 'not-revoked' };
+      const now = this.now();
+      this.s.reinstateDevice.run(now, input.deviceId);
+      this.s.markRevocationsReinstated.run(now, input.deviceId);
+      this.appendAuditInTx({
+        actor: input.actor,
+        action: 'device.reinstate',
+        subject: `device:${input.deviceId}`,
+        details: { message: input.message ?? null },
+      });
+      return { ok: true, device: toDevice(this.s.deviceById.get(input.deviceId)!) };
+    });
+  }
+
+  listRevocations(deviceId?: string): Promise<RevocationRecord[]> {
+    return this.read('listRevocations', () =>
+      (deviceId === undefined ? this.s.allRevocations.all() : this.s.revocationsByDevice.all(deviceId)).map(toRevocation),
+    );
+  }
+
+  // ── policies ───────────────────────────────────────────────────────────
+
+  createPolicyVersion(input: NewPolicyVersion): Promise<PolicyRecord> {
+    return this.write('createPolicyVersion', () => {
+      checkName(input.name, 'policy name');
+      const document = canonicalJson(input.document);
+      const row: PolicyRow = {
+        name: input.name,
+        version: (this.s.latestPolicyVersion.get(input.name)?.v ?? 0) + 1,
+        document,
+        digest: createHash('sha256').update(document, 'utf8').digest('hex'),
+        created_at: this.now(),
+        created_by: input.actor,
+      };
+      this.s.insertPolicy.run(row);
+      this.appendAuditInTx({
+        actor: input.actor,
+        action: 'policy.create',
+        subject: `policy:${row.name}@${row.version}`,
+        details: { digest: row.digest },
+      });
+      return toPolicy(row);
+    });
+  }
+
+  getPolicy(name: string, version?: number): Promise<PolicyRecord | null> {
+    return this.read('getPolicy', () => {
+      const row = version === undefined ? this.s.latestPolicy.get(name) : this.s.policyVersion.get(name, version);
+      return row === undefined ? null : toPolicy(row);
+    });
+  }
+
+  listPolicies(): Promise<PolicyRecord[]> {
+    return this.read('listPolicies', () => this.s.latestPolicies.all().map(toPolicy));
+  }
+
+  assignPolicy(input: AssignPolicyInput): Promise<AssignPolicyResult> {
+    return this.write('assignPolicy', (): AssignPolicyResult => {
+      const version = input.policyVersion ?? null;
+      if (this.s.latestPolicy.get(input.policyName) === undefined) return { ok: false, reason: 'unknown-policy' };
+      if (version !== null && this.s.policyVersion.get(input.policyName, version) === undefined) {
+        return { ok: false, reason: 'unknown-version' };
+      }
+      if (input.target.kind === 'device' && this.s.deviceById.get(input.target.deviceId) === undefined) {
+        return { ok: false, reason: 'unknown-device' };
+      }
+      if (input.target.kind === 'group') checkName(input.target.group, 'group');
+      const key = targetKey(input.target);
+      const row: AssignmentRow = {
+        ...key,
+        policy_name: input.policyName,
+        policy_version: version,
+        assigned_at: this.now(),
+        assigned_by: input.actor,
+      };
+      this.s.upsertAssignment.run(row);
+      this.appendAuditInTx({
+        actor: input.actor,
+        action: 'policy.assign',
+        subject: `policy:${input.policyName}`,
+        details: { scope: key.scope, target: key.target, version },
+      });
+      return { ok: true, assignment: toAssignment(row) };
+    });
+  }
+
+  listPolicyAssignments(): Promise<PolicyAssignment[]> {
+    return this.read('listPolicyAssignments', () => this.s.allAssignments.all().map(toAssignment));
+  }
+
+  resolvePolicy(deviceId: string): Promise<ResolvedPolicy | null> {
+    return this.read('resolvePolicy', () => {
+      const device = this.s.deviceById.get(deviceId);
+      if (device === undefined) return null;
+      const candidates: Array<{ scope: AssignmentRow['scope']; target: string }> = [{ scope: 'device', target: deviceId }];
+      if (device.device_group !== null) candidates.push({ scope: 'group', target: device.device_group });
+      candidates.push({ scope: 'all', target: '' });
+      for (const c of candidates) {
+        const a = this.s.assignment.get(c.scope, c.target);
+        if (a === undefined) continue;
+        const p = a.policy_version === null ? this.s.latestPolicy.get(a.policy_name) : this.s.policyVersion.get(a.policy_name, a.policy_version);
+        if (p !== undefined) return { policy: toPolicy(p), assignment: toAssignment(a) };
+      }
+      return null;
+    });
+  }
+
+  // ── model allowlist ────────────────────────────────────────────────────
+
+  allowModel(input: AllowModelInput): Promise<AllowedModel> {
+    return this.write('allowModel', () => {
+      const row: ModelRow = {
+        name: checkText(input.name, 'model name', 1024),
+        digest: checkSha256Hex(input.digest, 'model digest'),
+        note: input.note == null ? null : checkText(input.note, 'model note', 512),
+        added_at: this.now(),
+        added_by: input.actor,
+        revoked_at: null,
+      };
+      this.s.upsertModel.run(row);
+      this.appendAuditInTx({ actor: input.actor, action: 'model.allow', subject: `model:${row.name}`, details: { digest: row.digest } });
+      return toModel(row);
+    });
+  }
+
+  revokeModel(input: RevokeModelInput): Promise<number> {
+    return this.write('revokeModel', () => {
+      const now = this.now();
+      const changes =
+        input.digest === undefined
+          ? this.s.revokeModelAll.run(now, input.name).changes
+          : this.s.revokeModelDigest.run(now, input.name, input.digest).changes;
+      if (changes > 0) {
+        this.appendAuditInTx({
+          actor: input.actor,
+          action: 'model.revoke',
+          subject: `model:${input.name}`,
+          details: { digest: input.digest ?? null, revoked: changes },
+        });
+      }
+      return changes;
+    });
+  }
+
+  listModels(options: { includeRevoked?: boolean } = {}): Promise<AllowedModel[]> {
+    return this.read('listModels', () => (options.includeRevoked === true ? this.s.allModels : this.s.activeModels).all().map(toModel));
+  }
+
+  // ── boot event logs ────────────────────────────────────────────────────
+
+  putBootLog(deviceId: string, digest: string, data: Uint8Array): Promise<void> {
+    return this.write('putBootLog', () => {
+      checkSha256Hex(digest, 'boot log digest');
+      // Delete then insert, so the rewritten log gets the newest rowid (the order kept).
+      this.s.deleteBootLog.run(deviceId, digest);
+      this.s.insertBootLog.run({ device_id: deviceId, digest, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength), stored_at: this.now() });
+      this.s.pruneBootLogs.run(deviceId, deviceId, BOOT_LOGS_KEPT);
+    });
+  }
+
+  getBootLog(deviceId: string, digest: string): Promise<StoredBootLog | null> {
+    return this.read('getBootLog', () => {
+      const row = this.s.bootLog.get(deviceId, digest);
+      return row === undefined ? null : toBootLog(row);
+    });
+  }
+
+  latestBootLog(deviceId: string): Promise<StoredBootLog | null> {
+    return this.read('latestBootLog', () => {
+      const row = this.s.latestBootLog.get(deviceId);
+      return row === undefined ? null : toBootLog(row);
+    });
+  }
+
+  // ── audit ──────────────────────────────────────────────────────────────
+
+  appendAudit(input: AuditInput): Promise<AuditEntry> {
+    return this.write('appendAudit', () => this.appendAuditInTx(input));
+  }
+
+  listAudit(options: { afterSeq?: number; limit?: number } = {}): Promise<AuditEntry[]> {
+    return this.read('listAudit', () =>
+      this.s.auditPage.all(options.afterSeq ?? 0, Math.max(1, Math.min(options.limit ?? 1000, 100_000))).map(toAuditEntry),
+    );
+  }
+
+  verifyAuditChain(): Promise<AuditVerification> {
+    return this.read('verifyAuditChain', () => {
+      const verifier = new AuditChainVerifier();
+      // One statement iterates the whole table: one read snapshot, constant memory.
+      for (const row of this.s.auditAll.iterate()) {
+        if (!verifier.add(toAuditRow(row))) break;
+      }
+      return verifier.result();
+    });
+  }
+
+  // ── housekeeping ───────────────────────────────────────────────────────
+
+  pruneExpired(before: EpochMs): Promise<{ challenges: number; sessions: number }> {
+    return this.write('pruneExpired', () => ({
+      challenges: this.s.pruneChallenges.run(before).changes,
+      sessions: this.s.pruneSessions.run(before).changes,
+    }));
+  }
+
+  close(): Promise<void> {
+    return this.read('close', () => {
+      if (this.db.open) this.db.close();
+    });
+  }
+}
+
+function judgeToken(row: TokenRow | undefined, now: EpochMs): TokenCheck {
+  if (row === undefined) return { ok: false, reason: 'unknown' };
+  if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
+  if (row.expires_at <= now) return { ok: false, reason: 'expired' };
+  if (row.uses >= row.max_uses) return { ok: false, reason: 'used-up' };
+  return { ok: true, token: toToken(row) };
+}
+
+function asStoreError(what: string, err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+    return new StoreError('invalid-argument', `${what}: ${(err as Error).message}`, { cause: err });
+  }
+  return new StoreError('io', `${what}: ${(err as Error).message ?? String(err)}`, { cause: err });
+}
+
+/** Every statement, prepared once. */
+function prepare(db: Database) {
+  const q = <P extends unknown[] | object, R = unknown>(sql: string): Statement<P, R> => db.prepare<P, R>(sql);
+  return {
+    lastAudit: q<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
+    insertAudit: q<AuditDbRow>(
+      'INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (@seq, @at, @actor, @action, @subject, @details, @prev_hash, @hash)',
+    ),
+    auditPage: q<[number, number], AuditDbRow>('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?'),
+    auditAll: q<[], AuditDbRow>('SELECT * FROM audit_log ORDER BY seq'),
+
+    deviceById: q<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
+    deviceByEkName: q<[string], DeviceRow>('SELECT * FROM devices WHERE ek_name = ?'),
+    listDevices: q<{ status: string | null; revoked: number | null; grp: string | null }, DeviceRow>(
+      `SELECT * FROM devices
+       WHERE (@status IS NULL OR status = @status) AND (@revoked IS NULL OR revoked = @revoked) AND (@grp IS NULL OR device_group = @grp)
+       ORDER BY id`,
+    ),
+    insertDevice: q<object>(
+      `INSERT INTO devices (id, ek_public, ek_name, ek_certificate, ak_public, ak_name, facts, device_group, created_at, updated_at)
+       VALUES (@id, @ek_public, @ek_name, @ek_certificate, @ak_public, @ak_name, @facts, @device_group, @created_at, @created_at)`,
+    ),
+    reenrollDevice: q<object>(
+      `UPDATE devices SET ek_public = @ek_public, ek_certificate = @ek_certificate, ak_public = @ak_public, ak_name = @ak_name,
+         facts = @facts, status = 'none', revoked = 0, reenroll_allowed = 0, last_verified_at = NULL,
+         tpm_clock = NULL, tpm_reset_count = NULL, tpm_restart_count = NULL, updated_at = @updated_at
+       WHERE id = @id`,
+    ),
+    setDeviceGroup: q<[string | null, number, string]>('UPDATE devices SET device_group = ?, updated_at = ? WHERE id = ?'),
+    setReenrollAllowed: q<[number, string]>('UPDATE devices SET reenroll_allowed = 1, updated_at = ? WHERE id = ?'),
+    updateDeviceAfterAttestation: q<object>(
+      `UPDATE devices SET status = @status,
+         last_verified_at = coalesce(@verified_at, last_verified_at),
+         tpm_clock = coalesce(@tpm_clock, tpm_clock),
+         tpm_reset_count = coalesce(@tpm_reset_count, tpm_reset_count),
+         tpm_restart_count = coalesce(@tpm_restart_count, tpm_restart_count),
+         updated_at = @updated_at
+       WHERE id = @id`,
+    ),
+    markDeviceRevoked: q<[number, string]>('UPDATE devices SET revoked = 1, reenroll_allowed = 0, updated_at = ? WHERE id = ?'),
+    reinstateDevice: q<[number, string]>(
+      `UPDATE devices SET revoked = 0, status = 'none', reenroll_allowed = 1, last_verified_at = NULL, updated_at = ? WHERE id = ?`,
+    ),
+
+    tokenByHash: q<[string], TokenRow>('SELECT * FROM enrollment_tokens WHERE hash = ?'),
+    tokenById: q<[number], TokenRow>('SELECT * FROM enrollment_tokens WHERE id = ?'),
+    insertToken: q<object>(
+      `INSERT INTO enrollment_tokens (hash, label, max_uses, expires_at, device_name, created_at)
+       VALUES (@hash, @label, @max_uses, @expires_at, @device_name, @created_at)`,
+    ),
+    // The guard repeats the check the transaction already made: the CHECK
+    // constraint and this WHERE make an over-use impossible even if a caller
+    // ever ran it outside a transaction.
+    useToken: q<[number]>('UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses'),
+    listTokens: q<[], TokenRow>('SELECT * FROM enrollment_tokens ORDER BY id'),
+    revokeToken: q<[number, number]>('UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+
+    insertSession: q<SessionRow>(
+      `INSERT INTO enrollment_sessions (id, bootstrap_id, secret, context, created_at, expires_at, used_at)
+       VALUES (@id, @bootstrap_id, @secret, @context, @created_at, @expires_at, @used_at)`,
+    ),
+    sessionById: q<[string], SessionRow>('SELECT * FROM enrollment_sessions WHERE id = ?'),
+    useSession: q<[number, string]>(`UPDATE enrollment_sessions SET used_at = ?, secret = X'' WHERE id = ? AND used_at IS NULL`),
+    pruneSessions: q<[number]>('DELETE FROM enrollment_sessions WHERE expires_at < ?'),
+
+    insertCertificate: q<object>(
+      `INSERT INTO certificates (serial, device_id, not_before, not_after, pem, issued_at)
+       VALUES (@serial, @device_id, @not_before, @not_after, @pem, @issued_at)`,
+    ),
+    certificateBySerial: q<[string], CertificateRow>('SELECT * FROM certificates WHERE serial = ?'),
+    certificatesByDevice: q<[string], CertificateRow>('SELECT * FROM certificates WHERE device_id = ? ORDER BY issued_at, serial'),
+    validSerials: q<[string], { serial: string }>('SELECT serial FROM certificates WHERE device_id = ? AND revoked_at IS NULL ORDER BY serial'),
+    revokeDeviceCertificates: q<[number, string, string]>(
+      'UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE device_id = ? AND revoked_at IS NULL',
+    ),
+    revokedCertificates: q<[], CertificateRow>('SELECT * FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial'),
+
+    insertChallenge: q<ChallengeRow>(
+      `INSERT INTO challenges (id, device_id, nonce, pcr_selection, offsets, created_at, expires_at, used_at)
+       VALUES (@id, @device_id, @nonce, @pcr_selection, @offsets, @created_at, @expires_at, @used_at)`,
+    ),
+    challengeById: q<[string], ChallengeRow>('SELECT * FROM challenges WHERE id = ?'),
+    useChallenge: q<[number, string]>('UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL'),
+    pruneChallenges: q<[number]>('DELETE FROM challenges WHERE expires_at < ?'),
+
+    insertAttestation: q<object>(
+      `INSERT INTO attestations (device_id, challenge_id, received_at, evidence_digest, status, verdict, error_code, error_message,
+         reasons, policy_name, policy_version, tpm_clock, tpm_reset_count, tpm_restart_count)
+       VALUES (@device_id, @challenge_id, @received_at, @evidence_digest, @status, @verdict, @error_code, @error_message,
+         @reasons, @policy_name, @policy_version, @tpm_clock, @tpm_reset_count, @tpm_restart_count)`,
+    ),
+    attestationsByDevice: q<[string, number], AttestationRow>('SELECT * FROM attestations WHERE device_id = ? ORDER BY id DESC LIMIT ?'),
+
+    insertRevocation: q<object>(
+      `INSERT INTO revocations (device_id, reason, message, serials, actor, revoked_at, reinstated_at)
+       VALUES (@device_id, @reason, @message, @serials, @actor, @revoked_at, @reinstated_at)`,
+    ),
+    markRevocationsReinstated: q<[number, string]>('UPDATE revocations SET reinstated_at = ? WHERE device_id = ? AND reinstated_at IS NULL'),
+    allRevocations: q<[], RevocationRow>('SELECT * FROM revocations ORDER BY id'),
+    revocationsByDevice: q<[string], RevocationRow>('SELECT * FROM revocations WHERE device_id = ? ORDER BY id'),
+
+    latestPolicyVersion: q<[string], { v: number | null }>('SELECT max(version) AS v FROM policies WHERE name = ?'),
+    insertPolicy: q<PolicyRow>(
+      'INSERT INTO policies (name, version, document, digest, created_at, created_by) VALUES (@name, @version, @document, @digest, @created_at, @created_by)',
+    ),
+    latestPolicy: q<[string], PolicyRow>('SELECT * FROM policies WHERE name = ? ORDER BY version DESC LIMIT 1'),
+    policyVersion: q<[string, number], PolicyRow>('SELECT * FROM policies WHERE name = ? AND version = ?'),
+    latestPolicies: q<[], PolicyRow>(
+      `SELECT p.* FROM policies p JOIN (SELECT name, max(version) AS v FROM policies GROUP BY name) m
+         ON p.name = m.name AND p.version = m.v ORDER BY p.name`,
+    ),
+    upsertAssignment: q<AssignmentRow>(
+      `INSERT INTO policy_assignments (scope, target, policy_name, policy_version, assigned_at, assigned_by)
+       VALUES (@scope, @target, @policy_name, @policy_version, @assigned_at, @assigned_by)
+       ON CONFLICT (scope, target) DO UPDATE SET policy_name = excluded.policy_name, policy_version = excluded.policy_version,
+         assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by`,
+    ),
+    assignment: q<[string, string], AssignmentRow>('SELECT * FROM policy_assignments WHERE scope = ? AND target = ?'),
+    allAssignments: q<[], AssignmentRow>('SELECT * FROM policy_assignments ORDER BY scope, target'),
+
+    upsertModel: q<ModelRow>(
+      `INSERT INTO model_allowlist (name, digest, note, added_at, added_by, revoked_at)
+       VALUES (@name, @digest, @note, @added_at, @added_by, @revoked_at)
+       ON CONFLICT (name, digest) DO UPDATE SET note = excluded.note, added_at = excluded.added_at,
+         added_by = excluded.added_by, revoked_at = NULL`,
+    ),
+    revokeModelAll: q<[number, string]>('UPDATE model_allowlist SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL'),
+    revokeModelDigest: q<[number, string, string]>(
+      'UPDATE model_allowlist SET revoked_at = ? WHERE name = ? AND digest = ? AND revoked_at IS NULL',
+    ),
+    allModels: q<[], ModelRow>('SELECT * FROM model_allowlist ORDER BY name, digest'),
+    activeModels: q<[], ModelRow>('SELECT * FROM model_allowlist WHERE revoked_at IS NULL ORDER BY name, digest'),
+
+    deleteBootLog: q<[string, string]>('DELETE FROM boot_logs WHERE device_id = ? AND digest = ?'),
+    insertBootLog: q<BootLogRow>('INSERT INTO boot_logs (device_id, digest, data, stored_at) VALUES (@device_id, @digest, @data, @stored_at)'),
+    pruneBootLogs: q<[string, string, number]>(
+      `DELETE FROM boot_logs WHERE device_id = ? AND rowid NOT IN
+         (SELECT rowid FROM boot_logs WHERE device_id = ? ORDER BY rowid DESC LIMIT ?)`,
+    ),
+    bootLog: q<[string, string], BootLogRow>('SELECT * FROM boot_logs WHERE device_id = ? AND digest = ?'),
+    latestBootLog: q<[string], BootLogRow>('SELECT * FROM boot_logs WHERE device_id = ? ORDER BY rowid DESC LIMIT 1'),
+  };
+}

@@ -1,0 +1,132 @@
+import type { Actor, EpochMs } from './entities/common.js';
+import type { AttestationRecord, RecordAttestationInput, RecordAttestationResult } from './entities/attestation.js';
+import type { AuditEntry, AuditInput, AuditVerification } from './entities/audit.js';
+import type { StoredBootLog } from './entities/boot-log.js';
+import type { CertificateRecord, NewCertificate, RevokedCertificate } from './entities/certificate.js';
+import type { ChallengeConsumption, ChallengeRecord, NewChallenge } from './entities/challenge.js';
+import type { Device, DeviceFilter } from './entities/device.js';
+import type { EnrollDeviceInput, EnrollDeviceResult } from './entities/enrollment.js';
+import type { EnrollmentSession, NewEnrollmentSession, SessionConsumption } from './entities/enrollment-session.js';
+import type { EnrollmentTokenRecord, NewEnrollmentToken, TokenCheck } from './entities/enrollment-token.js';
+import type { AllowedModel, AllowModelInput, RevokeModelInput } from './entities/model-allowlist.js';
+import type {
+  AssignPolicyInput,
+  AssignPolicyResult,
+  NewPolicyVersion,
+  PolicyAssignment,
+  PolicyRecord,
+  ResolvedPolicy,
+} from './entities/policy.js';
+import type {
+  ReinstateDeviceInput,
+  ReinstateDeviceResult,
+  RevocationRecord,
+  RevokeDeviceInput,
+  RevokeDeviceResult,
+} from './entities/revocation.js';
+
+/**
+ * Everything the verifier keeps. One interface, every method async, so the
+ * embedded SQLite implementation and a PostgreSQL one are interchangeable.
+ *
+ * Guarantees every implementation gives:
+ * - Each method is one transaction: it happens entirely or not at all.
+ * - Single-use things (token uses, challenges, enrollment sessions) are
+ *   consumed atomically: of any number of concurrent callers, at most as
+ *   many succeed as there are uses, across processes sharing the database.
+ * - Security-relevant changes write their audit entry in the same
+ *   transaction, and the audit hash chain stays linear under concurrent writers.
+ * - Expected refusals are results with a named reason (`{ ok: false, reason }`);
+ *   exceptions (StoreError) are for broken databases and invalid arguments.
+ */
+export interface Store {
+  // ── devices ────────────────────────────────────────────────────────────
+  getDevice(id: string): Promise<Device | null>;
+  getDeviceByEkName(ekName: string): Promise<Device | null>;
+  listDevices(filter?: DeviceFilter): Promise<Device[]>;
+  setDeviceGroup(deviceId: string, group: string | null, actor: Actor): Promise<boolean>;
+  /** Lets this device's EK enroll again once (e.g. after re-imaging). Audited. */
+  allowReenrollment(deviceId: string, actor: Actor): Promise<boolean>;
+
+  // ── enrollment ─────────────────────────────────────────────────────────
+  /** Device row (new, or re-enrolled if allowed) + certificate + one token use + audit entry, atomically. */
+  enrollDevice(input: EnrollDeviceInput): Promise<EnrollDeviceResult>;
+
+  createToken(input: NewEnrollmentToken): Promise<EnrollmentTokenRecord>;
+  /** Would this token authorise an enrollment now? Consumes nothing. */
+  checkToken(hash: string, now: EpochMs): Promise<TokenCheck>;
+  /** Consumes one use, atomically; audited as `token.use`. */
+  consumeToken(hash: string, now: EpochMs, actor?: Actor): Promise<TokenCheck>;
+  listTokens(): Promise<EnrollmentTokenRecord[]>;
+  revokeToken(id: number, actor: Actor): Promise<boolean>;
+
+  createEnrollmentSession(session: NewEnrollmentSession): Promise<EnrollmentSession>;
+  /** Single use, bound to the bootstrap client; the secret is wiped from the store. */
+  consumeEnrollmentSession(id: string, bootstrapId: string, now: EpochMs): Promise<SessionConsumption>;
+
+  // ── certificates ───────────────────────────────────────────────────────
+  /** Records a renewed certificate for an enrolled device. Audited. */
+  addCertificate(cert: NewCertificate, actor: Actor): Promise<CertificateRecord>;
+  getCertificate(serial: string): Promise<CertificateRecord | null>;
+  listCertificates(deviceId: string): Promise<CertificateRecord[]>;
+  /** Every revoked certificate: the content of the CRL. */
+  listRevokedCertificates(): Promise<RevokedCertificate[]>;
+
+  // ── challenges ─────────────────────────────────────────────────────────
+  createChallenge(challenge: NewChallenge): Promise<ChallengeRecord>;
+  getChallenge(id: string): Promise<ChallengeRecord | null>;
+  /** Single use, bound to the device, before expiry; refusal reasons checked in the order unknown, other-device, used, expired. */
+  consumeChallenge(id: string, deviceId: string, now: EpochMs): Promise<ChallengeConsumption>;
+
+  // ── attestations ───────────────────────────────────────────────────────
+  /** Attestation row + device status/clock update + audit entry when security-relevant, atomically. */
+  recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult>;
+  /** Newest first. */
+  listAttestations(deviceId: string, limit?: number): Promise<AttestationRecord[]>;
+
+  // ── revocation ─────────────────────────────────────────────────────────
+  /** Device revoked + its valid certificates revoked + revocation row + audit entry, atomically. */
+  revokeDevice(input: RevokeDeviceInput): Promise<RevokeDeviceResult>;
+  /**
+   * Lifts a revocation: status back to `none` (trusted only after a passing
+   * attestation), re-enrollment of its EK allowed (its old certificates stay
+   * revoked, so it needs a new one). Audited.
+   */
+  reinstateDevice(input: ReinstateDeviceInput): Promise<ReinstateDeviceResult>;
+  listRevocations(deviceId?: string): Promise<RevocationRecord[]>;
+
+  // ── policies ───────────────────────────────────────────────────────────
+  createPolicyVersion(input: NewPolicyVersion): Promise<PolicyRecord>;
+  /** The given version, or the latest. */
+  getPolicy(name: string, version?: number): Promise<PolicyRecord | null>;
+  /** Latest version of every policy. */
+  listPolicies(): Promise<PolicyRecord[]>;
+  assignPolicy(input: AssignPolicyInput): Promise<AssignPolicyResult>;
+  listPolicyAssignments(): Promise<PolicyAssignment[]>;
+  /** Device assignment, else its group's, else the fleet's; null if none applies. */
+  resolvePolicy(deviceId: string): Promise<ResolvedPolicy | null>;
+
+  // ── model allowlist ────────────────────────────────────────────────────
+  allowModel(input: AllowModelInput): Promise<AllowedModel>;
+  /** Returns how many digests were revoked. */
+  revokeModel(input: RevokeModelInput): Promise<number>;
+  listModels(options?: { includeRevoked?: boolean }): Promise<AllowedModel[]>;
+
+  // ── boot event logs ────────────────────────────────────────────────────
+  /** Keeps the latest logs of a device by digest (the two most recent). */
+  putBootLog(deviceId: string, digest: string, data: Uint8Array): Promise<void>;
+  getBootLog(deviceId: string, digest: string): Promise<StoredBootLog | null>;
+  latestBootLog(deviceId: string): Promise<StoredBootLog | null>;
+
+  // ── audit ──────────────────────────────────────────────────────────────
+  appendAudit(input: AuditInput): Promise<AuditEntry>;
+  /** In sequence order, starting after `afterSeq`. */
+  listAudit(options?: { afterSeq?: number; limit?: number }): Promise<AuditEntry[]>;
+  /** Walks the whole chain; reports the first entry that does not verify. */
+  verifyAuditChain(): Promise<AuditVerification>;
+
+  // ── housekeeping ───────────────────────────────────────────────────────
+  /** Deletes challenges and enrollment sessions that expired before `before`. */
+  pruneExpired(before: EpochMs): Promise<{ challenges: number; sessions: number }>;
+  close(): Promise<void>;
+}

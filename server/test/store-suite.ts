@@ -1,0 +1,693 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { randomId, type Ear, type EarStatus } from '@vigil/protocol';
+import {
+  StoreError,
+  generateEnrollmentToken,
+  hashEnrollmentToken,
+  type EnrollDeviceInput,
+  type NewAttestation,
+  type Store,
+} from '../src/store/index.js';
+
+/**
+ * The behaviour every Store implementation must have. Each implementation's
+ * test file calls `defineStoreSuite` with a fixture factory; the SQLite one
+ * runs always, a PostgreSQL one can run the very same tests.
+ */
+export interface StoreFixture {
+  /** Opens a new connection to this fixture's database (call twice for two independent clients). */
+  open(): Promise<Store>;
+  /** Runs SQL behind the store's back with the database's own command-line tool, as an attacker with file access would. */
+  externalSql(sql: string): Promise<void>;
+  /** Removes the database. */
+  destroy(): Promise<void>;
+}
+
+const DAY = 24 * 3600 * 1000;
+const T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+const hex = (n: number): string => randomBytes(n).toString('hex');
+const facts = {
+  hostname: 'edge-1',
+  os: 'Debian GNU/Linux 12',
+  arch: 'arm64',
+  agentVersion: '0.1.0',
+  tpm: { manufacturer: 'IBM', firmwareVersion: '20191023.0.0.0' },
+};
+
+export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreFixture>): void {
+  describe(`Store contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+    const others: Store[] = [];
+
+    beforeEach(async () => {
+      fixture = await makeFixture();
+      store = await fixture.open();
+    });
+    afterEach(async () => {
+      for (const s of others.splice(0)) await s.close();
+      await store.close();
+      await fixture.destroy();
+    });
+
+    async function secondConnection(): Promise<Store> {
+      const s = await fixture.open();
+      others.push(s);
+      return s;
+    }
+
+    async function newToken(opts: { maxUses?: number; expiresAt?: number; deviceName?: string | null; label?: string } = {}) {
+      const token = generateEnrollmentToken();
+      const record = await store.createToken({
+        hash: hashEnrollmentToken(token),
+        label: opts.label ?? 'test',
+        maxUses: opts.maxUses ?? 1,
+        expiresAt: opts.expiresAt ?? Date.now() + DAY,
+        deviceName: opts.deviceName ?? null,
+        actor: 'test',
+      });
+      return { token, hash: hashEnrollmentToken(token), record };
+    }
+
+    function enrollInput(tokenHash: string, over: { id?: string; ekName?: string; serial?: string; akName?: string } = {}): EnrollDeviceInput {
+      const ekName = over.ekName ?? '000b' + hex(32);
+      return {
+        tokenHash,
+        device: {
+          id: over.id ?? 'ek-' + ekName.slice(4, 44),
+          ekPublic: randomBytes(314),
+          ekName,
+          ekCertificate: randomBytes(900),
+          akPublic: randomBytes(280),
+          akName: over.akName ?? '000b' + hex(32),
+          facts,
+        },
+        certificate: {
+          serial: over.serial ?? hex(16),
+          notBefore: Date.now(),
+          notAfter: Date.now() + DAY,
+          pem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+        },
+        actor: 'registrar',
+      };
+    }
+
+    async function enrolled(id?: string) {
+      const { hash } = await newToken();
+      const input = enrollInput(hash, id === undefined ? {} : { id });
+      const result = await store.enrollDevice(input);
+      if (!result.ok) throw new Error(`enrollment failed: ${result.reason}`);
+      return { device: result.device, serial: input.certificate.serial, input };
+    }
+
+    async function auditCount(): Promise<number> {
+      return (await store.listAudit({ limit: 100_000 })).length;
+    }
+
+    function ear(deviceId: string, statuses: Partial<Record<'boot' | 'os' | 'models' | 'identity', EarStatus>>): Ear {
+      const submods = Object.fromEntries(
+        Object.entries(statuses).map(([k, s]) => [
+          k,
+          s === 'affirming'
+            ? { 'ear.status': s }
+            : { 'ear.status': s, 'vigil.reasons': [{ code: `${k}-bad`, message: `${k} diverged`, where: { bank: 'sha256' as const, pcr: 13 } }] },
+        ]),
+      );
+      return {
+        eat_profile: 'tag:github.com,2023:veraison/ear',
+        iat: Math.floor(T0 / 1000),
+        'ear.verifier-id': { developer: 'Vigil', build: 'test' },
+        submods,
+        'vigil.device-id': deviceId,
+      };
+    }
+
+    function attestation(deviceId: string, status: EarStatus, over: Partial<NewAttestation> = {}): NewAttestation {
+      return {
+        deviceId,
+        challengeId: randomId(),
+        receivedAt: T0,
+        evidenceDigest: hex(32),
+        status,
+        verdict: ear(deviceId, { boot: 'affirming', models: status }),
+        error: null,
+        policy: { name: 'fleet', version: 1 },
+        tpmClock: null,
+        ...over,
+      };
+    }
+
+    // ── enrollment ───────────────────────────────────────────────────────
+
+    describe('enrollDevice', () => {
+      it('creates the device and its certificate, uses the token and audits it, in one step', async () => {
+        const { hash, record } = await newToken({ maxUses: 2 });
+        const input = enrollInput(hash);
+        const result = await store.enrollDevice(input);
+        expect(result.ok).toBe(true);
+        if (!result.ok) return;
+        expect(result.reenrolled).toBe(false);
+        expect(result.revokedSerials).toEqual([]);
+        expect(result.token.uses).toBe(1);
+        const d = (await store.getDevice(input.device.id))!;
+        expect(d).toMatchObject({
+          id: input.device.id,
+          ekName: input.device.ekName,
+          akName: input.device.akName,
+          facts,
+          status: 'none',
+          revoked: false,
+          reenrollAllowed: false,
+          lastVerifiedAt: null,
+          tpmClock: null,
+        });
+        expect(Buffer.from(d.ekPublic)).toEqual(Buffer.from(input.device.ekPublic));
+        expect(Buffer.from(d.akPublic)).toEqual(Buffer.from(input.device.akPublic));
+        expect(Buffer.from(d.ekCertificate!)).toEqual(Buffer.from(input.device.ekCertificate!));
+        expect((await store.getDeviceByEkName(input.device.ekName))?.id).toBe(input.device.id);
+        const certs = await store.listCertificates(input.device.id);
+        expect(certs.map((c) => c.serial)).toEqual([input.certificate.serial]);
+        expect(certs[0]!.revokedAt).toBeNull();
+        expect((await store.listTokens()).find((t) => t.id === record.id)?.uses).toBe(1);
+        const audit = await store.listAudit();
+        const entry = audit.at(-1)!;
+        expect(entry).toMatchObject({ action: 'device.enroll', subject: `device:${input.device.id}`, actor: 'registrar' });
+        expect(entry.details).toMatchObject({ ekName: input.device.ekName, token: record.id, serial: input.certificate.serial });
+      });
+
+      it('refuses with a named reason and leaves nothing half done', async () => {
+        const first = await enrolled();
+        const expired = await newToken({ expiresAt: Date.now() - 1 });
+        const usedUp = await newToken({ maxUses: 1 });
+        expect((await store.enrollDevice(enrollInput(usedUp.hash))).ok).toBe(true);
+        const revoked = await newToken();
+        await store.revokeToken(revoked.record.id, 'admin');
+        const fresh = await newToken();
+
+        const before = { audit: await auditCount(), devices: (await store.listDevices()).length };
+        const cases: Array<[EnrollDeviceInput, string]> = [
+          [enrollInput(hashEnrollmentToken(generateEnrollmentToken())), 'token-unknown'],
+          [enrollInput(expired.hash), 'token-expired'],
+          [enrollInput(usedUp.hash), 'token-used-up'],
+          [enrollInput(revoked.hash), 'token-revoked'],
+          [enrollInput(fresh.hash, { ekName: first.input.device.ekName, id: first.device.id }), 'already-enrolled'],
+          [enrollInput(fresh.hash, { id: first.device.id }), 'device-name-taken'],
+        ];
+        for (const [input, reason] of cases) {
+          expect(await store.enrollDevice(input)).toEqual({ ok: false, reason });
+          expect(await store.getCertificate(input.certificate.serial)).toBeNull();
+        }
+        expect(await auditCount()).toBe(before.audit);
+        expect((await store.listDevices()).length).toBe(before.devices);
+        expect((await store.listTokens()).find((t) => t.id === fresh.record.id)?.uses).toBe(0);
+      });
+
+      it('rolls everything back when a late step fails (duplicate certificate serial)', async () => {
+        const first = await enrolled();
+        const { hash, record } = await newToken();
+        const input = enrollInput(hash, { serial: first.serial });
+        const audit = await auditCount();
+        await expect(store.enrollDevice(input)).rejects.toBeInstanceOf(StoreError);
+        expect(await store.getDevice(input.device.id)).toBeNull();
+        expect((await store.listTokens()).find((t) => t.id === record.id)?.uses).toBe(0);
+        expect(await auditCount()).toBe(audit);
+      });
+
+      it('uses the name a token fixes, and refuses another', async () => {
+        const { hash } = await newToken({ deviceName: 'camera-17' });
+        await expect(store.enrollDevice(enrollInput(hash, { id: 'camera-18' }))).rejects.toMatchObject({ code: 'invalid-argument' });
+        const result = await store.enrollDevice(enrollInput(hash, { id: 'camera-17' }));
+        expect(result.ok && result.device.id).toBe('camera-17');
+      });
+
+      it('re-enrolls a known EK only once an admin allowed it, revoking its old certificates', async () => {
+        const { device, input, serial } = await enrolled();
+        expect(await store.allowReenrollment(device.id, 'admin')).toBe(true);
+        expect((await store.getDevice(device.id))!.reenrollAllowed).toBe(true);
+        const { hash } = await newToken();
+        const again = enrollInput(hash, { ekName: input.device.ekName, id: device.id });
+        const result = await store.enrollDevice(again);
+        expect(result.ok).toBe(true);
+        if (!result.ok) return;
+        expect(result.reenrolled).toBe(true);
+        expect(result.revokedSerials).toEqual([serial]);
+        expect(result.device.akName).toBe(again.device.akName);
+        expect(result.device.reenrollAllowed).toBe(false);
+        expect((await store.getCertificate(serial))!.revokedAt).not.toBeNull();
+        expect((await store.getCertificate(again.certificate.serial))!.revokedAt).toBeNull();
+        expect((await store.listAudit()).at(-1)!.action).toBe('device.reenroll');
+        // The permission was for one enrollment.
+        const { hash: h3 } = await newToken();
+        expect(await store.enrollDevice(enrollInput(h3, { ekName: input.device.ekName, id: device.id }))).toEqual({ ok: false, reason: 'already-enrolled' });
+        expect(await store.allowReenrollment('no-such-device', 'admin')).toBe(false);
+      });
+    });
+
+    describe('devices', () => {
+      it('lists with filters and records group changes', async () => {
+        const a = await enrolled('dev-a');
+        await enrolled('dev-b');
+        expect(await store.setDeviceGroup(a.device.id, 'cameras', 'admin')).toBe(true);
+        expect(await store.setDeviceGroup('nope', 'cameras', 'admin')).toBe(false);
+        await expect(store.setDeviceGroup(a.device.id, 'Bad Group', 'admin')).rejects.toMatchObject({ code: 'invalid-argument' });
+        await store.revokeDevice({ deviceId: 'dev-b', reason: 'admin', actor: 'admin' });
+        expect((await store.listDevices()).map((d) => d.id)).toEqual(['dev-a', 'dev-b']);
+        expect((await store.listDevices({ group: 'cameras' })).map((d) => d.id)).toEqual(['dev-a']);
+        expect((await store.listDevices({ revoked: true })).map((d) => d.id)).toEqual(['dev-b']);
+        expect((await store.listDevices({ revoked: false, status: 'none' })).map((d) => d.id)).toEqual(['dev-a']);
+        expect(await store.getDevice('nope')).toBeNull();
+      });
+    });
+
+    // ── tokens ───────────────────────────────────────────────────────────
+
+    describe('enrollment tokens', () => {
+      it('check does not consume; consume does, until used up', async () => {
+        const { hash, record } = await newToken({ maxUses: 2, expiresAt: T0 + 1000 });
+        expect(record).toMatchObject({ maxUses: 2, uses: 0, label: 'test', expiresAt: T0 + 1000, revokedAt: null });
+        for (let i = 0; i < 3; i++) expect((await store.checkToken(hash, T0)).ok).toBe(true);
+        const one = await store.consumeToken(hash, T0);
+        expect(one.ok && one.token.uses).toBe(1);
+        const two = await store.consumeToken(hash, T0);
+        expect(two.ok && two.token.uses).toBe(2);
+        expect(await store.consumeToken(hash, T0)).toEqual({ ok: false, reason: 'used-up' });
+        expect(await store.checkToken(hash, T0)).toEqual({ ok: false, reason: 'used-up' });
+        expect((await store.listAudit()).filter((e) => e.action === 'token.use')).toHaveLength(2);
+      });
+
+      it('names why a token is refused: unknown, expired (at the instant of expiry), revoked', async () => {
+        const { hash, record } = await newToken({ expiresAt: T0 });
+        expect(await store.consumeToken(hashEnrollmentToken('vgl_nope'), T0 - 1)).toEqual({ ok: false, reason: 'unknown' });
+        expect((await store.checkToken(hash, T0 - 1)).ok).toBe(true);
+        expect(await store.consumeToken(hash, T0)).toEqual({ ok: false, reason: 'expired' });
+        expect(await store.revokeToken(record.id, 'admin')).toBe(true);
+        expect(await store.revokeToken(record.id, 'admin')).toBe(false);
+        expect(await store.consumeToken(hash, T0 - 1)).toEqual({ ok: false, reason: 'revoked' });
+        expect((await store.listTokens())[0]!.revokedAt).not.toBeNull();
+      });
+
+      it('validates what it is given', async () => {
+        const bad = [
+          { hash: 'not-a-hash', maxUses: 1 },
+          { hash: hex(32), maxUses: 0 },
+          { hash: hex(32), maxUses: 1.5 },
+          { hash: hex(32), maxUses: 1, deviceName: 'Not/Valid' },
+          { hash: hex(32), maxUses: 1, label: 'a\nb' },
+        ];
+        for (const b of bad) {
+          await expect(store.createToken({ expiresAt: T0, actor: 't', ...b })).rejects.toMatchObject({ code: 'invalid-argument' });
+        }
+        const h = hex(32);
+        await store.createToken({ hash: h, maxUses: 1, expiresAt: T0, actor: 't' });
+        await expect(store.createToken({ hash: h, maxUses: 1, expiresAt: T0, actor: 't' })).rejects.toBeInstanceOf(StoreError);
+      });
+
+      it('a token with N uses is consumed exactly N times by concurrent callers on two connections', async () => {
+        const other = await secondConnection();
+        const { hash } = await newToken({ maxUses: 3 });
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).consumeToken(hash, Date.now())),
+        );
+        expect(results.filter((r) => r.ok)).toHaveLength(3);
+        expect(results.filter((r) => !r.ok && r.reason === 'used-up')).toHaveLength(17);
+        expect((await store.listTokens())[0]!.uses).toBe(3);
+      });
+    });
+
+    // ── enrollment sessions ──────────────────────────────────────────────
+
+    describe('enrollment sessions', () => {
+      it('are single-use, bound to the bootstrap client, expiring, and hand the secret back once', async () => {
+        const secret = randomBytes(32);
+        const bootstrapId = hex(32);
+        const s = await store.createEnrollmentSession({ id: randomId(), bootstrapId, secret, context: { deviceId: 'x', n: [1, 2] }, expiresAt: T0 + 1000 });
+        expect(s.usedAt).toBeNull();
+        expect(await store.consumeEnrollmentSession('unknown-session-id', bootstrapId, T0)).toEqual({ ok: false, reason: 'unknown' });
+        expect(await store.consumeEnrollmentSession(s.id, hex(32), T0)).toEqual({ ok: false, reason: 'other-client' });
+        const used = await store.consumeEnrollmentSession(s.id, bootstrapId, T0);
+        expect(used.ok).toBe(true);
+        if (used.ok) {
+          expect(Buffer.from(used.session.secret)).toEqual(secret);
+          expect(used.session.context).toEqual({ deviceId: 'x', n: [1, 2] });
+          expect(used.session.usedAt).toBe(T0);
+        }
+        expect(await store.consumeEnrollmentSession(s.id, bootstrapId, T0)).toEqual({ ok: false, reason: 'used' });
+        const late = await store.createEnrollmentSession({ id: randomId(), bootstrapId, secret, context: {}, expiresAt: T0 });
+        expect(await store.consumeEnrollmentSession(late.id, bootstrapId, T0)).toEqual({ ok: false, reason: 'expired' });
+      });
+    });
+
+    // ── challenges ───────────────────────────────────────────────────────
+
+    describe('challenges', () => {
+      it('round-trip and are consumed once, by their device, before expiry', async () => {
+        const { device } = await enrolled('dev-a');
+        await enrolled('dev-b');
+        const nonce = randomBytes(32);
+        const c = await store.createChallenge({
+          id: randomId(),
+          deviceId: device.id,
+          nonce,
+          pcrSelection: { sha256: [0, 7, 13] },
+          offsets: { imaEntries: 10, modelEntries: 2, bootLogDigest: hex(32) },
+          expiresAt: T0 + 30_000,
+        });
+        const got = (await store.getChallenge(c.id))!;
+        expect(Buffer.from(got.nonce)).toEqual(nonce);
+        expect(got.pcrSelection).toEqual({ sha256: [0, 7, 13] });
+        expect(got.offsets).toEqual(c.offsets);
+        expect(got.usedAt).toBeNull();
+        expect(await store.consumeChallenge('no-such-challenge', device.id, T0)).toEqual({ ok: false, reason: 'unknown' });
+        expect(await store.consumeChallenge(c.id, 'dev-b', T0)).toEqual({ ok: false, reason: 'other-device' });
+        const ok = await store.consumeChallenge(c.id, device.id, T0);
+        expect(ok.ok && ok.challenge.usedAt).toBe(T0);
+        expect(await store.consumeChallenge(c.id, device.id, T0)).toEqual({ ok: false, reason: 'used' });
+        // Reason order: other-device before used, used before expired.
+        expect(await store.consumeChallenge(c.id, 'dev-b', T0 + 60_000)).toEqual({ ok: false, reason: 'other-device' });
+        expect(await store.consumeChallenge(c.id, device.id, T0 + 60_000)).toEqual({ ok: false, reason: 'used' });
+        const c2 = await store.createChallenge({ ...c, id: randomId(), nonce: randomBytes(32) });
+        expect(await store.consumeChallenge(c2.id, device.id, T0 + 30_000)).toEqual({ ok: false, reason: 'expired' });
+        expect((await store.consumeChallenge(c2.id, device.id, T0 + 29_999)).ok).toBe(true);
+      });
+
+      it('refuse an unknown device', async () => {
+        await expect(
+          store.createChallenge({ id: randomId(), deviceId: 'ghost', nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt: T0 }),
+        ).rejects.toMatchObject({ code: 'invalid-argument' });
+      });
+
+      it('exactly one of many concurrent answers on two connections wins', async () => {
+        const other = await secondConnection();
+        const { device } = await enrolled();
+        const c = await store.createChallenge({ id: randomId(), deviceId: device.id, nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt: Date.now() + 60_000 });
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : store).consumeChallenge(c.id, device.id, Date.now())));
+        expect(results.filter((r) => r.ok)).toHaveLength(1);
+        expect(results.filter((r) => !r.ok && r.reason === 'used')).toHaveLength(19);
+      });
+
+      it('expired ones are pruned', async () => {
+        const { device } = await enrolled();
+        const base = { deviceId: device.id, nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 } };
+        const old = await store.createChallenge({ ...base, id: randomId(), expiresAt: T0 });
+        const live = await store.createChallenge({ ...base, id: randomId(), expiresAt: T0 + DAY });
+        await store.createEnrollmentSession({ id: randomId(), bootstrapId: hex(32), secret: randomBytes(32), context: {}, expiresAt: T0 });
+        expect(await store.pruneExpired(T0 + 1)).toEqual({ challenges: 1, sessions: 1 });
+        expect(await store.getChallenge(old.id)).toBeNull();
+        expect(await store.getChallenge(live.id)).not.toBeNull();
+      });
+    });
+
+    // ── attestations ─────────────────────────────────────────────────────
+
+    describe('recordAttestation', () => {
+      it('stores the verdict, updates the device and audits a change of standing, together', async () => {
+        const { device } = await enrolled();
+        const clock = { clock: 2n ** 60n + 7n, resetCount: 3, restartCount: 1 }; // beyond 2^53: must stay exact
+        const before = await auditCount();
+        const r1 = await store.recordAttestation({
+          attestation: attestation(device.id, 'affirming', { tpmClock: clock }),
+          device: { status: 'affirming', verified: true, tpmClock: clock },
+          actor: 'verifier',
+        });
+        expect(r1.previousStatus).toBe('none');
+        expect(r1.auditSeq).not.toBeNull();
+        let d = (await store.getDevice(device.id))!;
+        expect(d.status).toBe('affirming');
+        expect(d.lastVerifiedAt).toBe(T0);
+        expect(d.tpmClock).toEqual(clock);
+        expect(await auditCount()).toBe(before + 1);
+
+        // Same standing again: recorded, not audited.
+        const r2 = await store.recordAttestation({
+          attestation: attestation(device.id, 'affirming', { receivedAt: T0 + 60_000 }),
+          device: { status: 'affirming', verified: true },
+          actor: 'verifier',
+        });
+        expect(r2.auditSeq).toBeNull();
+        expect(await auditCount()).toBe(before + 1);
+        d = (await store.getDevice(device.id))!;
+        expect(d.lastVerifiedAt).toBe(T0 + 60_000);
+        expect(d.tpmClock).toEqual(clock); // not given: kept
+
+        // Contraindicated: audited with from/to and the reasons.
+        const r3 = await store.recordAttestation({
+          attestation: attestation(device.id, 'contraindicated', { receivedAt: T0 + 120_000 }),
+          device: { status: 'contraindicated', verified: false },
+          actor: 'verifier',
+        });
+        expect(r3.previousStatus).toBe('affirming');
+        const entry = (await store.listAudit()).at(-1)!;
+        expect(entry.seq).toBe(r3.auditSeq);
+        expect(entry).toMatchObject({ action: 'device.status', subject: `device:${device.id}`, details: { from: 'affirming', to: 'contraindicated', attestation: r3.attestation.id } });
+        expect(entry.details['reasons']).toEqual(['models/models-bad']);
+        d = (await store.getDevice(device.id))!;
+        expect(d.status).toBe('contraindicated');
+        expect(d.lastVerifiedAt).toBe(T0 + 60_000);
+
+        const history = await store.listAttestations(device.id);
+        expect(history.map((a) => a.id)).toEqual([r3.attestation.id, r2.attestation.id, r1.attestation.id]);
+        expect(history[0]!.reasons).toEqual([{ submodule: 'models', code: 'models-bad', message: 'models diverged', where: { bank: 'sha256', pcr: 13 } }]);
+        expect(history[0]!.verdict).toEqual(r3.attestation.verdict);
+        expect(history[2]!.tpmClock).toEqual(clock);
+        expect(history[0]!.policy).toEqual({ name: 'fleet', version: 1 });
+        expect(await store.listAttestations(device.id, 1)).toHaveLength(1);
+      });
+
+      it('records evidence that could not be appraised without touching the device', async () => {
+        const { device } = await enrolled();
+        const before = await auditCount();
+        const r = await store.recordAttestation({
+          attestation: attestation(device.id, 'none', { verdict: null, error: { code: 'schema', message: '/quote must be base64' }, challengeId: null, policy: null }),
+          actor: 'verifier',
+        });
+        expect(r.attestation.reasons).toEqual([{ submodule: 'evidence', code: 'schema', message: '/quote must be base64' }]);
+        expect(r.attestation.error).toEqual({ code: 'schema', message: '/quote must be base64' });
+        expect((await store.getDevice(device.id))!.updatedAt).toBe(device.updatedAt);
+        expect(await auditCount()).toBe(before);
+      });
+
+      it('refuses an unknown device and writes nothing', async () => {
+        await expect(
+          store.recordAttestation({ attestation: attestation('ghost', 'affirming'), device: { status: 'affirming', verified: true }, actor: 'verifier' }),
+        ).rejects.toMatchObject({ code: 'invalid-argument' });
+        expect(await store.listAttestations('ghost')).toEqual([]);
+        expect(await auditCount()).toBe(0);
+      });
+    });
+
+    // ── revocation ───────────────────────────────────────────────────────
+
+    describe('revokeDevice and reinstateDevice', () => {
+      it('revokes the device and its valid certificates, records and audits it, and returns the serials', async () => {
+        const { device, serial } = await enrolled();
+        const renewed = hex(16);
+        await store.addCertificate({ serial: renewed, deviceId: device.id, notBefore: T0, notAfter: T0 + DAY, pem: 'PEM' }, 'verifier');
+        const r = await store.revokeDevice({ deviceId: device.id, reason: 'contraindicated', message: 'PCR 13 diverged', actor: 'verifier' });
+        expect(r.ok).toBe(true);
+        if (!r.ok) return;
+        expect([...r.revocation.serials].sort()).toEqual([serial, renewed].sort());
+        expect(r.revocation).toMatchObject({ deviceId: device.id, reason: 'contraindicated', message: 'PCR 13 diverged', actor: 'verifier', reinstatedAt: null });
+        expect((await store.getDevice(device.id))!.revoked).toBe(true);
+        const crl = await store.listRevokedCertificates();
+        expect(crl.map((c) => c.serial).sort()).toEqual([serial, renewed].sort());
+        expect(crl.every((c) => c.reason === 'contraindicated' && c.deviceId === device.id && c.revokedAt === r.revocation.revokedAt)).toBe(true);
+        expect(await store.listRevocations(device.id)).toEqual([r.revocation]);
+        const entry = (await store.listAudit()).at(-1)!;
+        expect(entry).toMatchObject({ action: 'device.revoke', details: { reason: 'contraindicated', revocation: r.revocation.id } });
+        expect(await store.revokeDevice({ deviceId: device.id, reason: 'admin', actor: 'admin' })).toEqual({ ok: false, reason: 'already-revoked' });
+        expect(await store.revokeDevice({ deviceId: 'ghost', reason: 'admin', actor: 'admin' })).toEqual({ ok: false, reason: 'unknown-device' });
+      });
+
+      it('reinstates only a revoked device, to status none, with re-enrollment allowed and old certificates still revoked', async () => {
+        const { device, serial } = await enrolled();
+        await store.recordAttestation({ attestation: attestation(device.id, 'affirming'), device: { status: 'affirming', verified: true }, actor: 'verifier' });
+        expect(await store.reinstateDevice({ deviceId: device.id, actor: 'admin' })).toEqual({ ok: false, reason: 'not-revoked' });
+        expect(await store.reinstateDevice({ deviceId: 'ghost', actor: 'admin' })).toEqual({ ok: false, reason: 'unknown-device' });
+        await store.revokeDevice({ deviceId: device.id, reason: 'admin', actor: 'admin' });
+        const r = await store.reinstateDevice({ deviceId: device.id, actor: 'admin', message: 'false alarm' });
+        expect(r.ok).toBe(true);
+        if (!r.ok) return;
+        expect(r.device).toMatchObject({ revoked: false, status: 'none', reenrollAllowed: true, lastVerifiedAt: null });
+        expect((await store.getCertificate(serial))!.revokedAt).not.toBeNull();
+        expect((await store.listRevocations(device.id))[0]!.reinstatedAt).not.toBeNull();
+        expect((await store.listAudit()).at(-1)).toMatchObject({ action: 'device.reinstate', details: { message: 'false alarm' } });
+      });
+    });
+
+    // ── policies ─────────────────────────────────────────────────────────
+
+    describe('policies', () => {
+      it('are versioned per name, immutable, with a digest of their canonical JSON', async () => {
+        const v1 = await store.createPolicyVersion({ name: 'fleet', document: { pcrs: { sha256: { '0': 'aa' } }, b: 1 }, actor: 'admin' });
+        const v2 = await store.createPolicyVersion({ name: 'fleet', document: { b: 2 }, actor: 'admin' });
+        const other = await store.createPolicyVersion({ name: 'lab', document: { b: 1, pcrs: { sha256: { '0': 'aa' } } }, actor: 'admin' });
+        expect([v1.version, v2.version, other.version]).toEqual([1, 2, 1]);
+        // The digest is SHA-256 of the canonical JSON: key order does not matter.
+        expect(v1.digest).toBe(createHash('sha256').update('{"b":1,"pcrs":{"sha256":{"0":"aa"}}}').digest('hex'));
+        expect(other.digest).toBe(v1.digest);
+        expect(v2.digest).not.toBe(v1.digest);
+        expect((await store.getPolicy('fleet'))!.version).toBe(2);
+        expect((await store.getPolicy('fleet', 1))!.document).toEqual({ pcrs: { sha256: { '0': 'aa' } }, b: 1 });
+        expect(await store.getPolicy('fleet', 3)).toBeNull();
+        expect(await store.getPolicy('nope')).toBeNull();
+        expect((await store.listPolicies()).map((p) => `${p.name}@${p.version}`)).toEqual(['fleet@2', 'lab@1']);
+        expect((await store.listAudit()).filter((e) => e.action === 'policy.create').map((e) => e.subject)).toEqual(['policy:fleet@1', 'policy:fleet@2', 'policy:lab@1']);
+        await expect(store.createPolicyVersion({ name: 'Bad Name', document: {}, actor: 'admin' })).rejects.toMatchObject({ code: 'invalid-argument' });
+      });
+
+      it('resolve device over group over fleet, pinned or following the latest version', async () => {
+        const { device } = await enrolled('dev-a');
+        await store.createPolicyVersion({ name: 'fleet', document: { v: 1 }, actor: 'admin' });
+        await store.createPolicyVersion({ name: 'cams', document: { v: 1 }, actor: 'admin' });
+        await store.createPolicyVersion({ name: 'special', document: { v: 1 }, actor: 'admin' });
+        expect(await store.resolvePolicy(device.id)).toBeNull();
+
+        expect(await store.assignPolicy({ target: { kind: 'all' }, policyName: 'nope', actor: 'admin' })).toEqual({ ok: false, reason: 'unknown-policy' });
+        expect(await store.assignPolicy({ target: { kind: 'all' }, policyName: 'fleet', policyVersion: 9, actor: 'admin' })).toEqual({ ok: false, reason: 'unknown-version' });
+        expect(await store.assignPolicy({ target: { kind: 'device', deviceId: 'ghost' }, policyName: 'fleet', actor: 'admin' })).toEqual({ ok: false, reason: 'unknown-device' });
+
+        expect((await store.assignPolicy({ target: { kind: 'all' }, policyName: 'fleet', actor: 'admin' })).ok).toBe(true);
+        expect((await store.resolvePolicy(device.id))!.policy.name).toBe('fleet');
+        await store.createPolicyVersion({ name: 'fleet', document: { v: 2 }, actor: 'admin' });
+        expect((await store.resolvePolicy(device.id))!.policy.version).toBe(2); // follows the latest
+
+        await store.assignPolicy({ target: { kind: 'group', group: 'cameras' }, policyName: 'cams', actor: 'admin' });
+        expect((await store.resolvePolicy(device.id))!.policy.name).toBe('fleet'); // not in the group yet
+        await store.setDeviceGroup(device.id, 'cameras', 'admin');
+        const viaGroup = (await store.resolvePolicy(device.id))!;
+        expect(viaGroup.policy.name).toBe('cams');
+        expect(viaGroup.assignment.target).toEqual({ kind: 'group', group: 'cameras' });
+
+        await store.assignPolicy({ target: { kind: 'device', deviceId: device.id }, policyName: 'fleet', policyVersion: 1, actor: 'admin' });
+        const pinned = (await store.resolvePolicy(device.id))!;
+        expect(pinned.policy).toMatchObject({ name: 'fleet', version: 1 });
+        expect(pinned.assignment).toMatchObject({ target: { kind: 'device', deviceId: device.id }, policyVersion: 1, assignedBy: 'admin' });
+
+        // Reassigning a target replaces its assignment.
+        await store.assignPolicy({ target: { kind: 'device', deviceId: device.id }, policyName: 'special', actor: 'admin' });
+        expect((await store.resolvePolicy(device.id))!.policy.name).toBe('special');
+        expect(await store.listPolicyAssignments()).toHaveLength(3);
+        expect(await store.resolvePolicy('ghost')).toBeNull();
+      });
+    });
+
+    // ── models ───────────────────────────────────────────────────────────
+
+    describe('model allowlist', () => {
+      it('allows digests per model, revokes one or all, and re-allows', async () => {
+        const d1 = hex(32);
+        const d2 = hex(32);
+        await store.allowModel({ name: 'yolo', digest: d1, note: 'v8', actor: 'admin' });
+        await store.allowModel({ name: 'yolo', digest: d2, actor: 'admin' });
+        await store.allowModel({ name: '/opt/models/llm.gguf', digest: d1, actor: 'admin' });
+        expect((await store.listModels()).map((m) => `${m.name} ${m.digest === d1 ? 1 : 2}`).sort()).toEqual(['/opt/models/llm.gguf 1', 'yolo 1', 'yolo 2']);
+        expect(await store.revokeModel({ name: 'yolo', digest: d1, actor: 'admin' })).toBe(1);
+        expect(await store.revokeModel({ name: 'yolo', digest: d1, actor: 'admin' })).toBe(0);
+        expect((await store.listModels()).filter((m) => m.name === 'yolo').map((m) => m.digest)).toEqual([d2]);
+        expect(await store.revokeModel({ name: 'yolo', actor: 'admin' })).toBe(1);
+        expect((await store.listModels({ includeRevoked: true })).filter((m) => m.revokedAt !== null)).toHaveLength(2);
+        const back = await store.allowModel({ name: 'yolo', digest: d1, actor: 'admin' });
+        expect(back.revokedAt).toBeNull();
+        expect((await store.listModels()).filter((m) => m.name === 'yolo').map((m) => m.digest)).toEqual([d1]);
+        await expect(store.allowModel({ name: 'yolo', digest: d1.toUpperCase(), actor: 'admin' })).rejects.toMatchObject({ code: 'invalid-argument' });
+        expect((await store.listAudit()).filter((e) => e.action.startsWith('model.'))).toHaveLength(6);
+      });
+    });
+
+    // ── boot logs ────────────────────────────────────────────────────────
+
+    describe('boot event logs', () => {
+      it('keeps the two most recent logs per device by digest', async () => {
+        const { device } = await enrolled();
+        const logs = [randomBytes(3000), randomBytes(3000), randomBytes(3000)];
+        const digest = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+        expect(await store.latestBootLog(device.id)).toBeNull();
+        for (const l of logs) await store.putBootLog(device.id, digest(l), l);
+        expect(await store.getBootLog(device.id, digest(logs[0]!))).toBeNull();
+        expect(Buffer.from((await store.getBootLog(device.id, digest(logs[1]!)))!.data)).toEqual(logs[1]);
+        expect((await store.latestBootLog(device.id))!.digest).toBe(digest(logs[2]!));
+        // Sending an older log again makes it the latest.
+        await store.putBootLog(device.id, digest(logs[1]!), logs[1]!);
+        expect((await store.latestBootLog(device.id))!.digest).toBe(digest(logs[1]!));
+        expect(await store.getBootLog(device.id, digest(logs[2]!))).not.toBeNull();
+      });
+    });
+
+    // ── audit ────────────────────────────────────────────────────────────
+
+    describe('audit log', () => {
+      it('chains entries with the documented hash', async () => {
+        const e1 = await store.appendAudit({ actor: 'cli:alice', action: 'test.first', subject: 'x:1', details: { b: [1, 'two'], a: null } });
+        const e2 = await store.appendAudit({ actor: 'cli:bob', action: 'test.second', subject: 'x:2' });
+        expect(e1.seq).toBe(1);
+        expect(e1.prevHash).toBe('0'.repeat(64));
+        const encoded =
+          'vigil-audit-v1\n' +
+          `{"action":"test.first","actor":"cli:alice","at":${e1.at},"details":"{\\"a\\":null,\\"b\\":[1,\\"two\\"]}","prevHash":"${'0'.repeat(64)}","seq":1,"subject":"x:1"}`;
+        expect(e1.hash).toBe(createHash('sha256').update(encoded).digest('hex'));
+        expect(e2.prevHash).toBe(e1.hash);
+        expect(e1.details).toEqual({ a: null, b: [1, 'two'] });
+        expect(await store.verifyAuditChain()).toEqual({ ok: true, entries: 2, headHash: e2.hash });
+        expect((await store.listAudit({ afterSeq: 1 })).map((e) => e.seq)).toEqual([2]);
+        await expect(store.appendAudit({ actor: 'a', action: 'NoDots', subject: 's' })).rejects.toMatchObject({ code: 'invalid-argument' });
+      });
+
+      it('an empty chain verifies', async () => {
+        expect(await store.verifyAuditChain()).toEqual({ ok: true, entries: 0, headHash: '0'.repeat(64) });
+      });
+
+      it('stays linear under concurrent appends from two connections', async () => {
+        const other = await secondConnection();
+        await Promise.all(
+          Array.from({ length: 60 }, (_, i) => (i % 2 ? other : store).appendAudit({ actor: `w${i % 2}`, action: 'test.append', subject: `n:${i}` })),
+        );
+        const all = await store.listAudit();
+        expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+        expect(await store.verifyAuditChain()).toMatchObject({ ok: true, entries: 60 });
+      });
+
+      it('detects an entry edited behind its back, even with its hash recomputed, and a deleted entry', async () => {
+        for (let i = 1; i <= 4; i++) await store.appendAudit({ actor: 'admin', action: 'test.entry', subject: `n:${i}`, details: { i } });
+        expect((await store.verifyAuditChain()).ok).toBe(true);
+
+        await fixture.externalSql(`UPDATE audit_log SET details = '{"i":20}' WHERE seq = 2`);
+        const edited = await store.verifyAuditChain();
+        expect(edited).toMatchObject({ ok: false, brokenSeq: 2, entries: 1 });
+        expect(!edited.ok && edited.why).toMatch(/changed/);
+
+        // A careful attacker also fixes the row's own hash: the next entry's link breaks.
+        const e2 = (await store.listAudit()).find((e) => e.seq === 2)!;
+        const { auditEntryHash } = await import('../src/store/index.js');
+        const forged = auditEntryHash({ seq: 2, at: e2.at, actor: e2.actor, action: e2.action, subject: e2.subject, details: '{"i":20}', prevHash: e2.prevHash });
+        await fixture.externalSql(`UPDATE audit_log SET hash = '${forged}' WHERE seq = 2`);
+        expect(await store.verifyAuditChain()).toMatchObject({ ok: false, brokenSeq: 3, entries: 2 });
+
+        await fixture.externalSql(`UPDATE audit_log SET details = '{"i":2}', hash = '${e2.hash}' WHERE seq = 2`);
+        expect((await store.verifyAuditChain()).ok).toBe(true);
+        await fixture.externalSql('DELETE FROM audit_log WHERE seq = 3');
+        const deleted = await store.verifyAuditChain();
+        expect(deleted).toMatchObject({ ok: false, brokenSeq: 4, entries: 2 });
+        expect(!deleted.ok && deleted.why).toMatch(/missing/);
+      });
+    });
+
+    // ── durability ───────────────────────────────────────────────────────
+
+    describe('persistence', () => {
+      it('everything survives closing and reopening', async () => {
+        const { device, serial } = await enrolled();
+        await store.createPolicyVersion({ name: 'fleet', document: { x: 1 }, actor: 'admin' });
+        await store.revokeDevice({ deviceId: device.id, reason: 'admin', actor: 'admin' });
+        const chain = await store.verifyAuditChain();
+        await store.close();
+        store = await fixture.open();
+        expect((await store.getDevice(device.id))!.revoked).toBe(true);
+        expect((await store.getCertificate(serial))!.revokedAt).not.toBeNull();
+        expect((await store.getPolicy('fleet'))!.document).toEqual({ x: 1 });
+        expect(await store.verifyAuditChain()).toEqual(chain);
+      });
+    });
+  });
+}
