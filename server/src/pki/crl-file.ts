@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CRL_NUMBER_OID, parseDerNonNegativeInteger, type RevokedCertificate } from './crl.js';
+import { CRL_NUMBER_OID, crlReasonName, parseDerNonNegativeInteger, type RevokedCertificate } from './crl.js';
 import { PkiError } from './errors.js';
 import type { FleetCa, IssueCrlOptions } from './fleet-ca.js';
 import { PUBLIC_FILE_MODE } from './ca-files.js';
@@ -13,6 +13,8 @@ export interface CrlSummary {
   readonly nextUpdate: Date | undefined;
   /** Canonical serials (see `normalizeSerial`). */
   readonly revokedSerials: ReadonlySet<string>;
+  /** The entries as written, to reissue the same list later. */
+  readonly entries: readonly RevokedCertificate[];
 }
 
 /**
@@ -31,15 +33,20 @@ export async function readCrl(pem: string, ca: FleetCa): Promise<CrlSummary> {
   const ext = crl.getExtension(CRL_NUMBER_OID);
   if (!ext) throw new PkiError('invalid-crl', 'the CRL has no cRLNumber extension');
   const revokedSerials = new Set<string>();
+  const entries: RevokedCertificate[] = [];
   for (const entry of crl.entries) {
     const serial = normalizeSerial(entry.serialNumber);
-    if (serial !== undefined) revokedSerials.add(serial);
+    if (serial === undefined) continue;
+    revokedSerials.add(serial);
+    const reason = entry.reason === undefined ? undefined : crlReasonName(entry.reason);
+    entries.push({ serial, revokedAt: entry.revocationDate, ...(reason !== undefined ? { reason } : {}) });
   }
   return {
     crlNumber: parseDerNonNegativeInteger(new Uint8Array(ext.value)),
     thisUpdate: crl.thisUpdate,
     nextUpdate: crl.nextUpdate,
     revokedSerials,
+    entries,
   };
 }
 

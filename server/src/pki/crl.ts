@@ -21,6 +21,12 @@ const REASON_CODES: Readonly<Record<CrlReason, x509.X509CrlReason>> = {
   privilegeWithdrawn: x509.X509CrlReason.privilegeWithdrawn,
 };
 
+/** The reason name for a CRL reason code, if it is one this CA writes. */
+export function crlReasonName(code: number): CrlReason | undefined {
+  for (const [name, value] of Object.entries(REASON_CODES)) if (value === code) return name as CrlReason;
+  return undefined;
+}
+
 export interface RevokedCertificate {
   /** Certificate serial, hex (any case, with or without leading zeros). */
   readonly serial: string;

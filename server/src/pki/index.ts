@@ -1,6 +1,6 @@
 export { FleetCa, DEFAULT_CA_VALIDITY_MS, DEFAULT_CRL_VALIDITY_MS, type CreateFleetCaOptions, type IssueCrlOptions } from './fleet-ca.js';
 export { DEFAULT_DEVICE_CERTIFICATE_VALIDITY_MS, type DeviceCertificateRequest } from './device-certificate.js';
-export type { ServerCertificateOptions } from './server-certificate.js';
+export { parseServerSans, type ServerCertificateOptions } from './server-certificate.js';
 export type { IssuedCertificate } from './issued-certificate.js';
 export type { CrlReason, RevokedCertificate } from './crl.js';
 export { deviceIdFromCertificate, toX509Certificate, type CertificateInput } from './device-identity.js';
@@ -20,3 +20,4 @@ export {
   type ServerCredentials,
 } from './ca-files.js';
 export { readCrl, readCrlFile, reissueCrlFile, type CrlSummary } from './crl-file.js';
+export { issueServerCredentialFiles, loadOrRenewServerCredentials } from './server-credentials.js';

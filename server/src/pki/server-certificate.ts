@@ -24,14 +24,7 @@ const DNS_NAME = /^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-
  * ignored by modern TLS clients, RFC 6125 §6.4.4).
  */
 export function issueServerCertificateWith(issuer: IssuerContext, options: ServerCertificateOptions): IssuedCertificate {
-  const dns: string[] = [];
-  const ip: string[] = [];
-  for (const san of options.sans) {
-    if (isIP(san) !== 0) ip.push(san);
-    else if (san.length <= 253 && DNS_NAME.test(san)) dns.push(san);
-    else throw new PkiError('invalid-option', `server SAN ${JSON.stringify(san)} is neither a host name nor an IP address`);
-  }
-  if (dns.length + ip.length === 0) throw new PkiError('invalid-option', 'the server certificate needs at least one SAN');
+  const { dns, ip } = parseServerSans(options.sans);
   const { notBefore, notAfter } = validityWindow(options.now ?? new Date(), options.validityMs);
   const serial = randomSerial();
   const pem = signCertificate(
@@ -54,4 +47,20 @@ export function issueServerCertificateWith(issuer: IssuerContext, options: Serve
     issuer.privateKey,
   );
   return { pem, serial, notBefore, notAfter };
+}
+
+/**
+ * Sorts SANs into host names and IP addresses, refusing anything else.
+ * @throws PkiError 'invalid-option'
+ */
+export function parseServerSans(sans: readonly string[]): { dns: string[]; ip: string[] } {
+  const dns: string[] = [];
+  const ip: string[] = [];
+  for (const san of sans) {
+    if (isIP(san) !== 0) ip.push(san);
+    else if (san.length <= 253 && DNS_NAME.test(san)) dns.push(san);
+    else throw new PkiError('invalid-option', `server SAN ${JSON.stringify(san)} is neither a host name nor an IP address`);
+  }
+  if (dns.length + ip.length === 0) throw new PkiError('invalid-option', 'the server certificate needs at least one SAN');
+  return { dns, ip };
 }

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { register as init } from './init.js';
+import { register as start } from './start.js';
 
 /**
  * Every `vigil-server` subcommand lives in its own file in this folder and
  * exports `register(program)`. Add new commands to this list.
  */
-export const commands: ReadonlyArray<(program: Command) => void> = [];
+export const commands: ReadonlyArray<(program: Command) => void> = [init, start];
