@@ -48,8 +48,9 @@ export class TpmProtocolError extends Error {
   constructor(
     readonly command: string,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${command}: malformed TPM response: ${message}`);
+    super(`${command}: malformed TPM response: ${message}`, options);
     this.name = 'TpmProtocolError';
   }
 }

@@ -1,8 +1,11 @@
 import { marshal } from './codec/codec.js';
+import { TpmUnmarshalError } from './codec/errors.js';
 import { type Command, type CommandInput, type CommandOutput, decodeResponseParameters, frameCommand, handleValue, parseResponseFrame, responseCode, type TpmHandle } from './command.js';
-import { nameIsHandle } from './constants/handles.js';
+import { handleType, nameIsHandle, TPM_HT } from './constants/handles.js';
 import { isRetryable } from './constants/rc.js';
-import { TpmResponseError } from './errors.js';
+import { NV_ReadPublic } from './commands/nv.js';
+import { ReadPublic } from './commands/object.js';
+import { TpmProtocolError, TpmResponseError } from './errors.js';
 import type { Session } from './session.js';
 import { passwordSession } from './sessions/password.js';
 import type { Transport } from './transport.js';
@@ -23,7 +26,24 @@ export interface TpmOptions {
    * sessions that need Names (HMAC, policy). Defaults to asking the TPM
    * (ReadPublic / NV_ReadPublic).
    */
-  readonly resolveName?: (tpm: Tpm, handle: number) => Promise<Uint8Array>;
+  readonly resolveName?: (tpm: CommandRunner, handle: number) => Promise<Uint8Array>;
+}
+
+/** Something that runs commands: a `Tpm`, or the unqueued runner `Tpm` hands to `resolveName`. */
+export interface CommandRunner {
+  execute<C extends Command>(cmd: C, input: CommandInput<C>, sessions?: readonly Session[]): Promise<CommandOutput<C>>;
+}
+
+/**
+ * The default `resolveName`: asks the TPM. An object's Name comes from
+ * TPM2_ReadPublic, an NV index's from TPM2_NV_ReadPublic (Part 1 §16).
+ * Neither needs authorization, so they cannot recurse into sessions.
+ */
+export async function resolveNameFromTpm(tpm: CommandRunner, handle: number): Promise<Uint8Array> {
+  const t = handleType(handle);
+  if (t === TPM_HT.NV_INDEX) return (await tpm.execute(NV_ReadPublic, { nvIndex: handle })).nvName;
+  if (t === TPM_HT.TRANSIENT || t === TPM_HT.PERSISTENT) return (await tpm.execute(ReadPublic, { objectHandle: handle })).name;
+  throw new Error(`cannot resolve the Name of handle 0x${handle.toString(16)}: not an object or NV index`);
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, initialDelayMs: 10, maxDelayMs: 1000 };
@@ -40,15 +60,19 @@ function handleName(handle: number): Uint8Array {
  * sessions, sends it, retries when the TPM says so, checks the response
  * authorizations and unmarshals the response. Commands run one at a time.
  */
-export class Tpm {
+export class Tpm implements CommandRunner {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly retry: RetryPolicy;
+  private readonly resolveName: (tpm: CommandRunner, handle: number) => Promise<Uint8Array>;
+  /** Runs commands without queueing, for use while a queued command is already running (name resolution). */
+  private readonly inner: CommandRunner = { execute: (cmd, input, sessions = []) => this.run(cmd, input, sessions) };
 
   constructor(
     readonly transport: Transport,
-    private readonly options: TpmOptions = {},
+    options: TpmOptions = {},
   ) {
     this.retry = options.retry ?? DEFAULT_RETRY;
+    this.resolveName = options.resolveName ?? resolveNameFromTpm;
   }
 
   /**
@@ -85,13 +109,19 @@ export class Tpm {
         continue;
       }
       if (rc !== 0) throw new TpmResponseError(cmd.code, rc);
-      const frame = parseResponseFrame(cmd, response, sessions.length);
-      sessions.forEach((s, i) => s.authResponse({ commandCode: cmd.code, parameters: frame.parameters }, frame.auths[i]!));
-      const out = decodeResponseParameters(cmd, frame.parameters) as Record<string, unknown>;
-      cmd.responseHandles.forEach((n, i) => {
-        out[n] = frame.handles[i];
-      });
-      return out as CommandOutput<C>;
+      try {
+        const frame = parseResponseFrame(cmd, response, sessions.length);
+        // Check every response authorization before trusting any parameter (Part 1 §19.6.17).
+        sessions.forEach((s, i) => s.authResponse({ commandCode: cmd.code, parameters: frame.parameters }, frame.auths[i]!));
+        const out = decodeResponseParameters(cmd, frame.parameters) as Record<string, unknown>;
+        cmd.responseHandles.forEach((n, i) => {
+          out[n] = frame.handles[i];
+        });
+        return out as CommandOutput<C>;
+      } catch (e) {
+        if (e instanceof TpmUnmarshalError) throw new TpmProtocolError(cmd.name, e.message, { cause: e });
+        throw e;
+      }
     }
   }
 
@@ -100,8 +130,7 @@ export class Tpm {
     for (const h of handles) {
       if (typeof h !== 'number') out.push(h.name);
       else if (nameIsHandle(h)) out.push(handleName(h));
-      else if (this.options.resolveName) out.push(await this.options.resolveName(this, h));
-      else throw new Error(`the Name of handle 0x${h.toString(16)} is needed for an HMAC/policy session: pass { handle, name }`);
+      else out.push(await this.resolveName(this.inner, h));
     }
     return out;
   }
