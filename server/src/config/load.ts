@@ -60,7 +60,8 @@ export async function loadServerConfig(options: LoadConfigOptions): Promise<Serv
   if (text !== undefined) {
     let parsed: unknown;
     try {
-      parsed = YAML.parse(text, { maxAliasCount: 10 });
+      // Bounded aliases (no billion-laughs); warnings (unknown tags) are not printed, the schema judges the values.
+      parsed = YAML.parse(text, { maxAliasCount: 10, logLevel: 'error' });
     } catch (err) {
       throw new ConfigError('', options.configPath, `not valid YAML: ${(err as Error).message}`);
     }
