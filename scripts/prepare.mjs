@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Makes a fresh clone ready to run: the Debian packages Vigil's tests and demo
-// need (swtpm, swtpm-tools, tpm2-tools, openssl), then `npm ci` when
+// need (swtpm, swtpm-tools, tpm2-tools, openssl, mosquitto-clients), then `npm ci` when
 // node_modules is missing or older than package-lock.json. Uses only Node's
 // standard library so it runs before any dependency is installed.
 //
@@ -25,6 +25,9 @@ const required = [
   ['tpm2_quote', 'tpm2-tools'],
   ['tpm2_checkquote', 'tpm2-tools'],
   ['openssl', 'openssl'],
+  // the broker tests hold standard MQTT clients to the same rules as ours
+  ['mosquitto_pub', 'mosquitto-clients'],
+  ['mosquitto_sub', 'mosquitto-clients'],
 ];
 const optional = {
   mosquitto: [['mosquitto', 'mosquitto'], ['mosquitto_sub', 'mosquitto-clients']],
