@@ -84,3 +84,12 @@ export function certificateStillUsable(certificatePem: string, privateKeyPem: st
     return false;
   }
 }
+
+/** The bootstrap id of a private key (PEM): SHA-256 of its public half's SPKI DER. */
+export function bootstrapIdOfKey(privateKeyPem: string): string {
+  try {
+    return bootstrapIdFromSpki(createPublicKey(privateKeyPem).export({ type: 'spki', format: 'der' }));
+  } catch (err) {
+    throw new IdentityError(`cannot parse the agent key: ${(err as Error).message}`, { cause: err });
+  }
+}

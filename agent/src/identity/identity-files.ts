@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { certificateStillUsable, createBootstrapIdentity, IdentityError, type BootstrapIdentity } from './bootstrap-identity.js';
+import { bootstrapIdOfKey, certificateStillUsable, createBootstrapIdentity, IdentityError, type BootstrapIdentity } from './bootstrap-identity.js';
 
 /** Where the agent keeps its identity inside its state directory (`--state DIR`). */
 export interface IdentityPaths {
@@ -45,8 +45,7 @@ export async function loadOrCreateBootstrapIdentity(stateDir: string, now: Date 
   }
   const existingCert = await readIfExists(paths.bootstrapCertificate);
   if (existingCert !== undefined && certificateStillUsable(existingCert, existingKey, now, RENEW_MARGIN_MS)) {
-    const identity = await createBootstrapIdentity({ privateKeyPem: existingKey, now });
-    return { ...identity, certificatePem: existingCert };
+    return { privateKeyPem: existingKey, certificatePem: existingCert, bootstrapId: bootstrapIdOfKey(existingKey) };
   }
   const identity = await createBootstrapIdentity({ privateKeyPem: existingKey, now });
   await writeAtomic(paths.bootstrapCertificate, identity.certificatePem, 0o644);
