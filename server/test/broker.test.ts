@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { connect as tlsConnect } from 'node:tls';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -265,6 +266,34 @@ describe('limits', () => {
       { kind: 'device', deviceId: 'cam-bystander', serial: bystanderCreds.serial },
       { kind: 'device', deviceId: 'cam-bystander', serial: bystanderCreds.serial },
     ]);
+  });
+
+  it('packets pipelined before CONNACK are held to the small pre-authentication limit', async () => {
+    // MQTT 3.1.1 framing by hand: CONNECT then a PUBLISH larger than the bootstrap
+    // limit (16 KiB here) but within the device limit, written in one go.
+    const creds = makeDeviceCredentials(ca, 'cam-pipe');
+    const remaining = (n: number) => {
+      const out: number[] = [];
+      do {
+        let b = n % 128;
+        n = Math.floor(n / 128);
+        if (n > 0) b |= 0x80;
+        out.push(b);
+      } while (n > 0);
+      return Buffer.from(out);
+    };
+    const str = (s: string) => Buffer.concat([Buffer.from([s.length >> 8, s.length & 0xff]), Buffer.from(s)]);
+    const connectBody = Buffer.concat([str('MQTT'), Buffer.from([4, 0x02, 0, 60]), str('cam-pipe')]);
+    const publishBody = Buffer.concat([str(`${dev('cam-pipe')}/evidence`), Buffer.alloc(20 * 1024)]);
+    const bytes = Buffer.concat([Buffer.from([0x10]), remaining(connectBody.length), connectBody, Buffer.from([0x30]), remaining(publishBody.length), publishBody]);
+    const socket = tlsConnect({ host: '127.0.0.1', port: t.port, servername: 'localhost', ca: ca.certificatePem, cert: creds.certPem, key: creds.keyPem });
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(bytes);
+    await ended;
+    const line = await t.logs.waitFor((l) => l.reason === 'packet-too-large' && l.deviceId === 'cam-pipe');
+    expect(line.limit).toBe(16 * 1024);
   });
 
   it('a bootstrap client has the smaller bootstrap packet limit', async () => {

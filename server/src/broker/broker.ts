@@ -135,6 +135,9 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const aedes = new Aedes({
     connectTimeout: limits.connectTimeoutMs,
     drainTimeout: 30_000,
+    // Packets received before CONNACK are queued in memory; with the pre-auth
+    // packet limit this bounds an unauthenticated connection to a few MiB.
+    queueLimit: 16,
     // Server publications go through aedes.publish and bypass these hooks.
     preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) {
       const session = sessionOf(client);
@@ -168,6 +171,9 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       // Registered before CONNACK is written, so that once a client sees CONNACK
       // the server can already find (and revoke) it; removed when the connection closes.
       session.client = client;
+      if (client.conn instanceof GuardedConnection) {
+        client.conn.scanner.setPacketLimit(identity.kind === 'device' ? limits.maxPacketBytes : limits.maxBootstrapPacketBytes);
+      }
       const map = identity.kind === 'device' ? devices : bootstraps;
       const key = clientIdOf(identity);
       map.set(key, session);
@@ -285,9 +291,12 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       client: undefined,
       closing: undefined,
     };
-    const packetLimit =
-      identity === undefined ? limits.maxConnectPacketBytes : identity.kind === 'device' ? limits.maxPacketBytes : limits.maxBootstrapPacketBytes;
-    const scanner = new MqttFrameScanner(limits.maxConnectPacketBytes, packetLimit);
+    // MQTT 3.1.1 §3.1.4 lets a client send packets before CONNACK; aedes queues
+    // them (up to queueLimit) until the session is authenticated. Until then they
+    // are held to the smaller bootstrap limit, so an unauthenticated queue stays
+    // small; `authenticate` raises the limit to the identity's.
+    const preAuthLimit = identity === undefined ? limits.maxConnectPacketBytes : Math.min(limits.maxBootstrapPacketBytes, limits.maxPacketBytes);
+    const scanner = new MqttFrameScanner(limits.maxConnectPacketBytes, preAuthLimit);
     const connection = new GuardedConnection(socket, session, scanner, (violation) => {
       if (session.closing !== undefined) return;
       session.closing = violation.reason;

@@ -30,12 +30,17 @@ export class MqttFrameScanner {
 
   /**
    * @param firstPacketLimit total size limit (header included) of the first packet (CONNECT)
-   * @param packetLimit total size limit of every later packet
+   * @param packetLimit total size limit of every later packet; `setPacketLimit` changes it
+   *   (the broker raises it once the client is authenticated)
    */
   constructor(
     readonly firstPacketLimit: number,
-    readonly packetLimit: number,
+    private packetLimit: number,
   ) {}
+
+  setPacketLimit(limit: number): void {
+    this.packetLimit = limit;
+  }
 
   /** Complete fixed headers seen so far. */
   get packets(): number {

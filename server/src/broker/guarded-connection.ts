@@ -15,7 +15,7 @@ export class GuardedConnection extends Duplex {
   constructor(
     readonly socket: TLSSocket,
     readonly session: Session,
-    scanner: MqttFrameScanner,
+    readonly scanner: MqttFrameScanner,
     onViolation: (violation: FrameViolation) => void,
   ) {
     super({ allowHalfOpen: false, decodeStrings: false });
