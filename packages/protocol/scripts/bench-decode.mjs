@@ -20,6 +20,13 @@ const evidence = {
   modelLog: { format: 'ima-ascii', offset: 0, count: 12, blob: encodeBlob(randomBytes(1500), 'identity') },
 };
 const payload = encodeEvidence(evidence);
+// Steady state: boot log unchanged (digest only), a few new IMA lines.
+const small = encodeEvidence({
+  ...evidence,
+  bootLog: { digest: evidence.bootLog.digest },
+  imaLog: { format: 'ima-ascii', offset: 1400, count: 20, blob: encodeBlob(randomBytes(2000), 'identity') },
+  modelLog: undefined,
+});
 const bad = Buffer.from(payload);
 bad[bad.length - 40] = 0x21; // '!' inside the last base64 field: fails schema late
 
@@ -34,4 +41,6 @@ function run(label, buf, n) {
 }
 console.log(`evidence payload: ${payload.length} bytes`);
 run('valid evidence', payload, 2000);
+console.log(`steady-state evidence payload: ${small.length} bytes`);
+run('steady-state evidence', small, 20000);
 run('invalid evidence (bad base64 near the end)', bad, 2000);

@@ -3,38 +3,15 @@
  * topic names, message schemas (TypeBox: one definition gives the TS type
  * and the compiled validator), codecs with size limits, the enrollment proof,
  * signed revocation events, and EAR verdict types.
+ *
+ * Everything that needs no schema engine is also available, lighter, from
+ * `@vigil/protocol/core`.
  */
 
-export { ProtocolError, type ProtocolErrorReason } from './errors.js';
+export * from './core.js';
 
-export {
-  BOOTSTRAP_ID_PATTERN,
-  CERTIFICATE_SERIAL_PATTERN,
-  DEVICE_ID_PATTERN,
-  EK_DEVICE_ID_PREFIX,
-  RANDOM_ID_PATTERN,
-  bootstrapIdFromSpki,
-  deviceIdFromEkPublic,
-  isBootstrapId,
-  isDeviceId,
-  isRandomId,
-  randomId,
-} from './ids.js';
-
-export {
-  TOPIC_ROOT,
-  parseTopic,
-  serverFilters,
-  sharedFilter,
-  topics,
-  type DeviceTopicKind,
-  type EnrollTopicKind,
-  type ParsedTopic,
-  type TopicKind,
-} from './topics.js';
-
-export { DIGEST_SIZE, HASH_ALGORITHMS, PCR_COUNT, type HashAlgorithm } from './schema/primitives.js';
-
+// Schemas: each is a value (the JSON Schema, for validators and docs) and a type of the same name.
+export { DIGEST_SIZE, HASH_ALGORITHMS, PCR_COUNT } from './schema/primitives.js';
 export {
   DeviceFacts,
   ENROLLMENT_TOKEN_PATTERN,
@@ -43,9 +20,7 @@ export {
   EnrollProof,
   EnrollRequest,
   EnrollResult,
-  type EnrollRejection,
 } from './schema/enroll.js';
-
 export {
   ATTESTATION_ERRORS,
   AttestationChallenge,
@@ -64,32 +39,9 @@ export {
   ModelLogChunk,
   PcrSelection,
   PcrValues,
-  type AttestationError,
-  type Blob,
-  type BlobEncoding,
-  type ChallengeRequestReason,
 } from './schema/attestation.js';
-
-export {
-  REVOCATION_REASONS,
-  RevocationEvent,
-  type RevocationReason,
-  type UnsignedRevocationEvent,
-} from './schema/revocation.js';
-
-export {
-  Appraisal,
-  EAR_PROFILE,
-  EAR_STATUSES,
-  Ear,
-  EarStatus,
-  ReasonLocation,
-  SUBMODULES,
-  Submods,
-  TrustworthinessVector,
-  VerdictReason,
-  type Submodule,
-} from './schema/ear.js';
+export { REVOCATION_REASONS, RevocationEvent, RevocationReason } from './schema/revocation.js';
+export { Appraisal, Ear, EarStatus, ReasonLocation, Submods, TrustworthinessVector, VerdictReason } from './schema/ear.js';
 
 export { type MessageCodec } from './codec/message-codec.js';
 export {
@@ -115,19 +67,3 @@ export {
   encodeRevocation,
   type MessageByTopicKind,
 } from './codec/messages.js';
-export { decodeBlob, encodeBlob } from './codec/blob.js';
-
-export { canonicalJson } from './json/canonical.js';
-export { MAX_JSON_DEPTH } from './json/safe-parse.js';
-
-export { ENROLL_PROOF_LABEL, computeEnrollProof, verifyEnrollProof } from './crypto/enroll-proof.js';
-export {
-  REVOCATION_SIGNING_CONTEXT,
-  keyIdOf,
-  revocationSigningBytes,
-  signRevocation,
-  verifyRevocation,
-} from './crypto/revocation-signature.js';
-
-export { Ar4si, claimTier } from './ear/ar4si.js';
-export { overallStatus, worseStatus, worstStatus } from './ear/status.js';

@@ -1,4 +1,4 @@
-import { SUBMODULES } from '@vigil/protocol';
+import { SUBMODULES } from '@vigil/protocol/core';
 import type { AttestationReason, NewAttestation } from './entities/attestation.js';
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '@vigil/protocol';
+import { canonicalJson } from '@vigil/protocol/core';
 import type { AuditVerification } from './entities/audit.js';
 
 /** prevHash of the first entry. */

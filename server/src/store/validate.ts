@@ -1,4 +1,4 @@
-import { CERTIFICATE_SERIAL_PATTERN, isDeviceId } from '@vigil/protocol';
+import { CERTIFICATE_SERIAL_PATTERN, isDeviceId } from '@vigil/protocol/core';
 import { StoreError } from './errors.js';
 
 /**

@@ -4,9 +4,10 @@ import { ProtocolError } from '../errors.js';
 import { parseJsonPayload } from '../json/safe-parse.js';
 
 /**
- * Decoder and encoder for one message kind, built once at module load: the
- * schema is compiled to a JIT validator here, so decoding a message does no
- * schema work beyond running that function.
+ * Decoder and encoder for one message kind. The schema is compiled to a JIT
+ * validator once, on first use (so a process that never handles a kind, such
+ * as an admin CLI, does not pay for compiling it); after that, decoding a
+ * message does no schema work beyond running that function.
  */
 export interface MessageCodec<T> {
   /** Message kind, for error messages (e.g. `evidence`). */
@@ -30,10 +31,11 @@ function depth(pointer: string): number {
 }
 
 export function messageCodec<S extends TSchema>(kind: string, schema: S, maxBytes: number): MessageCodec<Static<S>> {
-  const validator = Compile(schema);
-  const branches = unionBranches(schema);
+  let compiled: { validator: ReturnType<typeof Compile>; branches: Branch[] } | undefined;
+  const compile = () => (compiled ??= { validator: Compile(schema), branches: unionBranches(schema) });
 
   function schemaError(value: unknown): ProtocolError {
+    const { validator, branches } = compile();
     // For a union (the `ok: true | false` results), explain the failure
     // against the branch the message meant, not against every branch.
     const branch = branches.length > 0 ? closestBranch(branches, value) : undefined;
@@ -73,11 +75,11 @@ export function messageCodec<S extends TSchema>(kind: string, schema: S, maxByte
         if (err instanceof ProtocolError) return new ProtocolError(err.reason, `${kind}: ${err.message}`, err.path);
         throw err;
       }
-      if (validator.Check(value)) return value as Static<S>;
+      if (compile().validator.Check(value)) return value as Static<S>;
       return schemaError(value);
     },
     encode(message: Static<S>): Uint8Array {
-      if (!validator.Check(message)) throw schemaError(message);
+      if (!compile().validator.Check(message)) throw schemaError(message);
       const bytes = utf8.encode(JSON.stringify(message));
       if (bytes.length > maxBytes) {
         throw new ProtocolError('payload-too-large', `${kind}: encoded message of ${bytes.length} bytes exceeds ${maxBytes}`);

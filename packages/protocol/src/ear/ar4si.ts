@@ -1,4 +1,4 @@
-import type { EarStatus } from '../schema/ear.js';
+import type { EarStatus } from './names.js';
 
 /**
  * AR4SI trustworthiness claim values (draft-ietf-rats-ar4si §2.3). Each

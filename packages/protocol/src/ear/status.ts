@@ -1,4 +1,5 @@
-import { SUBMODULES, type Ear, type EarStatus } from '../schema/ear.js';
+import type { Ear } from '../schema/ear.js';
+import { SUBMODULES, type EarStatus } from './names.js';
 
 /**
  * Severity order used to combine statuses: affirming < none < warning <

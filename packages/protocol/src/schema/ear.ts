@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { EAR_PROFILE, EAR_STATUSES, type EarStatus as EarStatusName } from '../ear/names.js';
 import { Code, DeviceId, EpochMs, HashAlgorithm, HexBytes, PcrIndex, RandomId, Struct, Text, Uint32 } from './primitives.js';
 
 /**
@@ -8,11 +9,8 @@ import { Code, DeviceId, EpochMs, HashAlgorithm, HexBytes, PcrIndex, RandomId, S
  * prefixed `vigil.` (EAR §3 allows unregistered extensions).
  */
 
-export const EAR_PROFILE = 'tag:github.com,2023:veraison/ear';
-
 /** Appraisal status of a submodule (EAR §3.1, the AR4SI tiers). */
-export const EAR_STATUSES = ['none', 'affirming', 'warning', 'contraindicated'] as const;
-export type EarStatus = (typeof EAR_STATUSES)[number];
+export type EarStatus = EarStatusName;
 export const EarStatus = Type.Enum(EAR_STATUSES);
 
 /** An AR4SI trustworthiness claim value: a signed byte (draft-ietf-rats-ar4si §2.3). */
@@ -63,15 +61,7 @@ export const Appraisal = Struct({
 });
 export type Appraisal = Static<typeof Appraisal>;
 
-/**
- * The submodules Vigil appraises: `boot` (firmware and boot chain, PCRs 0-9),
- * `os` (IMA runtime measurements), `models` (AI model files), `identity`
- * (the TPM, its AK and the quote's freshness and signature). A submodule the
- * policy does not appraise is omitted.
- */
-export const SUBMODULES = ['boot', 'os', 'models', 'identity'] as const;
-export type Submodule = (typeof SUBMODULES)[number];
-
+/** The appraisals of Vigil's submodules (see `SUBMODULES`). */
 export const Submods = Struct({
   boot: Type.Optional(Appraisal),
   os: Type.Optional(Appraisal),

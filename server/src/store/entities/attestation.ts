@@ -1,4 +1,4 @@
-import type { AttestationError, Ear, EarStatus, ReasonLocation, Submodule } from '@vigil/protocol';
+import type { AttestationError, Ear, EarStatus, ReasonLocation, Submodule } from '@vigil/protocol/core';
 import type { Actor, EpochMs } from './common.js';
 import type { DeviceStatus, TpmClockState } from './device.js';
 

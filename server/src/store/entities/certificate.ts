@@ -1,4 +1,4 @@
-import type { RevocationReason } from '@vigil/protocol';
+import type { RevocationReason } from '@vigil/protocol/core';
 import type { EpochMs } from './common.js';
 
 export interface NewCertificate {

@@ -1,4 +1,4 @@
-import type { LogOffsets, PcrSelection } from '@vigil/protocol';
+import type { LogOffsets, PcrSelection } from '@vigil/protocol/core';
 import type { EpochMs } from './common.js';
 
 /** An attestation challenge as issued: single-use, bound to one device, expiring. */

@@ -1,4 +1,4 @@
-import type { DeviceFacts, EarStatus } from '@vigil/protocol';
+import type { DeviceFacts, EarStatus } from '@vigil/protocol/core';
 import type { EpochMs } from './common.js';
 
 /** A device's standing: the overall status of its latest appraised attestation (`none` before the first). */

@@ -1,4 +1,4 @@
-import type { DeviceFacts, EnrollRejection } from '@vigil/protocol';
+import type { DeviceFacts, EnrollRejection } from '@vigil/protocol/core';
 import type { Actor } from './common.js';
 import type { CertificateRecord, NewCertificate } from './certificate.js';
 import type { Device } from './device.js';

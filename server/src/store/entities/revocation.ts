@@ -1,4 +1,4 @@
-import type { RevocationReason } from '@vigil/protocol';
+import type { RevocationReason } from '@vigil/protocol/core';
 import type { Actor, EpochMs } from './common.js';
 import type { Device } from './device.js';
 

@@ -1,4 +1,4 @@
-import type { DeviceFacts, Ear, LogOffsets, PcrSelection, RevocationReason } from '@vigil/protocol';
+import type { DeviceFacts, Ear, LogOffsets, PcrSelection, RevocationReason } from '@vigil/protocol/core';
 import type { AttestationReason, AttestationRecord } from '../entities/attestation.js';
 import type { AuditRow } from '../audit-chain.js';
 import type { AuditEntry } from '../entities/audit.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '@vigil/protocol';
+import { canonicalJson } from '@vigil/protocol/core';
 import type { Database, Statement } from 'better-sqlite3';
 import { AUDIT_GENESIS_HASH, AuditChainVerifier, auditEntryHash } from '../audit-chain.js';
 import { flattenReasons } from '../attestation-reasons.js';

@@ -1,0 +1,241 @@
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { randomId } from '@vigil/protocol';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, StoreError, type Store } from '../src/store/index.js';
+
+/**
+ * What only the SQLite implementation has: a file (mode, WAL, migrations
+ * on it) and several processes sharing it. Child processes run the built
+ * store (`server/dist`, built by `tsc -b` before the tests).
+ */
+
+const run = promisify(execFile);
+const builtStore = fileURLToPath(new URL('../dist/store/index.js', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'vigil-store-file-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let n = 0;
+let path: string;
+beforeEach(() => {
+  const dir = join(root, `db-${++n}`);
+  mkdirSync(dir, { mode: 0o700 });
+  path = join(dir, 'vigil.db');
+});
+
+async function sql(query: string): Promise<string> {
+  const { stdout } = await run('sqlite3', [path, query]);
+  return stdout.trim();
+}
+
+const mode = (p: string): number => statSync(p).mode & 0o777;
+
+describe('SQLite store file', () => {
+  it('is created with mode 0600 in WAL mode, and so are its -wal and -shm files', async () => {
+    const store = await openSqliteStore(path);
+    await store.appendAudit({ actor: 't', action: 'test.write', subject: 's' });
+    expect(mode(path)).toBe(0o600);
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    expect(mode(`${path}-wal`)).toBe(0o600);
+    expect(mode(`${path}-shm`)).toBe(0o600);
+    await store.close();
+    expect(await sql('PRAGMA journal_mode')).toBe('wal');
+  });
+
+  it('tightens a database file that is readable by others', async () => {
+    writeFileSync(path, '');
+    chmodSync(path, 0o644);
+    const store = await openSqliteStore(path);
+    expect(mode(path)).toBe(0o600);
+    await store.close();
+  });
+
+  it('migrates an empty database once, and reopening changes nothing', async () => {
+    const store = await openSqliteStore(path);
+    await store.close();
+    expect(await sql('SELECT version, name FROM schema_version')).toBe('1|initial schema');
+    const tables = (await sql("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).split('\n');
+    expect(tables).toEqual(
+      expect.arrayContaining(['devices', 'enrollment_tokens', 'certificates', 'challenges', 'attestations', 'revocations', 'policies', 'policy_assignments', 'model_allowlist', 'boot_logs', 'audit_log', 'enrollment_sessions']),
+    );
+    const again = await openSqliteStore(path);
+    await again.close();
+    expect(await sql('SELECT count(*) FROM schema_version')).toBe('1');
+  });
+
+  it('refuses a database from a newer Vigil, a missing one when asked not to create, and a file that is not a database', async () => {
+    await (await openSqliteStore(path)).close();
+    await sql(`INSERT INTO schema_version VALUES (99, 'from the future', 0)`);
+    await expect(openSqliteStore(path)).rejects.toMatchObject({ code: 'schema-too-new' });
+
+    const missing = join(root, 'nowhere.db');
+    await expect(openSqliteStore(missing, { create: false })).rejects.toMatchObject({ code: 'missing' });
+    expect(existsSync(missing)).toBe(false);
+
+    const garbage = join(root, 'garbage.db');
+    writeFileSync(garbage, randomBytes(8192));
+    const err = await openSqliteStore(garbage).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('io');
+  });
+
+  it('keeps only the hash of an enrollment token', async () => {
+    const store = await openSqliteStore(path);
+    const token = generateEnrollmentToken();
+    await store.createToken({ hash: hashEnrollmentToken(token), maxUses: 1, expiresAt: Date.now() + 60_000, actor: 't' });
+    await store.close(); // checkpoints the WAL into the file
+    const bytes = readFileSync(path);
+    expect(bytes.includes(Buffer.from(token))).toBe(false);
+    expect(bytes.includes(Buffer.from(token.slice(4)))).toBe(false);
+    expect(bytes.includes(Buffer.from(hashEnrollmentToken(token)))).toBe(true);
+  });
+
+  it('the durability option selects synchronous=FULL (and still works)', async () => {
+    const store = await openSqliteStore(path, { durability: 'full' });
+    await store.appendAudit({ actor: 't', action: 'test.write', subject: 's' });
+    expect((await store.verifyAuditChain()).ok).toBe(true);
+    await store.close();
+  });
+});
+
+// ── several processes on one file ─────────────────────────────────────────
+
+/**
+ * A child process that opens the built store, says "ready", waits for "go"
+ * on stdin (so all children start racing together), runs `body`, prints its
+ * result as JSON and exits.
+ */
+function child(body: string, env: Record<string, string>): { proc: ChildProcessWithoutNullStreams; ready: Promise<void>; result: Promise<unknown> } {
+  const script = `
+    const { openSqliteStore } = await import(process.env.STORE_MODULE);
+    const store = await openSqliteStore(process.env.DB);
+    process.stdout.write('ready\\n');
+    await new Promise((resolve) => process.stdin.once('data', resolve));
+    const result = await (async () => { ${body} })();
+    await store.close();
+    process.stdout.write(JSON.stringify(result) + '\\n');
+    process.exit(0);
+  `;
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, STORE_MODULE: builtStore, DB: path, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const lines = createInterface({ input: proc.stdout });
+  let onReady: () => void;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  const result = new Promise<unknown>((resolve, reject) => {
+    lines.on('line', (line) => (line === 'ready' ? onReady() : resolve(JSON.parse(line))));
+    proc.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`child exited ${code}: ${stderr}`));
+    });
+  });
+  return { proc, ready, result };
+}
+
+async function race(count: number, body: string, env: Record<string, string> = {}): Promise<unknown[]> {
+  const children = Array.from({ length: count }, () => child(body, env));
+  await Promise.all(children.map((c) => c.ready));
+  for (const c of children) c.proc.stdin.write('go\n');
+  return Promise.all(children.map((c) => c.result));
+}
+
+async function seeded(fn: (s: Store) => Promise<void>): Promise<void> {
+  const s = await openSqliteStore(path);
+  await fn(s);
+  await s.close();
+}
+
+describe('SQLite store shared by several processes', () => {
+  it('four processes migrating a new file at once leave one schema', async () => {
+    const results = await race(4, `return (await store.verifyAuditChain()).ok;`);
+    expect(results).toEqual([true, true, true, true]);
+    expect(await sql('SELECT count(*) FROM schema_version')).toBe('1');
+  });
+
+  it('a token with 10 uses is consumed exactly 10 times by 4 processes trying 25 times each', async () => {
+    const token = generateEnrollmentToken();
+    await seeded(async (s) => {
+      await s.createToken({ hash: hashEnrollmentToken(token), maxUses: 10, expiresAt: Date.now() + 600_000, actor: 't' });
+    });
+    const results = (await race(
+      4,
+      `let ok = 0; for (let i = 0; i < 25; i++) if ((await store.consumeToken(process.env.HASH, Date.now())).ok) ok++; return ok;`,
+      { HASH: hashEnrollmentToken(token) },
+    )) as number[];
+    expect(results.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(await sql('SELECT uses FROM enrollment_tokens')).toBe('10');
+  });
+
+  it('a challenge is consumed once across 4 processes', async () => {
+    const challengeId = randomId();
+    await seeded(async (s) => {
+      const token = generateEnrollmentToken();
+      await s.createToken({ hash: hashEnrollmentToken(token), maxUses: 1, expiresAt: Date.now() + 600_000, actor: 't' });
+      const enrolled = await s.enrollDevice({
+        tokenHash: hashEnrollmentToken(token),
+        device: { id: 'dev-1', ekPublic: randomBytes(300), ekName: '000b' + randomBytes(32).toString('hex'), akPublic: randomBytes(280), akName: '000b' + randomBytes(32).toString('hex'), facts: { hostname: 'h', os: 'o', arch: 'a', agentVersion: '1', tpm: { manufacturer: 'm', firmwareVersion: 'f' } } },
+        certificate: { serial: '01', notBefore: 0, notAfter: Date.now() + 600_000, pem: 'PEM' },
+        actor: 't',
+      });
+      expect(enrolled.ok).toBe(true);
+      await s.createChallenge({ id: challengeId, deviceId: 'dev-1', nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt: Date.now() + 600_000 });
+    });
+    const results = (await race(
+      4,
+      `let ok = 0; for (let i = 0; i < 5; i++) if ((await store.consumeChallenge(process.env.CID, 'dev-1', Date.now())).ok) ok++; return ok;`,
+      { CID: challengeId },
+    )) as number[];
+    expect(results.reduce((a, b) => a + b, 0)).toBe(1);
+  });
+
+  it('audit appends from 4 processes form one linear, verifiable chain', async () => {
+    const results = (await race(
+      4,
+      `for (let i = 0; i < 50; i++) await store.appendAudit({ actor: 'p' + process.pid, action: 'test.append', subject: 'n:' + i }); return true;`,
+    )) as boolean[];
+    expect(results).toEqual([true, true, true, true]);
+    const store = await openSqliteStore(path);
+    expect(await store.verifyAuditChain()).toMatchObject({ ok: true, entries: 200 });
+    const actors = new Set((await store.listAudit({ limit: 1000 })).map((e) => e.actor));
+    expect(actors.size).toBe(4);
+    await store.close();
+  });
+
+  it('everything a process reported committed survives SIGKILL', async () => {
+    await seeded(async () => {});
+    const script = `
+      const { openSqliteStore } = await import(process.env.STORE_MODULE);
+      const store = await openSqliteStore(process.env.DB);
+      for (let i = 0; ; i++) {
+        const e = await store.appendAudit({ actor: 'writer', action: 'test.commit', subject: 'n:' + i });
+        process.stdout.write(e.seq + '\\n');
+      }
+    `;
+    const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, STORE_MODULE: builtStore, DB: path }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let lastReported = 0;
+    await new Promise<void>((resolve) => {
+      createInterface({ input: proc.stdout }).on('line', (line) => {
+        lastReported = Number(line);
+        if (lastReported >= 300 && proc.exitCode === null && !proc.killed) {
+          proc.kill('SIGKILL');
+          resolve();
+        }
+      });
+    });
+    await new Promise((resolve) => proc.once('exit', resolve));
+    expect(proc.signalCode).toBe('SIGKILL');
+    const store = await openSqliteStore(path);
+    const chain = await store.verifyAuditChain();
+    expect(chain.ok).toBe(true);
+    expect(chain.entries).toBeGreaterThanOrEqual(lastReported);
+    await store.close();
+  });
+});
