@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { register as tpm } from './tpm.js';
 
 /**
  * Every `vigil-agent` subcommand lives in its own file in this folder and
  * exports `register(program)`. Add new commands to this list.
  */
-export const commands: ReadonlyArray<(program: Command) => void> = [];
+export const commands: ReadonlyArray<(program: Command) => void> = [tpm];
