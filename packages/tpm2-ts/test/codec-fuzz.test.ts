@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Codec, marshal, unmarshal } from '../src/codec/codec.js';
 import { TpmUnmarshalError } from '../src/codec/errors.js';
-import { TPM2B_PUBLIC, TPML_DIGEST, TPML_PCR_SELECTION, TPMS_ATTEST } from '../src/index.js';
+import { TPM2B_DIGEST, TPM2B_PUBLIC, TPML_DIGEST, TPML_PCR_SELECTION, TPMS_ATTEST } from '../src/index.js';
 import { arbitraryFor } from './codec-arbitrary.js';
 import { exportedCodecs } from './codec-exports.js';
 
@@ -101,6 +101,14 @@ describe('codec fuzzing', () => {
       });
     });
   }
+
+  it('decoded bytes are fresh copies, never views of the input (also for Buffer input)', () => {
+    const input = Buffer.from([0x00, 0x03, 0xaa, 0xbb, 0xcc]);
+    const digest = unmarshal(TPM2B_DIGEST, input);
+    expect(Object.getPrototypeOf(digest)).toBe(Uint8Array.prototype);
+    input[2] = 0x00;
+    expect([...digest]).toEqual([0xaa, 0xbb, 0xcc]);
+  });
 
   describe('lying size fields fail fast with the field named', () => {
     it('TPML count far beyond the bytes present', () => {

@@ -84,7 +84,8 @@ export class Reader {
   /** `n` bytes, copied (the result never aliases the input buffer). */
   bytesOf(n: number): Uint8Array {
     this.need(n);
-    const out = this.bytes.slice(this.pos, this.pos + n);
+    // Not `bytes.slice`: on a Buffer that returns a view of the input, not a copy.
+    const out = new Uint8Array(this.bytes.subarray(this.pos, this.pos + n));
     this.pos += n;
     return out;
   }
