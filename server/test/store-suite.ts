@@ -335,6 +335,8 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         }
         expect(await store.consumeEnrollmentSession(s.id, bootstrapId, T0)).toEqual({ ok: false, reason: 'used' });
         const late = await store.createEnrollmentSession({ id: randomId(), bootstrapId, secret, context: {}, expiresAt: T0 });
+        await expect(store.createEnrollmentSession({ id: 'short', bootstrapId, secret, context: {}, expiresAt: T0 })).rejects.toMatchObject({ code: 'invalid-argument' });
+        await expect(store.createEnrollmentSession({ id: randomId(), bootstrapId: 'B'.repeat(64), secret, context: {}, expiresAt: T0 })).rejects.toMatchObject({ code: 'invalid-argument' });
         expect(await store.consumeEnrollmentSession(late.id, bootstrapId, T0)).toEqual({ ok: false, reason: 'expired' });
       });
     });
@@ -372,7 +374,11 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect((await store.consumeChallenge(c2.id, device.id, T0 + 29_999)).ok).toBe(true);
       });
 
-      it('refuse an unknown device', async () => {
+      it('refuse an unknown device, a malformed id and a short nonce', async () => {
+        const { device } = await enrolled();
+        const base = { deviceId: device.id, pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt: T0 };
+        await expect(store.createChallenge({ ...base, id: 'a/b', nonce: randomBytes(32) })).rejects.toMatchObject({ code: 'invalid-argument' });
+        await expect(store.createChallenge({ ...base, id: randomId(), nonce: randomBytes(8) })).rejects.toMatchObject({ code: 'invalid-argument' });
         await expect(
           store.createChallenge({ id: randomId(), deviceId: 'ghost', nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt: T0 }),
         ).rejects.toMatchObject({ code: 'invalid-argument' });

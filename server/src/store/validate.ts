@@ -1,4 +1,4 @@
-import { CERTIFICATE_SERIAL_PATTERN, isDeviceId } from '@vigil/protocol/core';
+import { CERTIFICATE_SERIAL_PATTERN, isBootstrapId, isDeviceId, isRandomId } from '@vigil/protocol/core';
 import { StoreError } from './errors.js';
 
 /**
@@ -20,6 +20,12 @@ function invalid(what: string, value: unknown): never {
 
 export function checkDeviceId(id: string): string {
   return isDeviceId(id) ? id : invalid('device id', id);
+}
+export function checkRandomId(id: string, what: string): string {
+  return isRandomId(id) ? id : invalid(what, id);
+}
+export function checkBootstrapId(id: string): string {
+  return isBootstrapId(id) ? id : invalid('bootstrap id', id);
 }
 export function checkSha256Hex(value: string, what = 'SHA-256 digest'): string {
   return sha256HexRe.test(value) ? value : invalid(what, value);

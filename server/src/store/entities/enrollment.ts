@@ -9,6 +9,11 @@ export interface EnrollDeviceInput {
   /** Hash of the token the device presented; one use is consumed. */
   readonly tokenHash: string;
   readonly device: {
+    /**
+     * The token's fixed device name if it has one (anything else is a
+     * StoreError: the registrar reads the token before it issues the
+     * certificate); for a re-enrollment, the existing device's id.
+     */
     readonly id: string;
     readonly ekPublic: Uint8Array;
     readonly ekName: string;

@@ -33,7 +33,9 @@ import { StoreError } from '../errors.js';
 import type { Store } from '../store.js';
 import {
   checkAction,
+  checkBootstrapId,
   checkDeviceId,
+  checkRandomId,
   checkHex,
   checkName,
   checkPositiveInt,
@@ -319,8 +321,8 @@ export class SqliteStore implements Store {
   createEnrollmentSession(session: NewEnrollmentSession): Promise<EnrollmentSession> {
     return this.write('createEnrollmentSession', () => {
       const row: SessionRow = {
-        id: session.id,
-        bootstrap_id: session.bootstrapId,
+        id: checkRandomId(session.id, 'enrollment session id'),
+        bootstrap_id: checkBootstrapId(session.bootstrapId),
         secret: Buffer.from(session.secret),
         context: JSON.stringify(session.context),
         created_at: this.now(),
@@ -391,8 +393,9 @@ export class SqliteStore implements Store {
   createChallenge(c: NewChallenge): Promise<ChallengeRecord> {
     return this.write('createChallenge', () => {
       if (this.s.deviceById.get(c.deviceId) === undefined) throw new StoreError('invalid-argument', `no device ${c.deviceId}`);
+      if (c.nonce.length < 16 || c.nonce.length > 64) throw new StoreError('invalid-argument', `challenge nonce of ${c.nonce.length} bytes`);
       const row: ChallengeRow = {
-        id: c.id,
+        id: checkRandomId(c.id, 'challenge id'),
         device_id: c.deviceId,
         nonce: Buffer.from(c.nonce),
         pcr_selection: JSON.stringify(c.pcrSelection),
