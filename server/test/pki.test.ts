@@ -225,6 +225,33 @@ describe('deviceIdFromCertificate', () => {
     expect(pkiCode(() => deviceIdFromCertificate(two.toString('pem')))).toBe('no-device-identity');
   });
 
+  it('reads exactly the device URI that was encoded, whatever other SAN entries contain (property)', async () => {
+    const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    // Printable ASCII including the characters that matter to a text rendering: , " : space \ /
+    const tricky = fc.string({ unit: fc.constantFrom(...'az09.-, ":\\/URI'.split('')), minLength: 1, maxLength: 40 });
+    const deviceId = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,20}$/);
+    await fc.assert(
+      fc.asyncProperty(fc.array(tricky, { maxLength: 3 }), fc.option(deviceId, { nil: undefined }), fc.array(tricky, { maxLength: 2 }), async (dns, id, otherUris) => {
+        const names = [
+          ...dns.map((value) => ({ type: 'dns' as const, value })),
+          ...otherUris.map((value) => ({ type: 'url' as const, value: `x:${value}` })),
+          ...(id !== undefined ? [{ type: 'url' as const, value: `urn:vigil:device:${id}` }] : []),
+        ];
+        const cert = await x509.X509CertificateGenerator.createSelfSigned({
+          name: 'CN=prop',
+          keys,
+          signingAlgorithm: alg,
+          extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
+        });
+        const pem = cert.toString('pem');
+        if (id !== undefined) expect(deviceIdFromCertificate(pem)).toBe(id);
+        else expect(pkiCode(() => deviceIdFromCertificate(pem))).toBe('no-device-identity');
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('says no-device-identity for a CA-issued server certificate', () => {
     const server = ca.issueServerCertificate({ publicKey: createPrivateKey(rsaKeyPem()), sans: ['localhost', '127.0.0.1', '::1'], validityMs: hours(1) });
     expect(new X509Certificate(server.pem).subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');

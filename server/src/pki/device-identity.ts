@@ -27,18 +27,39 @@ export function toX509Certificate(cert: CertificateInput): X509Certificate {
  * @throws PkiError 'invalid-certificate' | 'no-device-identity'
  */
 export function deviceIdFromCertificate(cert: CertificateInput): string {
-  const raw = toX509Certificate(cert).raw;
-  let uris: string[];
-  try {
-    const san = new x509.X509Certificate(raw).getExtension(x509.SubjectAlternativeNameExtension);
-    uris = san ? san.names.items.filter((n) => n.type === 'url').map((n) => n.value) : [];
-  } catch (err) {
-    throw new PkiError('no-device-identity', `certificate subjectAltName cannot be decoded: ${(err as Error).message}`, { cause: err });
-  }
+  const x = toX509Certificate(cert);
+  const uris = sanUris(x);
   const ids = uris.filter((u) => u.startsWith(DEVICE_URI_PREFIX)).map((u) => u.slice(DEVICE_URI_PREFIX.length));
   if (ids.length === 0) throw new PkiError('no-device-identity', `certificate has no ${DEVICE_URI_PREFIX}<id> SAN URI`);
   if (ids.length > 1) throw new PkiError('no-device-identity', `certificate has ${ids.length} device SAN URIs; exactly one is allowed`);
   const id = ids[0]!;
   if (!isValidDeviceId(id)) throw new PkiError('no-device-identity', `certificate device id ${JSON.stringify(id.slice(0, 80))} is not a valid device id`);
   return id;
+}
+
+/**
+ * The uniformResourceIdentifier entries of the SAN (RFC 5280 §4.2.1.6).
+ *
+ * Fast path (this runs on every broker handshake): Node's `subjectAltName`
+ * text, already decoded by OpenSSL. Node prints any name that contains a
+ * comma, quote, space or control character as a JSON string in quotes, so
+ * when the text has no `"` at all, no name contains ", " and splitting on it
+ * is exact. Otherwise the SAN extension is decoded structurally from the DER
+ * with @peculiar/x509 (about 2 ms instead of microseconds).
+ */
+function sanUris(cert: X509Certificate): string[] {
+  const text = cert.subjectAltName;
+  if (text === undefined) return [];
+  if (!text.includes('"')) {
+    return text
+      .split(', ')
+      .filter((entry) => entry.startsWith('URI:'))
+      .map((entry) => entry.slice(4));
+  }
+  try {
+    const san = new x509.X509Certificate(cert.raw).getExtension(x509.SubjectAlternativeNameExtension);
+    return san ? san.names.items.filter((n) => n.type === 'url').map((n) => n.value) : [];
+  } catch (err) {
+    throw new PkiError('no-device-identity', `certificate subjectAltName cannot be decoded: ${(err as Error).message}`, { cause: err });
+  }
 }
