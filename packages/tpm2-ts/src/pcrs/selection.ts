@@ -81,8 +81,9 @@ export function fromTpmlPcrSelection(tpml: TpmlPcrSelection): PcrSelection[] {
 
 /**
  * The selected PCR values in the order the TPM concatenates them for a
- * quote's pcrDigest and for PolicyPCR: banks in selection order, PCRs in
- * ascending index order (Part 1 §17.6.2... "PCR selection order").
+ * quote's pcrDigest and for PolicyPCR: banks in the order the
+ * TPML_PCR_SELECTION lists them, PCRs in ascending index order within each
+ * (Part 3 §18.4 Quote, §23.7 PolicyPCR; PCRComputeCurrentDigest in Part 4).
  * Throws if a selected value is missing.
  */
 export function valuesInSelectionOrder(selection: readonly PcrSelection[], values: PcrValues): Uint8Array[] {

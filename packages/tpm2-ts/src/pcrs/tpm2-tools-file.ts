@@ -22,7 +22,7 @@ const TPML_PCR_SELECTION_SIZE = 4 + NUM_PCR_BANKS * SELECTION_SIZE;
 const DIGESTS_PER_LIST = 8;
 const TPM2B_DIGEST_SIZE = 2 + 64;
 const TPML_DIGEST_SIZE = 4 + DIGESTS_PER_LIST * TPM2B_DIGEST_SIZE;
-// tpm2-tools' tpm2_pcrs holds at most TPM2_MAX_PCRS (32) TPML_DIGESTs... but reads never need more than banks*32/8.
+// Bounds the list count read from a file: 16 banks x 24 PCRs / 8 per list = 48 lists at most in practice.
 const MAX_DIGEST_LISTS = 64;
 
 export class PcrFileError extends Error {
