@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { makeTempDir } from '../../test/harness/pki.js';
+import { createLogger } from '../src/log.js';
 import { ConfigError, defaultServerConfig, loadServerConfig, renderConfigYaml, serverConfigLeaves, validateServerConfig } from '../src/config/index.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
@@ -99,5 +100,22 @@ describe('server configuration', () => {
     const path = await configFile(text);
     expect(await loadServerConfig({ configPath: path, env: {} })).toEqual(config);
     expect(validateServerConfig(config, 'test')).toEqual(config);
+  });
+});
+
+describe('logger', () => {
+  it('writes JSON lines and redacts secret-looking fields up to two levels deep', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) } });
+    log.info({ token: 'vgl_abc', deviceId: 'cam-1', tls: { privateKey: 'PEM', cert: 'public' }, a: { b: { secret: 's3' } } }, 'hello');
+    log.debug({ token: 'x' }, 'below level');
+    expect(lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line.msg).toBe('hello');
+    expect(line.deviceId).toBe('cam-1');
+    expect(line.token).toBe('[redacted]');
+    expect(line.tls).toEqual({ privateKey: '[redacted]', cert: 'public' });
+    expect(line.a).toEqual({ b: { secret: '[redacted]' } });
+    expect(JSON.stringify(line)).not.toMatch(/vgl_abc|PEM|s3/);
   });
 });
