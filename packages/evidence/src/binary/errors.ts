@@ -30,3 +30,17 @@ export class ShortReadError extends DecodeError {
     this.name = 'ShortReadError';
   }
 }
+
+/**
+ * For a structure nested inside one already read whole (event data, template
+ * data): running out of bytes there is malformed data, not a reason to read
+ * more input, so a ShortReadError becomes a plain DecodeError.
+ */
+export function nested<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof ShortReadError) throw new DecodeError(err.offset, err.reason);
+    throw err;
+  }
+}

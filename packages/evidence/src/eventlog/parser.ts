@@ -13,7 +13,7 @@ import { ByteReader } from '../binary/byte-reader.js';
 import { bytesEqual } from '../binary/bytes.js';
 import { decodeExact } from '../binary/codec.js';
 import type { Codec } from '../binary/codec.js';
-import { DecodeError, ShortReadError } from '../binary/errors.js';
+import { DecodeError, ShortReadError, nested } from '../binary/errors.js';
 import { bankName, hashAlgorithmById } from '../crypto/hash-algorithms.js';
 import type { ByteSource } from '../sources/byte-source.js';
 import { chunksOf } from '../sources/byte-source.js';
@@ -41,10 +41,12 @@ class EventParser {
   index = 0;
   specId: SpecIdEvent | null = null;
   #event2: Codec<TcgPcrEvent2> | undefined;
+  readonly #maxEventData: number;
   readonly #maxEventBytes: number;
 
   constructor(options: EventLogParseOptions) {
-    this.#maxEventBytes = (options.maxEventDataSize ?? DEFAULT_MAX_EVENT_DATA_SIZE) + EVENT_OVERHEAD_LIMIT;
+    this.#maxEventData = options.maxEventDataSize ?? DEFAULT_MAX_EVENT_DATA_SIZE;
+    this.#maxEventBytes = this.#maxEventData + EVENT_OVERHEAD_LIMIT;
   }
 
   /** Parses the event at the start of `view` (absolute `offset`); ShortReadError if `view` ends inside it. */
@@ -63,6 +65,9 @@ class EventParser {
       if (err instanceof DecodeError) throw new EventLogParseError(err.offset, this.index, err.reason);
       throw err;
     }
+    if (event.data.length > this.#maxEventData) {
+      throw new EventLogParseError(offset, this.index, `event data of ${event.data.length} bytes exceeds the ${this.#maxEventData}-byte limit`);
+    }
     this.index++;
     return { event, size: r.position };
   }
@@ -79,7 +84,7 @@ class EventParser {
       data: e.event.slice(),
     };
     if (isSpecIdHeader(event)) {
-      this.specId = parseSpecId(event.data, r.offset - event.data.length);
+      this.specId = nested(() => parseSpecId(event.data, r.offset - event.data.length));
       this.#event2 = tcgPcrEvent2(new Map(this.specId.algorithms.map((a) => [a.algorithmId, a.digestSize])));
     }
     return event;
@@ -187,6 +192,8 @@ export async function* readRawEvents(
           break;
         } catch (err) {
           if (!(err instanceof ShortReadError)) throw err;
+          // The parser only asks for bytes beyond the window; anything else would loop.
+          if (err.needed <= window.available) throw new EventLogParseError(err.offset, parser.index, err.reason);
           if (!(await window.fill(err.needed))) throw truncated(err, parser.index);
         }
       }

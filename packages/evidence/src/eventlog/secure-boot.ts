@@ -28,7 +28,11 @@ export interface SignatureDatabase {
 
 export interface Authority {
   readonly eventIndex: number;
-  /** After the PCR 7 separator: an authority used by the OS loader (e.g. shim), not by firmware. */
+  /**
+   * Before the PCR 7 separator: an authority used during platform
+   * initialization (drivers, option ROMs); after it: one that verified a boot
+   * application (the OS loader, and what shim verifies with its own lists).
+   */
   readonly afterSeparator: boolean;
   readonly vendorGuid: string;
   readonly variableName: string;
@@ -51,6 +55,14 @@ export interface SecureBootState {
 }
 
 type DatabaseName = 'pk' | 'kek' | 'db' | 'dbx';
+
+/** The event types the PFP puts in PCR 7 (3.3.4.8), all of which bind their data. */
+const PCR7_TYPES: ReadonlySet<number> = new Set([
+  EventType.EV_SEPARATOR,
+  EventType.EV_EFI_ACTION,
+  EventType.EV_EFI_VARIABLE_DRIVER_CONFIG,
+  EventType.EV_EFI_VARIABLE_AUTHORITY,
+]);
 
 function databaseOf(vendor: string, name: string): DatabaseName | undefined {
   if (vendor === Guid.EFI_GLOBAL_VARIABLE && name === 'PK') return 'pk';
@@ -88,6 +100,11 @@ export function extractSecureBootState(events: Iterable<TcgEvent>): SecureBootSt
   for (const e of events) {
     if (e.pcrIndex !== 7 || e.eventType === EventType.EV_NO_ACTION) continue;
     const where = `event ${e.index} (${e.typeName})`;
+    if (!PCR7_TYPES.has(e.eventType)) {
+      // An event type that does not belong in PCR 7 may be a relabelled measurement.
+      problems.push(`${where}: unexpected event type in PCR 7`);
+      continue;
+    }
     if (e.verification !== 'verified') {
       problems.push(`${where}: data does not match its digest; not used`);
       continue;
@@ -138,9 +155,6 @@ export function extractSecureBootState(events: Iterable<TcgEvent>): SecureBootSt
         else problems.push(`${where}: authority is not an EFI_SIGNATURE_DATA`);
         break;
       }
-      default:
-        // An event type that does not belong in PCR 7 may be a relabelled measurement.
-        problems.push(`${where}: unexpected event type in PCR 7`);
     }
   }
 

@@ -10,7 +10,7 @@
  * template data the kernel hashed.
  */
 import { toHex } from '../binary/bytes.js';
-import { DecodeError } from '../binary/errors.js';
+import { DecodeError, nested } from '../binary/errors.js';
 import type { ImaEntry, ImaTemplate } from './entry.js';
 import { decodeTemplateData, digestNgField, imaTemplateData, joinFields, nameNgField, splitFields } from './template-data.js';
 
@@ -60,7 +60,7 @@ export function parseImaAsciiLine(line: Uint8Array, index: number, offset: numbe
       const [digestText, afterDigest] = token(rest, 0);
       const name = rest.subarray(Math.min(rest.length, afterDigest + 1));
       templateData = imaTemplateData(hexBytes(digestText, 'file digest', restAt), name);
-      template = decodeTemplateData('ima', templateData);
+      template = nested(() => decodeTemplateData('ima', templateData!));
       break;
     }
     case 'ima-ng':
@@ -80,7 +80,7 @@ export function parseImaAsciiLine(line: Uint8Array, index: number, offset: numbe
         fields.push(nameNgField(tail.subarray(0, lastSpace)), hexBytes(extraText, 'template field', restAt + afterDigest + 1 + lastSpace + 1));
       }
       templateData = joinFields(fields);
-      template = decodeTemplateData(templateName, templateData);
+      template = nested(() => decodeTemplateData(templateName, templateData!));
       break;
     }
     default:

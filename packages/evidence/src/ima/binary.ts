@@ -12,7 +12,7 @@
 import { ByteReader } from '../binary/byte-reader.js';
 import { ByteWriter } from '../binary/byte-writer.js';
 import { bytes, fixedBytes, lengthOf, prefixed, sized, struct, u32 } from '../binary/codec.js';
-import { DecodeError } from '../binary/errors.js';
+import { DecodeError, nested } from '../binary/errors.js';
 import type { ImaEntry } from './entry.js';
 import { decodeTemplateData, imaTemplateData } from './template-data.js';
 
@@ -65,7 +65,7 @@ export function readImaBinaryEntry(r: ByteReader, index: number, hashSize: numbe
     pcr: h.pcr,
     templateHash: h.templateHash.slice(),
     templateName,
-    template: decodeTemplateData(templateName, templateData),
+    template: nested(() => decodeTemplateData(templateName, templateData)),
     templateData,
     violation: h.templateHash.every((b) => b === 0),
   };

@@ -55,6 +55,8 @@ class ImaParser {
       return this.format === 'ascii' ? this.#line(view, offset, eof) : this.#binary(view, offset);
     } catch (err) {
       if (err instanceof ShortReadError) {
+        // The parser only asks for bytes beyond the view; anything else would loop.
+        if (err.needed <= view.length) throw new ImaParseError(err.offset, this.index, err.reason);
         if (err.needed > this.#maxEntry + 4096) {
           throw new ImaParseError(err.offset, this.index, `entry needs ${err.needed} bytes, more than the ${this.#maxEntry}-byte limit`);
         }

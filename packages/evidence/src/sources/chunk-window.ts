@@ -36,26 +36,36 @@ export class ChunkWindow {
 
   /** Reads chunks until at least `n` bytes are available; false if the stream ended first. */
   async fill(n: number): Promise<boolean> {
-    while (this.available < n && !this.#done) {
+    if (this.available >= n || this.#done) return this.available >= n;
+    // Collect what is needed, then join once: small chunks must not cost a copy each.
+    const parts: Uint8Array[] = [];
+    let total = this.available;
+    while (total < n) {
       const next = await this.#it.next();
       if (next.done) {
         this.#done = true;
         break;
       }
-      const chunk = next.value;
-      if (chunk.length === 0) continue;
-      if (this.available === 0) {
-        this.#base += this.#buf.length;
-        this.#buf = chunk;
-      } else {
-        const joined = new Uint8Array(this.available + chunk.length);
-        joined.set(this.view());
-        joined.set(chunk, this.available);
-        this.#base += this.#pos;
-        this.#buf = joined;
-      }
-      this.#pos = 0;
+      if (next.value.length === 0) continue;
+      parts.push(next.value);
+      total += next.value.length;
     }
+    if (parts.length === 0) return false;
+    if (this.available === 0 && parts.length === 1) {
+      this.#base += this.#buf.length;
+      this.#buf = parts[0]!;
+    } else {
+      const joined = new Uint8Array(total);
+      joined.set(this.view());
+      let at = this.available;
+      for (const p of parts) {
+        joined.set(p, at);
+        at += p.length;
+      }
+      this.#base += this.#pos;
+      this.#buf = joined;
+    }
+    this.#pos = 0;
     return this.available >= n;
   }
 

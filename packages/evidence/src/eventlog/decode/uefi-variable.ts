@@ -4,24 +4,27 @@
  * (PCR 7), the boot variables (PCR 1) and the authority that verified an image.
  */
 import { ByteReader } from '../../binary/byte-reader.js';
-import { decodeExact } from '../../binary/codec.js';
 import { DecodeError } from '../../binary/errors.js';
 import { EventType } from '../event-types.js';
 import { Guid } from '../guids.js';
 import { EfiLoadOption, UefiVariableData } from '../structures/uefi.js';
 import { parseDevicePath } from './device-path.js';
 import type { UefiVariable, UefiVariableValue } from './event-data.js';
-import { parseSignatureData, parseSignatureLists } from './signature-list.js';
+import { certificateInfo, parseSignatureData, parseSignatureLists } from './signature-list.js';
 
 const BOOLEAN_VARIABLES = new Set(['SecureBoot', 'SetupMode', 'AuditMode', 'DeployedMode']);
 const GLOBAL_SIGNATURE_DATABASES = new Set(['PK', 'KEK', 'PKDefault', 'KEKDefault', 'dbDefault', 'dbxDefault']);
 const SECURITY_DATABASES = new Set(['db', 'dbx', 'dbt', 'dbr']);
 const SHIM_SIGNATURE_DATABASES = new Set(['MokList', 'MokListX', 'MokListTrusted']);
 
-/** Parses UEFI_VARIABLE_DATA; the structure must fill the event data exactly. */
+/**
+ * Parses UEFI_VARIABLE_DATA. Its own lengths delimit it: bytes after it are
+ * ignored (old shim appends some to its authority events).
+ */
 export function parseUefiVariable(data: Uint8Array, eventType: number, base = 0): UefiVariable {
-  const v = decodeExact(UefiVariableData, new ByteReader(data, base));
-  const dataBase = base + data.length - v.variableData.length;
+  const r = new ByteReader(data, base);
+  const v = UefiVariableData.read(r);
+  const dataBase = r.offset - v.variableData.length;
   return {
     vendorGuid: v.variableName,
     name: v.unicodeName,
@@ -33,9 +36,14 @@ export function parseUefiVariable(data: Uint8Array, eventType: number, base = 0)
 function variableValue(vendor: string, name: string, data: Uint8Array, eventType: number, base: number): UefiVariableValue {
   try {
     if (eventType === EventType.EV_EFI_VARIABLE_AUTHORITY) {
-      // shim logs its own variables (SbatLevel, MokListTrusted) as authority events too.
+      const signature = parseSignatureData(new ByteReader(data, base), 'x509');
+      if (signature.certificate) return { kind: 'signature', signature };
+      // Old shim logs the certificate it verified with without the owner GUID.
+      const certificate = certificateInfo(data);
+      if (certificate) return { kind: 'signature', signature: { owner: vendor, type: 'x509', data: data.slice(), certificate } };
+      // shim also logs its own variables (SbatLevel, MokListTrusted) as authority events.
       if (vendor === Guid.SHIM_LOCK) return { kind: 'bytes' };
-      return { kind: 'signature', signature: parseSignatureData(new ByteReader(data, base), 'x509') };
+      return { kind: 'signature', signature };
     }
     const global = vendor === Guid.EFI_GLOBAL_VARIABLE;
     if (global && BOOLEAN_VARIABLES.has(name)) {
