@@ -8,7 +8,7 @@ import { TPM_ALG } from '../src/constants/alg.js';
 import { TPM_ST } from '../src/constants/st.js';
 import { TPM2B_PUBLIC, TPMT_PUBLIC } from '../src/structures/public.js';
 import { TPMT_SIGNATURE, type TpmtSignature } from '../src/structures/signature.js';
-import { type QuoteCheck, checkQuote } from '../src/verify/quote.js';
+import { type CheckQuoteInput, type QuoteCheck, checkQuote } from '../src/verify/quote.js';
 import { verificationKey } from '../src/verify/verification-key.js';
 import { type KeyKind, randomPcrValues, softwareAk, softwareQuote, tpmSign, type Values } from './verify-software-quote.js';
 
@@ -101,14 +101,14 @@ describe('checkQuote names each single tampering', () => {
   const ak = aks.rsassa;
   const q = softwareQuote(ak, randomPcrValues([SHA256_BANK]), new Uint8Array(randomBytes(16)));
   const at = offsets(q.attest, 16);
-  const base = { akPublic: ak.public, attest: q.attest, signature: q.signature, nonce: q.nonce, pcrValues: q.values };
+  const base: CheckQuoteInput = { akPublic: ak.public, attest: q.attest, signature: q.signature, nonce: q.nonce, pcrValues: q.values };
   const flip = (b: Uint8Array, i: number): Uint8Array => {
     if (i >= b.length) throw new Error(`offset ${i} is outside ${b.length} bytes`);
     const c = b.slice();
     c[i]! ^= 0x01;
     return c;
   };
-  const check = (over: Partial<typeof base> & { pcrSelection?: { hashAlg: number; pcrs: number[] }[] }): string => reasonOf(checkQuote({ ...base, ...over }));
+  const check = (over: Partial<CheckQuoteInput>): string => reasonOf(checkQuote({ ...base, ...over }));
 
   it('the genuine quote passes (the baseline for every case below)', () => {
     expect(check({})).toBe('ok');
@@ -188,7 +188,7 @@ describe('checkQuote names each single tampering', () => {
     const flat = [...sha256.keys()];
     fc.assert(
       fc.property(fc.constantFrom('attest', 'signature', 'pcr'), fc.nat(), fc.nat({ max: 7 }), (where, n, bit) => {
-        const over: Partial<typeof base> = {};
+        const over: { -readonly [K in keyof CheckQuoteInput]?: CheckQuoteInput[K] } = {};
         if (where === 'attest') {
           const a = q.attest.slice();
           a[n % a.length]! ^= 1 << bit;
