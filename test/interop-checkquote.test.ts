@@ -128,6 +128,23 @@ describe('tpm2_checkquote accepts quotes from vigil-agent tpm quote', () => {
     expect((await checkquote(join(dir, 'second'), 'beef')).code).toBe(0);
   });
 
+  it('tpm info reports the manufacturer, the allocated banks and which EK certificates are in NV', async () => {
+    const r = await exec('node', [CLI, 'tpm', 'info', '--tpm', sim.uri, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout) as {
+      manufacturer: string;
+      pcrBanks: { alg: string; pcrs: number }[];
+      ekCertificates: Record<string, { present: boolean; nvIndex: string }>;
+    };
+    expect(info.manufacturer).toBe('IBM');
+    expect(info.pcrBanks.map((b) => b.alg).sort()).toEqual([...sim.pcrBanks].sort());
+    expect(info.ekCertificates['rsa']).toMatchObject({ present: true, nvIndex: '0x01c00002' });
+    expect(info.ekCertificates['ecc']).toMatchObject({ present: false, nvIndex: '0x01c0000a' });
+    expect(info.ekCertificates['ecc-p384']).toMatchObject({ present: true, nvIndex: '0x01c00016' });
+    const text = await exec('node', [CLI, 'tpm', 'info', '--tpm', sim.uri]);
+    expect(text.stdout).toMatch(/^manufacturer\s+IBM/m);
+  });
+
   it('exits 4 for an unreachable TPM and 2 for a bad selection, with a clear message', async () => {
     const unreachable = await exec('node', [CLI, 'tpm', 'quote', '--tpm', `swtpm:path=${join(dir, 'nobody.sock')}`, '--nonce', '00', '--pcrs', 'sha256:0', '--out', join(dir, 'x')]);
     expect(unreachable.code).toBe(4);

@@ -44,6 +44,13 @@ describe('swtpm test harness', () => {
     expect(unix.ekCertificates.secp384r1).toBeDefined();
   });
 
+  it('restarts a TCP instance on the same ports', async () => {
+    await tcp.restart();
+    const tpm = tcp.connect();
+    expect((await tpm.execute(GetRandom, { bytesRequested: 8 })).randomBytes.length).toBe(8);
+    await tpm.close();
+  });
+
   it('restarts on the same addresses and stops for good', async () => {
     const sim = await startSwtpm();
     await sim.restart();
