@@ -26,7 +26,8 @@ function startServer(root: string, extraArgs: string[] = [], env: NodeJS.Process
   const child = spawn(process.execPath, [CLI, 'start', '--data', root, '--port', '0', '--host', '127.0.0.1', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
   const raw: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the last stderr lines may still be in the pipe at 'exit'.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stderr! }).on('line', (line) => {
       raw.push(line);

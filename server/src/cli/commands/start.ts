@@ -26,13 +26,16 @@ export function register(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (options: StartOptions) => {
       const paths = dataDir(options.data);
+      // Handlers first: a signal that arrives while starting still means a clean stop.
+      const signal = untilSignal();
       let running: Running;
       try {
         running = await start(paths, options);
       } catch (err) {
+        signal.cancel();
         startupError(err, paths.root);
       }
-      await untilSignal(running.log);
+      running.log.info({ signal: await signal.received }, 'vigil-server stopping');
       await running.stop();
     });
 }
@@ -138,16 +141,20 @@ async function refreshCrl(paths: DataDir, ca: FleetCa, config: ServerConfig, log
   return current?.revokedSerials ?? new Set();
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(log: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      log.info({ signal }, 'vigil-server stopping');
-      resolve();
+/** Resolves with the first SIGINT or SIGTERM; `cancel` removes the handlers. */
+function untilSignal(): { received: Promise<NodeJS.Signals>; cancel(): void } {
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const cancel = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  const received = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (signal) => {
+      cancel();
+      resolve(signal);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
   });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { received, cancel };
 }
