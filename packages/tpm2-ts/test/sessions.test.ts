@@ -9,7 +9,6 @@ import { PCR_Extend } from '../src/commands/integrity.js';
 import { NV_DefineSpace, NV_Read, NV_UndefineSpace, NV_Write } from '../src/commands/nv.js';
 import { MakeCredential, Unseal } from '../src/commands/object.js';
 import { TPM_ALG } from '../src/constants/alg.js';
-import { TPM_CC } from '../src/constants/cc.js';
 import { TPM_RH } from '../src/constants/handles.js';
 import { TPM_RC } from '../src/constants/rc.js';
 import { TpmResponseError, TpmSessionError } from '../src/errors.js';
@@ -271,5 +270,3 @@ describe('sessions against swtpm', () => {
     });
   });
 });
-
-void TPM_CC;
