@@ -16,7 +16,8 @@ import { decodeTemplateData, digestNgField, imaTemplateData, joinFields, nameNgF
 
 const SP = 0x20;
 
-function token(line: Uint8Array, from: number): [string, number] {
+function token(line: Uint8Array, start: number): [string, number] {
+  const from = Math.min(start, line.length);
   let end = line.indexOf(SP, from);
   if (end < 0) end = line.length;
   return [Buffer.from(line.subarray(from, end)).toString('latin1'), end];
@@ -39,19 +40,21 @@ function digestNg(s: string, at: number): { algorithm: string; digest: Uint8Arra
  * `hashSize` the size of the template hash column (20 for the SHA-1 list).
  */
 export function parseImaAsciiLine(line: Uint8Array, index: number, offset: number, hashSize: number): ImaEntry {
+  // Error positions never point past the line.
+  const at = (p: number) => offset + Math.min(p, line.length);
   let p = 0;
   while (line[p] === SP) p++;
   const [pcrText, afterPcr] = token(line, p);
-  if (!/^\d{1,10}$/.test(pcrText) || Number(pcrText) > 0xffff_ffff) throw new DecodeError(offset, `PCR '${pcrText.slice(0, 20)}' is not a number`);
+  if (!/^\d{1,10}$/.test(pcrText) || Number(pcrText) > 0xffff_ffff) throw new DecodeError(at(p), `PCR '${pcrText.slice(0, 20)}' is not a number`);
   const [hashText, afterHash] = token(line, afterPcr + 1);
-  const templateHash = hexBytes(hashText, 'template hash', offset + afterPcr + 1);
+  const templateHash = hexBytes(hashText, 'template hash', at(afterPcr + 1));
   if (templateHash.length !== hashSize) {
-    throw new DecodeError(offset + afterPcr + 1, `template hash is ${templateHash.length} bytes, expected ${hashSize}`);
+    throw new DecodeError(at(afterPcr + 1), `template hash is ${templateHash.length} bytes, expected ${hashSize}`);
   }
   const [templateName, afterName] = token(line, afterHash + 1);
-  if (templateName === '') throw new DecodeError(offset + afterHash + 1, 'missing template name');
+  if (templateName === '') throw new DecodeError(at(afterHash + 1), 'missing template name');
   const rest = afterName < line.length ? line.subarray(afterName + 1) : new Uint8Array(0);
-  const restAt = offset + afterName + 1;
+  const restAt = at(afterName + 1);
 
   let templateData: Uint8Array | null;
   let template: ImaTemplate;
@@ -74,10 +77,16 @@ export function parseImaAsciiLine(line: Uint8Array, index: number, offset: numbe
         fields.push(nameNgField(tail));
       } else {
         // The last field is hex, so the last space separates it from the name.
+        // A line stripped of the trailing space an empty field leaves is read
+        // as having that empty field.
         const lastSpace = tail.lastIndexOf(SP);
-        if (lastSpace < 0) throw new DecodeError(restAt, `${templateName} line has no ${templateName === 'ima-sig' ? 'signature' : 'buffer'} field`);
-        const extraText = Buffer.from(tail.subarray(lastSpace + 1)).toString('latin1');
-        fields.push(nameNgField(tail.subarray(0, lastSpace)), hexBytes(extraText, 'template field', restAt + afterDigest + 1 + lastSpace + 1));
+        if (lastSpace < 0) {
+          fields.push(nameNgField(tail), new Uint8Array(0));
+        } else {
+          const extraText = Buffer.from(tail.subarray(lastSpace + 1)).toString('latin1');
+          const extraAt = Math.min(restAt + afterDigest + 1 + lastSpace + 1, offset + line.length);
+          fields.push(nameNgField(tail.subarray(0, lastSpace)), hexBytes(extraText, 'template field', extraAt));
+        }
       }
       templateData = joinFields(fields);
       template = nested(() => decodeTemplateData(templateName, templateData!));

@@ -14,10 +14,10 @@ export type AlgId = keyof typeof ALGS;
 export const ALG_IDS = Object.keys(ALGS).map(Number) as AlgId[];
 
 export interface RefEvent {
-  pcrIndex: number;
-  eventType: number;
-  digests: { algorithmId: number; digest: Uint8Array }[];
-  data: Uint8Array;
+  readonly pcrIndex: number;
+  readonly eventType: number;
+  readonly digests: readonly { readonly algorithmId: number; readonly digest: Uint8Array }[];
+  readonly data: Uint8Array;
 }
 
 const STARTUP_LOCALITY = Buffer.from('StartupLocality\0', 'latin1');
