@@ -112,7 +112,7 @@ interface Template {
 
 // Everything this process started, for the exit hook.
 const children = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
+const tempDirs = new Map<string, ChildProcess>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -120,15 +120,35 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const c of children) c.kill('SIGKILL');
-    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    for (const d of tempDirs.keys()) rmSync(d, { recursive: true, force: true });
   });
+}
+
+/**
+ * Removes `dir` when this process ends, however it ends: vitest may end a
+ * worker with a signal, which skips 'exit' handlers. A shell blocked reading
+ * its stdin (our pipe) wakes up when the pipe closes and deletes the dir.
+ */
+function removeWhenProcessEnds(dir: string): ChildProcess {
+  const cleaner = spawn('sh', ['-c', 'read _; rm -rf -- "$1"', 'swtpm-cleanup', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+  cleaner.on('error', () => undefined);
+  cleaner.unref();
+  (cleaner.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return cleaner;
 }
 
 async function tempDir(prefix: string): Promise<string> {
   installExitHook();
   const d = await mkdtemp(join(tmpdir(), prefix));
-  tempDirs.add(d);
+  tempDirs.set(d, removeWhenProcessEnds(d));
   return d;
+}
+
+/** Deletes a temp dir now and lets its cleaner go. */
+async function removeTempDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  tempDirs.get(dir)?.stdin?.end();
+  tempDirs.delete(dir);
 }
 
 function run(cmd: string, args: readonly string[]): Promise<{ code: number | null; output: string }> {
@@ -395,8 +415,7 @@ export async function startSwtpm(options: SwtpmOptions = {}): Promise<SwtpmInsta
       const r = current;
       current = undefined;
       if (r) await kill(r);
-      await rm(dir, { recursive: true, force: true });
-      tempDirs.delete(dir);
+      await removeTempDir(dir);
     },
   };
   return instance;
