@@ -12,6 +12,8 @@ const run = promisify(execFile);
 export interface Tpm2Tools {
   /** Runs `tool args...` in `cwd`; rejects with the tool's stderr on a non-zero exit. Returns stdout. */
   (tool: string, args: readonly string[], options?: { readonly keepLoaded?: boolean }): Promise<string>;
+  /** The directory the tools run in (relative file arguments are relative to it). */
+  readonly cwd: string;
 }
 
 export function tpm2Tools(tcti: string, cwd: string): Tpm2Tools {
@@ -24,11 +26,12 @@ export function tpm2Tools(tcti: string, cwd: string): Tpm2Tools {
       throw new Error(`${tool} ${args.join(' ')} failed (exit ${err.code}):\n${err.stderr ?? String(e)}`, { cause: e });
     }
   };
-  return async (tool, args, options) => {
+  const tools = async (tool: string, args: readonly string[], options?: { readonly keepLoaded?: boolean }): Promise<string> => {
     try {
       return await exec(tool, args);
     } finally {
       if (options?.keepLoaded !== true) await exec('tpm2_flushcontext', ['-t']);
     }
   };
+  return Object.assign(tools, { cwd });
 }
