@@ -253,6 +253,21 @@ describe('TPM commands against swtpm', () => {
     await expect(tpm.execute(NV_ReadPublic, { nvIndex: index })).rejects.toThrow(/TPM_RC_HANDLE/);
   });
 
+  it('readNv/writeNv pick the owner as authorization for an index without authRead/authWrite', async () => {
+    const index = 0x01500124;
+    const data = new Uint8Array(randomBytes(16));
+    await tpm.execute(NV_DefineSpace, {
+      authHandle: TPM_RH.OWNER,
+      auth: new Uint8Array(0),
+      publicInfo: { nvIndex: index, nameAlg: TPM_ALG.SHA256, attributes: { ownerWrite: true, ownerRead: true, noDA: true }, authPolicy: new Uint8Array(0), dataSize: 16 },
+    });
+    await writeNv(tpm, index, data);
+    expect(hex(await readNv(tpm, index))).toBe(hex(data));
+    // With the index as authorization handle the TPM refuses: proof that the default chose the owner.
+    await expect(readNv(tpm, index, { authHandle: index })).rejects.toThrow(/TPM_RC_AUTH_UNAVAILABLE/);
+    await tpm.execute(NV_UndefineSpace, { authHandle: TPM_RH.OWNER, nvIndex: index });
+  });
+
   it('a TPM error names the command, the code and the handle', async () => {
     const e = (await tpm.execute(ReadPublic, { objectHandle: 0x80ffffff }).catch((x: unknown) => x)) as TpmResponseError;
     expect(e).toBeInstanceOf(TpmResponseError);

@@ -1,5 +1,6 @@
 import type { TpmHandle } from '../command.js';
 import { NV_Read, NV_ReadPublic, NV_Write } from '../commands/nv.js';
+import { TPM_RH } from '../constants/handles.js';
 import { TPM_PT } from '../constants/st.js';
 import type { Session } from '../session.js';
 import type { TpmsNvPublic } from '../structures/misc.js';
@@ -11,9 +12,10 @@ const FALLBACK_NV_BUFFER = 512;
 
 export interface NvAccess {
   /**
-   * The authorization handle of NV_Read/NV_Write: the index itself (authRead
-   * / authWrite, the default), TPM_RH_OWNER or TPM_RH_PLATFORM, as the
-   * index's attributes allow.
+   * The authorization handle of NV_Read/NV_Write: the index itself
+   * (authRead/authWrite), TPM_RH_OWNER or TPM_RH_PLATFORM. By default it is
+   * chosen from the index's attributes in that order, so an EK certificate
+   * index with ownerRead but no authRead is still read with empty auth.
    */
   readonly authHandle?: TpmHandle;
   /** Session for authHandle (default: empty password). */
@@ -47,7 +49,8 @@ export async function readNv(tpm: CommandRunner, index: number, access: NvAccess
   const chunk = await nvBufferMax(tpm);
   const out = new Uint8Array(size);
   const nvIndex = { handle: index, name };
-  const authHandle = access.authHandle ?? nvIndex;
+  const a = nvPublic.attributes;
+  const authHandle = access.authHandle ?? (a.authRead ? nvIndex : a.ownerRead ? TPM_RH.OWNER : a.ppRead ? TPM_RH.PLATFORM : nvIndex);
   for (let off = 0; off < size; ) {
     const n = Math.min(chunk, size - off);
     const r = await tpm.execute(NV_Read, { authHandle, nvIndex, size: n, offset: start + off }, access.session ? [access.session] : []);
@@ -60,10 +63,11 @@ export async function readNv(tpm: CommandRunner, index: number, access: NvAccess
 
 /** Writes `data` at `offset` in chunks of TPM_PT_NV_BUFFER_MAX bytes. */
 export async function writeNv(tpm: CommandRunner, index: number, data: Uint8Array, access: NvAccess = {}, offset = 0): Promise<void> {
-  const { name } = await nvReadPublic(tpm, index);
+  const { nvPublic, name } = await nvReadPublic(tpm, index);
   const chunk = await nvBufferMax(tpm);
   const nvIndex = { handle: index, name };
-  const authHandle = access.authHandle ?? nvIndex;
+  const a = nvPublic.attributes;
+  const authHandle = access.authHandle ?? (a.authWrite ? nvIndex : a.ownerWrite ? TPM_RH.OWNER : a.ppWrite ? TPM_RH.PLATFORM : nvIndex);
   for (let off = 0; off < data.length; off += chunk) {
     await tpm.execute(
       NV_Write,
