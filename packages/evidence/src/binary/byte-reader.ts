@@ -19,7 +19,9 @@ export class ByteReader {
     bytes: Uint8Array,
     readonly base = 0,
   ) {
-    this.#bytes = bytes;
+    // A plain Uint8Array view, even over a Buffer: Buffer#slice does not copy,
+    // and callers rely on `bytes(n).slice()` being a copy of their own.
+    this.#bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
