@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Quote } from '../src/commands/attestation.js';
+import { marshal } from '../src/codec/codec.js';
 import { GetCapability } from '../src/commands/capability.js';
+import { getProperties } from '../src/operations/capabilities.js';
 import { GetRandom } from '../src/commands/random.js';
 import { TPM_ALG } from '../src/constants/alg.js';
 import { TPM_RC } from '../src/constants/rc.js';
@@ -49,6 +51,36 @@ const quoteInput = {
 };
 const typed = (e: unknown): boolean =>
   e instanceof TpmProtocolError || e instanceof TpmResponseError || e instanceof TpmSessionError || e instanceof TpmTransportError;
+
+describe('GetCapability moreData loop (a scripted TPM)', () => {
+  /** Answers TPM_PT properties 0x100..0x10f, two per response, honouring `property`. */
+  const pagedTpm = (stuck = false): FakeTransport =>
+    new FakeTransport((command) => {
+      const property = new DataView(command.buffer, command.byteOffset).getUint32(14);
+      const start = stuck ? 0x100 : property;
+      const items = [start, start + 1].filter((p) => p <= 0x10f).map((p) => ({ property: p, value: p * 2 }));
+      const body = marshal(GetCapability.responseCodec, {
+        moreData: items.length > 0 && items.at(-1)!.property < 0x10f,
+        capabilityData: { capability: TPM_CAP.TPM_PROPERTIES, data: items },
+      });
+      return response(NO_SESSIONS, 0, body);
+    });
+
+  it('collects every page, asking from after the last value each time', async () => {
+    const t = pagedTpm();
+    const props = await getProperties(new Tpm(t), 0x100, 0x1ff);
+    expect([...props.keys()]).toEqual(Array.from({ length: 16 }, (_, i) => 0x100 + i));
+    expect(props.get(0x105)).toBe(0x20a);
+    expect(t.sent).toHaveLength(8);
+  });
+
+  it('stops when a TPM keeps saying moreData without progress', async () => {
+    const t = pagedTpm(true);
+    const props = await getProperties(new Tpm(t), 0x100, 0x1ff);
+    expect(props.size).toBe(2);
+    expect(t.sent.length).toBeLessThan(4);
+  });
+});
 
 describe('Tpm with a misbehaving transport', () => {
   it('a response shorter than its header is a TpmProtocolError', async () => {

@@ -32,7 +32,8 @@ async function collect<T>(
     if (r.capabilityData.capability !== capability) {
       throw new TpmProtocolError('TPM2_GetCapability', `asked for capability ${capability}, got ${r.capabilityData.capability}`);
     }
-    const items = extract(r.capabilityData.data).filter((i) => keyOf(i) <= limit);
+    // Only values at or after the one asked for count: a TPM repeating itself cannot add duplicates.
+    const items = extract(r.capabilityData.data).filter((i) => keyOf(i) >= next && keyOf(i) <= limit);
     out.push(...items);
     const last = items.at(-1);
     if (!r.moreData || last === undefined) return out;
