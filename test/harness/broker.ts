@@ -6,7 +6,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { createLogger, hours, startBroker, type Broker, type BrokerLimits, type FleetCa, type Logger, type RevocationList } from '@vigil/server';
-import { rsaKeyPem, type ClientCredentials } from './pki.js';
+import { sharedKeyPem, type ClientCredentials } from './pki.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; reason?: string; level?: number };
 
@@ -60,7 +60,7 @@ export async function startTestBroker(
   ca: FleetCa,
   options: { limits?: Partial<BrokerLimits>; tlsMinVersion?: 'TLSv1.2' | 'TLSv1.3'; revocations?: RevocationList } = {},
 ): Promise<TestBroker> {
-  const serverKeyPem = rsaKeyPem();
+  const serverKeyPem = sharedKeyPem();
   const server = ca.issueServerCertificate({ publicKey: createPrivateKey(serverKeyPem), sans: ['localhost', '127.0.0.1'], validityMs: hours(1) });
   const logs = new LogCapture();
   const broker = await startBroker({

@@ -41,12 +41,24 @@ export function makeForeignCa(like?: FleetCa): Promise<FleetCa> {
   return FleetCa.create({ commonName: cn ?? 'Vigil Fleet CA', keyBits: 2048 });
 }
 
+/** A fresh RSA private key (PKCS#8 PEM). */
 export function rsaKeyPem(bits = 2048): string {
   return generateKeyPairSync('rsa', { modulusLength: bits }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
+let shared: string | undefined;
 /**
- * A device certificate issued by `ca` for a fresh (or given) key.
+ * One RSA-2048 key per test process, for certificates whose key does not
+ * matter to the test (identity comes from the certificate): RSA generation is
+ * most of the cost of making credentials.
+ */
+export function sharedKeyPem(): string {
+  shared ??= rsaKeyPem();
+  return shared;
+}
+
+/**
+ * A device certificate issued by `ca` for the given key, or the process's shared key.
  * `expired: true` issues one whose validity ended an hour ago.
  */
 export function makeDeviceCredentials(
@@ -54,7 +66,7 @@ export function makeDeviceCredentials(
   deviceId: string,
   options: { expired?: boolean; keyPem?: string; validityMs?: number } = {},
 ): DeviceCredentials {
-  const keyPem = options.keyPem ?? rsaKeyPem();
+  const keyPem = options.keyPem ?? sharedKeyPem();
   const issued = ca.issueDeviceCertificate({
     publicKey: createPrivateKey(keyPem),
     deviceId,
@@ -75,7 +87,7 @@ export async function makeBootstrapCredentials(keyPem?: string): Promise<Bootstr
 
 /** Issued by the fleet CA but carrying no device SAN (a server certificate). */
 export function makeCaIssuedWithoutDeviceSan(ca: FleetCa): ClientCredentials {
-  const keyPem = rsaKeyPem();
+  const keyPem = sharedKeyPem();
   const issued = ca.issueServerCertificate({ publicKey: createPrivateKey(keyPem), sans: ['not-a-device.example'], validityMs: hours(1) });
   return { keyPem, certPem: issued.pem };
 }
