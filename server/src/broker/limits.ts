@@ -19,7 +19,7 @@ export interface BrokerLimits {
 }
 
 export const DEFAULT_BROKER_LIMITS: BrokerLimits = {
-  maxPacketBytes: 8 * 1024 * 1024,
+  maxPacketBytes: 9 * 1024 * 1024, // protocol messages are at most 8 MiB, plus topic and header
   maxBootstrapPacketBytes: 256 * 1024,
   maxConnectPacketBytes: 64 * 1024,
   publishRatePerSecond: 20,

@@ -47,7 +47,7 @@ const Pki = Type.Object(
 
 const Limits = Type.Object(
   {
-    maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 256 * MiB, default: 8 * MiB, description: 'Largest MQTT packet a device may send (evidence with event logs must fit).' }),
+    maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 256 * MiB, default: 9 * MiB, description: 'Largest MQTT packet a device may send (evidence with event logs must fit: messages are up to 8 MiB).' }),
     maxBootstrapPacketBytes: Type.Integer({ minimum: 1024, maximum: 16 * MiB, default: 256 * 1024, description: 'Largest MQTT packet a not-yet-enrolled (bootstrap) client may send.' }),
     maxConnectPacketBytes: Type.Integer({ minimum: 256, maximum: MiB, default: 64 * 1024, description: 'Largest CONNECT packet, and any packet from a client whose certificate was refused.' }),
     publishRatePerSecond: Type.Number({ minimum: 0.001, maximum: 1_000_000, default: 20, description: 'Steady PUBLISH+SUBSCRIBE rate per client; a client above it is disconnected.' }),

@@ -1,0 +1,8 @@
+import type { ComponentFactory } from './context.js';
+
+/**
+ * The server's components, started in this order after the store and the
+ * broker, and closed in reverse. Each is loaded lazily so that `vigil-server`
+ * commands that do not start the server stay fast.
+ */
+export const components: ReadonlyArray<{ readonly name: string; readonly load: () => Promise<ComponentFactory> }> = [];

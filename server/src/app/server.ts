@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+import { type Broker, MemoryRevocationList, startBroker } from '../broker/index.js';
+import { CliError, ExitCode } from '../cli/exit-codes.js';
+import { type ConfigOverride, loadServerConfig } from '../config/index.js';
+import type { DataDir } from '../datadir.js';
+import { createLogger, type Logger } from '../log.js';
+import { days, hours, loadFleetCaFiles, loadOrRenewServerCredentials } from '../pki/index.js';
+import { openSqliteStore, type Store } from '../store/index.js';
+import { components as defaultComponents } from './components.js';
+import type { Component, ComponentFactory, ServerContext } from './context.js';
+import { refreshCrl } from './crl.js';
+
+export interface StartServerOptions {
+  readonly paths: DataDir;
+  readonly overrides?: readonly ConfigOverride[];
+  /** Replaces the default component list (tests start subsets). */
+  readonly components?: ReadonlyArray<{ readonly name: string; readonly load: () => Promise<ComponentFactory> }>;
+  /** Use this logger instead of creating one from the configuration (tests capture logs). */
+  readonly logger?: Logger;
+}
+
+export interface RunningServer {
+  readonly context: ServerContext;
+  /** The MQTT-over-TLS port actually listened on. */
+  readonly port: number;
+  readonly log: Logger;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Vigil server from its data directory: configuration, fleet CA,
+ * broker TLS credentials, CRL, store, the mutual-TLS broker, then every
+ * component (registrar, verifier, admin API, ...). Logs one "vigil-server
+ * ready" line with the port when done. Used by `vigil-server start` and by
+ * tests that run the server in-process.
+ */
+export async function startVigilServer(options: StartServerOptions): Promise<RunningServer> {
+  const { paths } = options;
+  const config = await loadServerConfig({ configPath: paths.config, overrides: [...(options.overrides ?? [])] });
+  if (!existsSync(paths.caCert)) {
+    throw new CliError(`no fleet CA in ${paths.root} (run: vigil-server init --data ${paths.root})`, ExitCode.Io);
+  }
+  const log = options.logger ?? createLogger({ level: config.log.level });
+  const ca = await loadFleetCaFiles(paths); // refuses a group/world-readable CA key
+  const server = await loadOrRenewServerCredentials(paths, ca, {
+    sans: config.pki.serverSans,
+    validityMs: days(config.pki.serverCertificateValidityDays),
+  });
+  if (server.renewed) log.warn({ file: paths.serverCert }, 'broker certificate was missing, foreign or near expiry: reissued');
+
+  const crlSerials = await refreshCrl(paths, ca, config, log);
+  const store: Store = await openSqliteStore(paths.database, { create: false });
+  const revokedCertificates = await store.listRevokedCertificates();
+  const revokedDevices = await store.listDevices({ revoked: true });
+  const revocations = new MemoryRevocationList({
+    serials: [...crlSerials, ...revokedCertificates.map((c) => c.serial)],
+    deviceIds: revokedDevices.map((d) => d.id),
+  });
+
+  let broker: Broker;
+  try {
+    broker = await startBroker({
+      host: config.listen.host,
+      port: config.listen.port,
+      caCertificatePem: ca.certificatePem,
+      serverCertificatePem: server.credentials.certificatePem,
+      serverKeyPem: server.credentials.privateKeyPem,
+      tlsMinVersion: config.tls.minVersion,
+      revocations,
+      limits: config.limits,
+      logger: log,
+    });
+  } catch (err) {
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new CliError(`cannot listen on ${config.listen.host} port ${config.listen.port}: ${code}`, ExitCode.Io, { cause: err });
+    }
+    throw err;
+  }
+
+  const context: ServerContext = { paths, config, log, ca, store, broker, revocations };
+  const started: Component[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const c of started.reverse()) {
+      await c.close().catch((err: unknown) => log.error({ err, component: c.name }, 'component failed to stop cleanly'));
+    }
+    started.length = 0;
+    await broker.close();
+    await store.close();
+  };
+  try {
+    for (const { name, load } of options.components ?? defaultComponents) {
+      const factory = await load();
+      started.push(await factory(context));
+      log.debug({ component: name }, 'component started');
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  // Keep the CRL current for relying parties even when nothing is revoked for a while.
+  const crlTimer = setInterval(() => {
+    refreshCrl(paths, ca, config, log).catch((err: unknown) => log.error({ err }, 'CRL refresh failed'));
+  }, hours(1));
+  crlTimer.unref();
+
+  log.info(
+    { port: broker.port, host: config.listen.host, tlsMinVersion: config.tls.minVersion, dataDir: paths.root, components: started.map((c) => c.name) },
+    'vigil-server ready',
+  );
+  return {
+    context,
+    port: broker.port,
+    log,
+    async stop() {
+      clearInterval(crlTimer);
+      await stopAll();
+      log.info('vigil-server stopped');
+    },
+  };
+}
