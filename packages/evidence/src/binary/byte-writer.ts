@@ -58,8 +58,8 @@ export class ByteWriter {
     return this;
   }
 
-  /** The bytes written so far (a copy the caller owns). */
+  /** The bytes written so far, for the caller to own (the writer must not be used afterwards). */
   finish(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
+    return this.#len === this.#buf.length ? this.#buf : this.#buf.slice(0, this.#len);
   }
 }

@@ -20,12 +20,14 @@ function token(line: Uint8Array, start: number): [string, number] {
   const from = Math.min(start, line.length);
   let end = line.indexOf(SP, from);
   if (end < 0) end = line.length;
-  return [Buffer.from(line.subarray(from, end)).toString('latin1'), end];
+  return [Buffer.from(line.buffer, line.byteOffset, line.length).toString('latin1', from, end), end];
 }
 
 function hexBytes(s: string, what: string, at: number): Uint8Array {
-  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new DecodeError(at, `${what} is not hex: '${s.slice(0, 80)}'`);
-  return new Uint8Array(Buffer.from(s, 'hex'));
+  // Buffer's hex decoder stops at the first character that is not hex.
+  const b = Buffer.from(s, 'hex');
+  if (b.length * 2 !== s.length) throw new DecodeError(at, `${what} is not hex: '${s.slice(0, 80)}'`);
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
 /** `<algo>:<hex>` as printed for a d-ng field. */

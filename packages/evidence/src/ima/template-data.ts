@@ -22,7 +22,7 @@ const TemplateField = prefixed(u32, bytes);
 const TemplateFields = list(TemplateField);
 
 export function joinFields(fields: readonly Uint8Array[]): Uint8Array {
-  const w = new ByteWriter();
+  const w = new ByteWriter(fields.reduce((n, f) => n + 4 + f.length, 0));
   TemplateFields.write(w, [...fields]);
   return w.finish();
 }
