@@ -51,10 +51,22 @@ export function selectionOfValues(values: PcrValues): PcrSelection[] {
   return [...values].map(([hashAlg, bank]) => ({ hashAlg, pcrs: [...bank.keys()].sort((a, b) => a - b) }));
 }
 
-/** `bank:index` keys of a selection, ignoring banks with nothing selected; for comparing selections as sets. */
-function keysOf(selection: readonly PcrSelection[]): Set<string> {
-  const out = new Set<string>();
-  for (const s of selection) for (const p of s.pcrs) out.add(`${s.hashAlg}:${p}`);
+/**
+ * A selection as one 32-bit mask per bank (PCR indices are 0..31), banks
+ * with nothing selected left out: cheap to build and compare on the quote
+ * checking path, where string sets cost more than the rest of the PCR check.
+ */
+function masksOf(selection: readonly PcrSelection[]): Map<number, number> | undefined {
+  const out = new Map<number, number>();
+  for (const s of selection) {
+    let m = out.get(s.hashAlg) ?? 0;
+    for (const p of s.pcrs) {
+      // An index no TPMS_PCR_SELECTION can hold never matches a quote.
+      if (!Number.isInteger(p) || p < 0 || p > 31) return undefined;
+      m = (m | (1 << p)) >>> 0;
+    }
+    if (m !== 0) out.set(s.hashAlg, m);
+  }
   return out;
 }
 
@@ -64,7 +76,9 @@ function keysOf(selection: readonly PcrSelection[]): Set<string> {
  * own TPML_PCR_SELECTION).
  */
 export function sameSelection(a: readonly PcrSelection[], b: readonly PcrSelection[]): boolean {
-  const ka = keysOf(a);
-  const kb = keysOf(b);
-  return ka.size === kb.size && [...ka].every((k) => kb.has(k));
+  const ma = masksOf(a);
+  const mb = masksOf(b);
+  if (!ma || !mb || ma.size !== mb.size) return false;
+  for (const [alg, m] of ma) if (mb.get(alg) !== m) return false;
+  return true;
 }
