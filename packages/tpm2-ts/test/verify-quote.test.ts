@@ -183,6 +183,32 @@ describe('checkQuote names each single tampering', () => {
     expect(check({ pcrSelection: [{ hashAlg: TPM_ALG.SHA1, pcrs: [0, 1, 2, 7] }] })).toBe('pcr-selection-mismatch');
   });
 
+  it('a PCR index no selection can hold (39 would alias 7 in a 32-bit mask) never matches', () => {
+    const bank = new Map(q.values.get(TPM_ALG.SHA256)!);
+    bank.delete(7);
+    bank.set(39, new Uint8Array(32));
+    expect(check({ pcrValues: new Map([[TPM_ALG.SHA256, bank]]) })).toBe('pcr-selection-mismatch');
+  });
+
+  it('arbitrary bytes as attestation and signature: a named rejection, never an exception', () => {
+    const reasons = new Set<string>();
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ minLength: 6, maxLength: 300 }).map((b) => Uint8Array.from([0xff, 0x54, 0x43, 0x47, 0x80, 0x18, ...b.subarray(6)]))),
+        fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.constant(q.signature)),
+        (attest, signature) => {
+          const r = checkQuote({ ...base, attest, signature });
+          expect(r.ok).toBe(false);
+          if (!r.ok) reasons.add(r.reason);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // The generator reaches past the header checks into the body and the signature.
+    expect(reasons).toContain('bad-magic');
+    expect(reasons).toContain('malformed');
+  });
+
   it('rejects every single flipped bit in the attestation, the signature and the PCR values', () => {
     const sha256 = q.values.get(TPM_ALG.SHA256)!;
     const flat = [...sha256.keys()];
