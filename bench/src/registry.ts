@@ -5,6 +5,7 @@
  */
 import { hashBenchmark } from './hash.js';
 import { replayMemoryBenchmark } from './replay-memory.js';
+import { verifyQuoteBenchmark } from './verify-quote.js';
 
 export interface BenchOptions {
   /** Tiny sizes, for a smoke test: the figures mean nothing, the code paths all run. */
@@ -19,4 +20,5 @@ export interface Benchmark {
 export const benchmarks: Readonly<Record<string, Benchmark>> = {
   hash: hashBenchmark,
   'replay-memory': replayMemoryBenchmark,
+  'verify-quote': verifyQuoteBenchmark,
 };

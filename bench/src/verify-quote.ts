@@ -6,7 +6,6 @@
 // Quotes are signed in software (a load generator, not a test: the TPM's
 // part is not what is measured).
 import { constants, createHash, generateKeyPairSync, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import {
   AK_TEMPLATE_ECC,
   AK_TEMPLATE_RSA,
@@ -22,15 +21,16 @@ import {
   type TpmtSignature,
   verificationKey,
 } from '@vigil/tpm2-ts';
+import type { Benchmark, BenchOptions } from './registry.js';
 
-export interface VerifyQuoteOptions {
+interface VerifyQuoteOptions {
   /** Length of one timed window, ms. */
   readonly windowMs?: number;
   /** Windows per measurement; the median is reported. */
   readonly rounds?: number;
 }
 
-export interface VerifyQuoteRow {
+interface VerifyQuoteRow {
   readonly key: string;
   readonly checkQuotePerSec: number;
   readonly checkQuoteFromBytesPerSec: number;
@@ -117,7 +117,7 @@ function rate(op: () => boolean, ms: number): number {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export function runVerifyQuote(options: VerifyQuoteOptions = {}): VerifyQuoteRow[] {
+function runVerifyQuote(options: VerifyQuoteOptions = {}): VerifyQuoteRow[] {
   const windowMs = options.windowMs ?? 200;
   const rounds = options.rounds ?? 15;
   const rows: VerifyQuoteRow[] = [];
@@ -155,7 +155,7 @@ export function runVerifyQuote(options: VerifyQuoteOptions = {}): VerifyQuoteRow
   return rows;
 }
 
-export function formatVerifyQuote(rows: readonly VerifyQuoteRow[]): string {
+function formatVerifyQuote(rows: readonly VerifyQuoteRow[]): string {
   const n = (x: number): string => Math.round(x).toLocaleString('en-US').padStart(9);
   const lines = [
     'verify-quote: quotes verified per second, one core (median of the windows)',
@@ -165,17 +165,12 @@ export function formatVerifyQuote(rows: readonly VerifyQuoteRow[]): string {
   return lines.join('\n') + '\n';
 }
 
-/** The `verify-quote` entry of the bench registry (`npm run bench -- verify-quote`). */
-export const verifyQuoteBenchmark = {
+/** `npm run bench -- verify-quote`. */
+export const verifyQuoteBenchmark: Benchmark = {
   description: 'in-process quote verification rate (checkQuote, AK prepared once) against raw crypto.verify on the same key',
-  async run(options: { readonly quick: boolean }): Promise<Record<string, unknown>> {
+  async run(options: BenchOptions): Promise<Record<string, unknown>> {
     const rows = runVerifyQuote(options.quick ? { windowMs: 20, rounds: 3 } : {});
     process.stdout.write(formatVerifyQuote(rows));
     return { rows };
   },
 };
-
-// `node bench/dist/verify-quote.js` also runs it on its own.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.stdout.write(formatVerifyQuote(runVerifyQuote()));
-}
