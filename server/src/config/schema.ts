@@ -1,5 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { LOG_LEVELS } from '../log.js';
+import { EnrollmentConfig } from './enrollment.js';
 
 const MiB = 1024 * 1024;
 
@@ -69,7 +70,7 @@ const Log = Type.Object(
   { additionalProperties: false, default: {}, description: 'Logging.' },
 );
 
-export const ServerConfigSchema = Type.Object({ listen: Listen, tls: Tls, pki: Pki, limits: Limits, log: Log }, { additionalProperties: false });
+export const ServerConfigSchema = Type.Object({ listen: Listen, tls: Tls, pki: Pki, limits: Limits, enrollment: EnrollmentConfig, log: Log }, { additionalProperties: false });
 
 export type ServerConfig = Static<typeof ServerConfigSchema>;
 
