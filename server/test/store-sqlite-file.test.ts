@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { randomId } from '@vigil/protocol';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, StoreError, type Store } from '../src/store/index.js';
+import { migrations } from '../src/store/sqlite/migrations.js';
 
 /**
  * What only the SQLite implementation has: a file (mode, WAL, migrations
@@ -59,14 +60,15 @@ describe('SQLite store file', () => {
   it('migrates an empty database once, and reopening changes nothing', async () => {
     const store = await openSqliteStore(path);
     await store.close();
-    expect(await sql('SELECT version, name FROM schema_version')).toBe('1|initial schema');
+    expect(await sql('SELECT version, name FROM schema_version ORDER BY version')).toBe(migrations.map((m) => `${m.version}|${m.name}`).join('\n'));
+    expect(migrations[0]!.name).toBe('initial schema');
     const tables = (await sql("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).split('\n');
     expect(tables).toEqual(
-      expect.arrayContaining(['devices', 'enrollment_tokens', 'certificates', 'challenges', 'attestations', 'revocations', 'policies', 'policy_assignments', 'model_allowlist', 'boot_logs', 'audit_log', 'enrollment_sessions']),
+      expect.arrayContaining(['devices', 'enrollment_tokens', 'certificates', 'challenges', 'attestations', 'revocations', 'policies', 'policy_assignments', 'model_allowlist', 'boot_logs', 'audit_log', 'enrollment_sessions', 'admin_credentials']),
     );
     const again = await openSqliteStore(path);
     await again.close();
-    expect(await sql('SELECT count(*) FROM schema_version')).toBe('1');
+    expect(await sql('SELECT count(*) FROM schema_version')).toBe(String(migrations.length));
   });
 
   it('refuses a database from a newer Vigil, a missing one when asked not to create, and a file that is not a database', async () => {
@@ -157,7 +159,7 @@ describe('SQLite store shared by several processes', () => {
   it('four processes migrating a new file at once leave one schema', async () => {
     const results = await race(4, `return (await store.verifyAuditChain()).ok;`);
     expect(results).toEqual([true, true, true, true]);
-    expect(await sql('SELECT count(*) FROM schema_version')).toBe('1');
+    expect(await sql('SELECT count(*) FROM schema_version')).toBe(String(migrations.length));
   });
 
   it('a token with 10 uses is consumed exactly 10 times by 4 processes trying 25 times each', async () => {

@@ -461,6 +461,26 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect(await store.listAttestations(device.id, 1)).toHaveLength(1);
       });
 
+      it('pages through a device history newest first with beforeId, other devices never mixed in', async () => {
+        const { device } = await enrolled();
+        const { device: other } = await enrolled();
+        const ids: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          ids.push((await store.recordAttestation({ attestation: attestation(device.id, 'affirming', { receivedAt: T0 + i }), actor: 'verifier' })).attestation.id);
+          await store.recordAttestation({ attestation: attestation(other.id, 'warning'), actor: 'verifier' });
+        }
+        const newestFirst = [...ids].reverse();
+        const page1 = await store.listAttestations(device.id, 2);
+        expect(page1.map((a) => a.id)).toEqual(newestFirst.slice(0, 2));
+        const page2 = await store.listAttestations(device.id, 2, page1.at(-1)!.id);
+        expect(page2.map((a) => a.id)).toEqual(newestFirst.slice(2, 4));
+        const page3 = await store.listAttestations(device.id, 2, page2.at(-1)!.id);
+        expect(page3.map((a) => a.id)).toEqual(newestFirst.slice(4));
+        expect(await store.listAttestations(device.id, 2, page3.at(-1)!.id)).toEqual([]);
+        expect(page1.concat(page2, page3).every((a) => a.deviceId === device.id)).toBe(true);
+        await expect(store.listAttestations(device.id, 2, 0)).rejects.toMatchObject({ code: 'invalid-argument' });
+      });
+
       it('records evidence that could not be appraised without touching the device', async () => {
         const { device } = await enrolled();
         const before = await auditCount();
@@ -622,6 +642,68 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
     });
 
     // ── audit ────────────────────────────────────────────────────────────
+
+    describe('admin credentials', () => {
+      const credential = (name: string, role: 'viewer' | 'operator' | 'admin' = 'viewer') => ({
+        serial: hex(16).replace(/^0+/, '') || '1',
+        name,
+        role,
+        notBefore: T0,
+        notAfter: T0 + 365 * DAY,
+        actor: 'cli:root',
+      });
+
+      it('records, finds by serial and lists issued credentials, each issue audited', async () => {
+        const before = await auditCount();
+        const a = credential('alice', 'operator');
+        const added = await store.addAdminCredential(a);
+        expect(added).toMatchObject({ serial: a.serial, name: 'alice', role: 'operator', notBefore: T0, notAfter: a.notAfter, issuedBy: 'cli:root', revokedAt: null, revokedBy: null });
+        expect(await store.getAdminCredential(a.serial)).toEqual(added);
+        expect(await store.getAdminCredential('abc123')).toBeNull();
+        const b = await store.addAdminCredential(credential('bob', 'admin'));
+        expect((await store.listAdminCredentials()).map((c) => c.serial)).toEqual(expect.arrayContaining([a.serial, b.serial]));
+        expect(await auditCount()).toBe(before + 2);
+        expect((await store.listAudit()).at(-2)).toMatchObject({ actor: 'cli:root', action: 'admin.issue', subject: 'admin:alice', details: { serial: a.serial, role: 'operator' } });
+      });
+
+      it('revokes every active credential of a name, or one by serial, audited; nothing to revoke changes nothing', async () => {
+        const c1 = await store.addAdminCredential(credential('carol'));
+        const c2 = await store.addAdminCredential(credential('carol'));
+        const c3 = await store.addAdminCredential(credential('carol'));
+        const d = await store.addAdminCredential(credential('dave'));
+
+        const one = await store.revokeAdminCredentials({ name: 'carol', serial: c1.serial, actor: 'admin:root' });
+        expect(one.map((c) => c.serial)).toEqual([c1.serial]);
+        expect(one[0]).toMatchObject({ revokedBy: 'admin:root' });
+        expect((await store.getAdminCredential(c1.serial))!.revokedAt).not.toBeNull();
+        expect((await store.getAdminCredential(c2.serial))!.revokedAt).toBeNull();
+
+        const rest = await store.revokeAdminCredentials({ name: 'carol', actor: 'admin:root' });
+        expect(rest.map((c) => c.serial).sort()).toEqual([c2.serial, c3.serial].sort());
+        const entry = (await store.listAudit()).at(-1)!;
+        expect(entry).toMatchObject({ actor: 'admin:root', action: 'admin.revoke', subject: 'admin:carol' });
+        expect((entry.details['serials'] as string[]).sort()).toEqual([c2.serial, c3.serial].sort());
+        expect((await store.getAdminCredential(d.serial))!.revokedAt).toBeNull();
+
+        const before = await auditCount();
+        expect(await store.revokeAdminCredentials({ name: 'carol', actor: 'admin:root' })).toEqual([]);
+        expect(await store.revokeAdminCredentials({ name: 'dave', serial: c2.serial, actor: 'admin:root' })).toEqual([]);
+        expect(await store.revokeAdminCredentials({ name: 'nobody', actor: 'admin:root' })).toEqual([]);
+        expect(await auditCount()).toBe(before);
+      });
+
+      it('refuses bad names, roles, serials and a serial recorded twice, writing nothing', async () => {
+        const ok = await store.addAdminCredential(credential('erin'));
+        const before = await auditCount();
+        await expect(store.addAdminCredential(credential('Erin Smith'))).rejects.toMatchObject({ code: 'invalid-argument' });
+        await expect(store.addAdminCredential({ ...credential('erin'), role: 'root' as 'admin' })).rejects.toMatchObject({ code: 'invalid-argument' });
+        await expect(store.addAdminCredential({ ...credential('erin'), serial: 'XYZ' })).rejects.toMatchObject({ code: 'invalid-argument' });
+        await expect(store.addAdminCredential({ ...credential('frank'), serial: ok.serial })).rejects.toMatchObject({ code: 'invalid-argument' });
+        await expect(store.revokeAdminCredentials({ name: '../x', actor: 'a' })).rejects.toMatchObject({ code: 'invalid-argument' });
+        expect(await auditCount()).toBe(before);
+        expect((await store.listAdminCredentials()).map((c) => c.name)).toEqual(['erin']);
+      });
+    });
 
     describe('audit log', () => {
       it('chains entries with the documented hash', async () => {

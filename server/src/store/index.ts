@@ -46,3 +46,4 @@ export type {
 export type { AllowedModel, AllowModelInput, RevokeModelInput } from './entities/model-allowlist.js';
 export type { StoredBootLog } from './entities/boot-log.js';
 export type { AuditEntry, AuditInput, AuditVerification } from './entities/audit.js';
+export type { AdminCredentialRecord, AdminRole, NewAdminCredential, RevokeAdminCredentialsInput } from './entities/admin-credential.js';

@@ -1,3 +1,4 @@
+import type { AdminCredentialRecord, NewAdminCredential, RevokeAdminCredentialsInput } from './entities/admin-credential.js';
 import type { Actor, EpochMs } from './entities/common.js';
 import type { AttestationRecord, RecordAttestationInput, RecordAttestationResult } from './entities/attestation.js';
 import type { AuditEntry, AuditInput, AuditVerification } from './entities/audit.js';
@@ -81,8 +82,8 @@ export interface Store {
   // ── attestations ───────────────────────────────────────────────────────
   /** Attestation row + device status/clock update + audit entry when security-relevant, atomically. */
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult>;
-  /** Newest first. */
-  listAttestations(deviceId: string, limit?: number): Promise<AttestationRecord[]>;
+  /** Newest first; with `beforeId`, only those older than that attestation (the next page). */
+  listAttestations(deviceId: string, limit?: number, beforeId?: number): Promise<AttestationRecord[]>;
 
   // ── revocation ─────────────────────────────────────────────────────────
   /** Device revoked + its valid certificates revoked + revocation row + audit entry, atomically. */
@@ -117,6 +118,15 @@ export interface Store {
   putBootLog(deviceId: string, digest: string, data: Uint8Array): Promise<void>;
   getBootLog(deviceId: string, digest: string): Promise<StoredBootLog | null>;
   latestBootLog(deviceId: string): Promise<StoredBootLog | null>;
+
+  // ── admin credentials ──────────────────────────────────────────────────
+  /** Records an admin client certificate the fleet CA issued. Audited (`admin.issue`). */
+  addAdminCredential(input: NewAdminCredential): Promise<AdminCredentialRecord>;
+  getAdminCredential(serial: string): Promise<AdminCredentialRecord | null>;
+  /** Every admin credential ever issued, oldest first. */
+  listAdminCredentials(): Promise<AdminCredentialRecord[]>;
+  /** Revokes a name's unrevoked credentials (or the one `serial`); returns those revoked. Audited (`admin.revoke`). */
+  revokeAdminCredentials(input: RevokeAdminCredentialsInput): Promise<AdminCredentialRecord[]>;
 
   // ── audit ──────────────────────────────────────────────────────────────
   appendAudit(input: AuditInput): Promise<AuditEntry>;

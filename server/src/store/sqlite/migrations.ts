@@ -171,4 +171,22 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'admin credentials',
+    sql: `
+      CREATE TABLE admin_credentials (
+        serial     TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        role       TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        not_before INTEGER NOT NULL,
+        not_after  INTEGER NOT NULL,
+        issued_at  INTEGER NOT NULL,
+        issued_by  TEXT NOT NULL,
+        revoked_at INTEGER,
+        revoked_by TEXT
+      ) STRICT;
+      CREATE INDEX admin_credentials_by_name ON admin_credentials (name);
+    `,
+  },
 ];

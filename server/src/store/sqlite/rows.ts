@@ -1,4 +1,5 @@
 import type { DeviceFacts, Ear, LogOffsets, PcrSelection, RevocationReason } from '@vigil/protocol/core';
+import type { AdminCredentialRecord, AdminRole } from '../entities/admin-credential.js';
 import type { AttestationReason, AttestationRecord } from '../entities/attestation.js';
 import type { AuditRow } from '../audit-chain.js';
 import type { AuditEntry } from '../entities/audit.js';
@@ -338,4 +339,30 @@ export function toAuditRow(r: AuditDbRow): AuditRow {
 
 export function toAuditEntry(r: AuditDbRow): AuditEntry {
   return { ...toAuditRow(r), details: JSON.parse(r.details) as JsonObject };
+}
+
+export interface AdminCredentialRow {
+  serial: string;
+  name: string;
+  role: AdminRole;
+  not_before: number;
+  not_after: number;
+  issued_at: number;
+  issued_by: string;
+  revoked_at: number | null;
+  revoked_by: string | null;
+}
+
+export function toAdminCredential(r: AdminCredentialRow): AdminCredentialRecord {
+  return {
+    serial: r.serial,
+    name: r.name,
+    role: r.role,
+    notBefore: r.not_before,
+    notAfter: r.not_after,
+    issuedAt: r.issued_at,
+    issuedBy: r.issued_by,
+    revokedAt: r.revoked_at,
+    revokedBy: r.revoked_by,
+  };
 }

@@ -3,6 +3,7 @@ import { canonicalJson } from '@vigil/protocol/core';
 import type { Database, Statement } from 'better-sqlite3';
 import { AUDIT_GENESIS_HASH, AuditChainVerifier, auditEntryHash } from '../audit-chain.js';
 import { flattenReasons } from '../attestation-reasons.js';
+import type { AdminCredentialRecord, NewAdminCredential, RevokeAdminCredentialsInput } from '../entities/admin-credential.js';
 import type { RecordAttestationInput, RecordAttestationResult, AttestationRecord } from '../entities/attestation.js';
 import type { AuditEntry, AuditInput, AuditVerification } from '../entities/audit.js';
 import type { StoredBootLog } from '../entities/boot-log.js';
@@ -46,6 +47,7 @@ import {
 } from '../validate.js';
 import {
   targetKey,
+  toAdminCredential,
   toAssignment,
   toAttestation,
   toAuditEntry,
@@ -60,6 +62,7 @@ import {
   toRevokedCertificate,
   toSession,
   toToken,
+  type AdminCredentialRow,
   type AssignmentRow,
   type AttestationRow,
   type AuditDbRow,
@@ -488,10 +491,15 @@ export class SqliteStore implements Store {
     });
   }
 
-  listAttestations(deviceId: string, limit = 50): Promise<AttestationRecord[]> {
-    return this.read('listAttestations', () =>
-      this.s.attestationsByDevice.all(deviceId, Math.max(1, Math.min(limit, 10_000))).map(toAttestation),
-    );
+  listAttestations(deviceId: string, limit = 50, beforeId?: number): Promise<AttestationRecord[]> {
+    return this.read('listAttestations', () => {
+      const n = Math.max(1, Math.min(limit, 10_000));
+      const rows =
+        beforeId === undefined
+          ? this.s.attestationsByDevice.all(deviceId, n)
+          : this.s.attestationsByDeviceBefore.all(deviceId, checkPositiveInt(beforeId, 'attestation id'), n);
+      return rows.map(toAttestation);
+    });
   }
 
   // ── revocation ─────────────────────────────────────────────────────────
@@ -705,6 +713,57 @@ export class SqliteStore implements Store {
     });
   }
 
+  // ── admin credentials ──────────────────────────────────────────────────
+
+  addAdminCredential(input: NewAdminCredential): Promise<AdminCredentialRecord> {
+    return this.write('addAdminCredential', () => {
+      const row: AdminCredentialRow = {
+        serial: checkSerial(input.serial),
+        name: checkName(input.name, 'admin name'),
+        role: checkAdminRole(input.role),
+        not_before: checkTime(input.notBefore, 'notBefore'),
+        not_after: checkTime(input.notAfter, 'notAfter'),
+        issued_at: this.now(),
+        issued_by: checkText(input.actor, 'actor', 128),
+        revoked_at: null,
+        revoked_by: null,
+      };
+      this.s.insertAdminCredential.run(row);
+      this.appendAuditInTx({
+        actor: input.actor,
+        action: 'admin.issue',
+        subject: `admin:${row.name}`,
+        details: { serial: row.serial, role: row.role, notAfter: row.not_after },
+      });
+      return toAdminCredential(row);
+    });
+  }
+
+  getAdminCredential(serial: string): Promise<AdminCredentialRecord | null> {
+    return this.read('getAdminCredential', () => {
+      const row = this.s.adminCredentialBySerial.get(serial);
+      return row === undefined ? null : toAdminCredential(row);
+    });
+  }
+
+  listAdminCredentials(): Promise<AdminCredentialRecord[]> {
+    return this.read('listAdminCredentials', () => this.s.allAdminCredentials.all().map(toAdminCredential));
+  }
+
+  revokeAdminCredentials(input: RevokeAdminCredentialsInput): Promise<AdminCredentialRecord[]> {
+    return this.write('revokeAdminCredentials', () => {
+      const name = checkName(input.name, 'admin name');
+      if (input.serial !== undefined) checkSerial(input.serial);
+      const now = this.now();
+      const targets = this.s.activeAdminCredentialsByName.all(name).filter((r) => input.serial === undefined || r.serial === input.serial);
+      for (const r of targets) this.s.revokeAdminCredential.run(now, input.actor, r.serial);
+      if (targets.length > 0) {
+        this.appendAuditInTx({ actor: input.actor, action: 'admin.revoke', subject: `admin:${name}`, details: { serials: targets.map((r) => r.serial) } });
+      }
+      return targets.map((r) => toAdminCredential({ ...r, revoked_at: now, revoked_by: input.actor }));
+    });
+  }
+
   // ── audit ──────────────────────────────────────────────────────────────
 
   appendAudit(input: AuditInput): Promise<AuditEntry> {
@@ -742,6 +801,11 @@ export class SqliteStore implements Store {
       if (this.db.open) this.db.close();
     });
   }
+}
+
+function checkAdminRole(role: string): AdminCredentialRow['role'] {
+  if (role === 'viewer' || role === 'operator' || role === 'admin') return role;
+  throw new StoreError('invalid-argument', `invalid admin role: ${JSON.stringify(role)}`);
 }
 
 function judgeToken(row: TokenRow | undefined, now: EpochMs): TokenCheck {
@@ -853,6 +917,9 @@ function prepare(db: Database) {
          @reasons, @policy_name, @policy_version, @tpm_clock, @tpm_reset_count, @tpm_restart_count)`,
     ),
     attestationsByDevice: q<[string, number], AttestationRow>('SELECT * FROM attestations WHERE device_id = ? ORDER BY id DESC LIMIT ?'),
+    attestationsByDeviceBefore: q<[string, number, number], AttestationRow>(
+      'SELECT * FROM attestations WHERE device_id = ? AND id < ? ORDER BY id DESC LIMIT ?',
+    ),
 
     insertRevocation: q<object>(
       `INSERT INTO revocations (device_id, reason, message, serials, actor, revoked_at, reinstated_at)
@@ -893,6 +960,17 @@ function prepare(db: Database) {
     ),
     allModels: q<[], ModelRow>('SELECT * FROM model_allowlist ORDER BY name, digest'),
     activeModels: q<[], ModelRow>('SELECT * FROM model_allowlist WHERE revoked_at IS NULL ORDER BY name, digest'),
+
+    insertAdminCredential: q<AdminCredentialRow>(
+      `INSERT INTO admin_credentials (serial, name, role, not_before, not_after, issued_at, issued_by, revoked_at, revoked_by)
+       VALUES (@serial, @name, @role, @not_before, @not_after, @issued_at, @issued_by, @revoked_at, @revoked_by)`,
+    ),
+    adminCredentialBySerial: q<[string], AdminCredentialRow>('SELECT * FROM admin_credentials WHERE serial = ?'),
+    allAdminCredentials: q<[], AdminCredentialRow>('SELECT * FROM admin_credentials ORDER BY issued_at, serial'),
+    activeAdminCredentialsByName: q<[string], AdminCredentialRow>(
+      'SELECT * FROM admin_credentials WHERE name = ? AND revoked_at IS NULL ORDER BY issued_at, serial',
+    ),
+    revokeAdminCredential: q<[number, string, string]>('UPDATE admin_credentials SET revoked_at = ?, revoked_by = ? WHERE serial = ? AND revoked_at IS NULL'),
 
     deleteBootLog: q<[string, string]>('DELETE FROM boot_logs WHERE device_id = ? AND digest = ?'),
     insertBootLog: q<BootLogRow>('INSERT INTO boot_logs (device_id, digest, data, stored_at) VALUES (@device_id, @digest, @data, @stored_at)'),
