@@ -6,9 +6,9 @@ import {
   encodePublicBlob,
   encodeTpm2ToolsPcrFile,
   formatPcrSelection,
-  hashAlgorithm,
   openTpm,
   parsePcrSelection,
+  pcrValuesToJson,
   PcrNotAllocatedError,
   PcrSelectionError,
   publicKeyFromTpmt,
@@ -75,7 +75,7 @@ export function register(program: Command): void {
         'quote.msg': evidence.message,
         'quote.sig': evidence.signature,
         'pcrs.bin': encodeTpm2ToolsPcrFile(evidence.selection, evidence.pcrValues),
-        'pcrs.json': JSON.stringify(pcrsJson(evidence.pcrValues), null, 2) + '\n',
+        'pcrs.json': JSON.stringify(pcrValuesToJson(evidence.pcrValues), null, 2) + '\n',
         'ak.pub.pem': pem,
         'ak.pub': encodePublicBlob(key.blobs.public),
       };
@@ -162,16 +162,6 @@ function parseSelection(text: string): ReturnType<typeof parsePcrSelection> {
 function parseAkKind(text: string): AkKind {
   if (text === 'rsa' || text === 'ecc') return text;
   throw new CliError(`--ak-kind: '${text}' is not rsa or ecc`, ExitCode.Usage);
-}
-
-/** PCR values as `vigil-server verify quote --pcrs` reads JSON: {"sha256": {"0": "hex", ...}}. */
-function pcrsJson(values: ReadonlyMap<number, ReadonlyMap<number, Uint8Array>>): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const [alg, bank] of values) {
-    const name = hashAlgorithm(alg)?.name ?? `0x${alg.toString(16)}`;
-    out[name] = Object.fromEntries([...bank].sort(([a], [b]) => a - b).map(([i, v]) => [String(i), Buffer.from(v).toString('hex')]));
-  }
-  return out;
 }
 
 const hex32 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;

@@ -10,7 +10,7 @@ import type { TpmaSession } from '../structures/attributes.js';
 import type { TpmtSymDef } from '../structures/schemes.js';
 import { type CommandRunner, resolveNameFromTpm } from '../tpm.js';
 import { AuthSession, type AuthSessionType, SESSION_TYPES, trimAuthValue } from './auth-session.js';
-import { encryptSalt } from './salt.js';
+import { shareSeed } from '../crypto/secret-sharing.js';
 
 export interface StartAuthSessionOptions {
   /** Session hash (default SHA-256). */
@@ -49,7 +49,8 @@ export async function startAuthSession(tpm: CommandRunner, type: AuthSessionType
   if (options.saltKey !== undefined) {
     const key = options.saltKey;
     const { outPublic, name } = await tpm.execute(ReadPublic, { objectHandle: handleValue(key) });
-    ({ salt, encryptedSalt } = encryptSalt(outPublic, h.size));
+    // The salt is shared like any TPM secret (Part 1 §24), with label "SECRET".
+    ({ seed: salt, encryptedSecret: encryptedSalt } = shareSeed(outPublic, 'SECRET'));
     tpmKey = typeof key === 'number' ? { handle: key, name } : key;
   }
 
