@@ -7,8 +7,10 @@ import { createLogger, type Logger } from '../log.js';
 import { days, hours, loadFleetCaFiles, loadOrRenewServerCredentials } from '../pki/index.js';
 import { openSqliteStore, type Store } from '../store/index.js';
 import { components as defaultComponents } from './components.js';
+import { createServerMetrics } from '../metrics.js';
 import type { Component, ComponentFactory, ServerContext } from './context.js';
 import { refreshCrl } from './crl.js';
+import { ServiceDirectory } from './services.js';
 
 export interface StartServerOptions {
   readonly paths: DataDir;
@@ -79,7 +81,10 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
     throw err;
   }
 
-  const context: ServerContext = { paths, config, log, ca, store, broker, revocations };
+  const metrics = createServerMetrics({
+    connectedClients: () => ({ devices: broker.connectedDeviceCount, bootstrap: broker.connectedCount - broker.connectedDeviceCount }),
+  });
+  const context: ServerContext = { paths, config, log, ca, store, broker, revocations, metrics, services: new ServiceDirectory() };
   const started: Component[] = [];
   const stopAll = async (): Promise<void> => {
     for (const c of started.reverse()) {

@@ -48,6 +48,8 @@ export interface Broker {
   readonly port: number;
   /** Clients past CONNACK (devices and bootstrap clients). */
   readonly connectedCount: number;
+  /** Enrolled devices past CONNACK. */
+  readonly connectedDeviceCount: number;
   /** Publishes on behalf of the server (bypasses client ACLs; never retained). */
   publish(topic: string, payload: Uint8Array | string, options?: { qos?: 0 | 1 | 2 }): Promise<void>;
   /** Registers a handler for every message a client was allowed to publish; returns its unregister function. */
@@ -325,6 +327,9 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     port,
     get connectedCount() {
       return devices.size + bootstraps.size;
+    },
+    get connectedDeviceCount() {
+      return devices.size;
     },
     publish(topic, payload, publishOptions = {}) {
       const packet: PublishPacket = {

@@ -47,7 +47,7 @@ export function deviceIdFromCertificate(cert: CertificateInput): string {
  * is exact. Otherwise the SAN extension is decoded structurally from the DER
  * with @peculiar/x509 (about 2 ms instead of microseconds).
  */
-function sanUris(cert: X509Certificate): string[] {
+export function sanUris(cert: X509Certificate, failure: 'no-device-identity' | 'no-admin-identity' = 'no-device-identity'): string[] {
   const text = cert.subjectAltName;
   if (text === undefined) return [];
   if (!text.includes('"')) {
@@ -60,6 +60,6 @@ function sanUris(cert: X509Certificate): string[] {
     const san = new x509.X509Certificate(cert.raw).getExtension(x509.SubjectAlternativeNameExtension);
     return san ? san.names.items.filter((n) => n.type === 'url').map((n) => n.value) : [];
   } catch (err) {
-    throw new PkiError('no-device-identity', `certificate subjectAltName cannot be decoded: ${(err as Error).message}`, { cause: err });
+    throw new PkiError(failure, `certificate subjectAltName cannot be decoded: ${(err as Error).message}`, { cause: err });
   }
 }

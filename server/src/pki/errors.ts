@@ -13,6 +13,8 @@ export type PkiErrorCode =
   | 'invalid-certificate'
   /** The certificate carries no (or more than one) `urn:vigil:device:` SAN URI. */
   | 'no-device-identity'
+  /** The certificate is not an admin credential: no (or several) `urn:vigil:admin:` / `urn:vigil:role:` SAN URIs, or a device URI. */
+  | 'no-admin-identity'
   /** A private key file is readable by group or others. */
   | 'insecure-key-file'
   /** The CA private key does not belong to the CA certificate. */

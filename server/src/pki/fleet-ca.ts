@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject, type webcrypto, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
+import { issueAdminCertificateWith, type AdminCertificateRequest } from './admin-certificate.js';
 import { createCaCertificate } from './ca-certificate.js';
 import { createCrl, importCrlSigningKey, type RevokedCertificate } from './crl.js';
 import { issueDeviceCertificateWith, type DeviceCertificateRequest } from './device-certificate.js';
@@ -107,6 +108,15 @@ export class FleetCa {
    */
   issueDeviceCertificate(request: DeviceCertificateRequest): IssuedCertificate {
     return issueDeviceCertificateWith(this.#issuer, request);
+  }
+
+  /**
+   * An admin client certificate (SAN URIs `urn:vigil:admin:<name>` and
+   * `urn:vigil:role:<role>`, clientAuth only). The caller records the serial
+   * in the store: the admin API accepts only recorded, unrevoked serials.
+   */
+  issueAdminCertificate(request: AdminCertificateRequest): IssuedCertificate {
+    return issueAdminCertificateWith(this.#issuer, request);
   }
 
   /** A CRL listing `revoked`, PEM. The CRL number increases with every call on this object. */

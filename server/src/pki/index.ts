@@ -3,6 +3,16 @@ export { DEFAULT_DEVICE_CERTIFICATE_VALIDITY_MS, type DeviceCertificateRequest }
 export { parseServerSans, type ServerCertificateOptions } from './server-certificate.js';
 export type { IssuedCertificate } from './issued-certificate.js';
 export type { CrlReason, RevokedCertificate } from './crl.js';
+export {
+  ADMIN_ROLES,
+  ADMIN_URI_PREFIX,
+  ROLE_URI_PREFIX,
+  DEFAULT_ADMIN_CERTIFICATE_VALIDITY_MS,
+  MAX_ADMIN_CERTIFICATE_VALIDITY_MS,
+  adminIdentityFromCertificate,
+  type AdminCertificateRequest,
+  type AdminCertificateRole,
+} from './admin-certificate.js';
 export { deviceIdFromCertificate, toX509Certificate, type CertificateInput } from './device-identity.js';
 export { DEVICE_URI_PREFIX, isValidDeviceId, deviceUri } from './device-uri.js';
 export { PkiError, type PkiErrorCode } from './errors.js';
