@@ -2,8 +2,8 @@
  * Benchmark `hash`: model hashing against openssl and coreutils on the same
  * files in the same run. One 1 GiB file and a folder of 8 files of 128 MiB
  * are written to a temp dir (removed afterwards), read once so every
- * contender hashes from the page cache, then each contender runs `rounds`
- * times and the median is kept. Targets (docs/benchmarks.md): one file at
+ * contender hashes from the page cache, then the contenders run in turn,
+ * five rounds, and each one's median is kept. Targets (docs/benchmarks.md): one file at
  * least as fast as `openssl dgst -sha256`; the folder on the worker pool at
  * least 1.4x faster than on one worker, on two cores.
  */
@@ -45,25 +45,41 @@ function run(cmd: string, args: readonly string[]): string {
   return r.stdout;
 }
 
-async function time(name: string, bytes: number, rounds: number, fn: () => Promise<unknown> | unknown): Promise<Timing> {
-  const runs: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    runs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+interface Contender {
+  readonly name: string;
+  readonly bytes: number;
+  readonly fn: () => Promise<unknown> | unknown;
+}
+
+/**
+ * Runs every contender `rounds` times, interleaved round by round so that
+ * load from other work on the machine falls on all of them alike, and keeps
+ * the median of each.
+ */
+async function race(title: string, contenders: readonly Contender[], rounds: number): Promise<Timing[]> {
+  const runs = contenders.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, c] of contenders.entries()) {
+      const t0 = process.hrtime.bigint();
+      await c.fn();
+      runs[i]!.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
   }
-  const sorted = [...runs].sort((a, b) => a - b);
-  const seconds = sorted[Math.floor(sorted.length / 2)]!;
-  const t = { name, seconds, mibPerSecond: bytes / MiB / seconds, runs };
-  process.stdout.write(`  ${name.padEnd(44)} ${seconds.toFixed(3).padStart(8)} s  ${t.mibPerSecond.toFixed(0).padStart(6)} MiB/s\n`);
-  return t;
+  process.stdout.write(`${title} (median of ${rounds}, interleaved):\n`);
+  return contenders.map((c, i) => {
+    const sorted = [...runs[i]!].sort((a, b) => a - b);
+    const seconds = sorted[Math.floor(sorted.length / 2)]!;
+    const t = { name: c.name, seconds, mibPerSecond: c.bytes / MiB / seconds, runs: runs[i]! };
+    process.stdout.write(`  ${c.name.padEnd(44)} ${seconds.toFixed(3).padStart(8)} s  ${t.mibPerSecond.toFixed(0).padStart(6)} MiB/s\n`);
+    return t;
+  });
 }
 
 async function runHash(options: BenchOptions): Promise<Record<string, unknown>> {
   const single = options.quick ? 8 * MiB : 1024 * MiB;
   const shardSize = options.quick ? 2 * MiB : 128 * MiB;
   const shards = options.quick ? 4 : 8;
-  const rounds = options.quick ? 1 : 3;
+  const rounds = options.quick ? 1 : 5;
   const cores = availableParallelism();
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-hash-'));
   try {
@@ -92,26 +108,39 @@ async function runHash(options: BenchOptions): Promise<Record<string, unknown>> 
     const shardSums = run('sha256sum', shardPaths).trim().split('\n').map((l) => l.split(' ')[0]);
     if (folderDigest.files.map((f) => f.digest).join() !== shardSums.join()) throw new Error('digests disagree on the folder');
 
-    process.stdout.write(`single file, ${single / MiB} MiB (median of ${rounds}):\n`);
-    const singleMain = await time('vigil, calling thread (8 MiB reads)', single, rounds, () => hashModel(file));
-    const sweep: Timing[] = [];
-    if (!options.quick) {
-      for (const readSize of [1, 4, 16]) {
-        sweep.push(await time(`vigil, calling thread (${readSize} MiB reads)`, single, rounds, () => hashModel(file, { readSize: readSize * MiB })));
-      }
-    }
-    const singleWorker = await time('vigil, one worker thread (8 MiB reads)', single, rounds, () => hashModel(join(dir, 'as-folder'), { concurrency: 1 }));
-    const singleOpenssl = await time('openssl dgst -sha256', single, rounds, () => run('openssl', ['dgst', '-sha256', file]));
-    const singleSha256sum = await time('sha256sum', single, rounds, () => run('sha256sum', [file]));
-
-    process.stdout.write(`folder, ${shards} x ${shardSize / MiB} MiB, ${cores} cores (median of ${rounds}):\n`);
-    const pool = await time(`vigil, worker pool (${Math.min(cores, shards)} workers)`, folderBytes, rounds, () => hashModel(folder));
-    const pool1 = await time('vigil, worker pool of 1', folderBytes, rounds, () => hashModel(folder, { concurrency: 1 }));
-    const folderOpenssl = await time('openssl dgst -sha256, one process', folderBytes, rounds, () => run('openssl', ['dgst', '-sha256', ...shardPaths]));
-    const folderOpensslParallel = await time(`openssl dgst -sha256, ${cores} processes (xargs -P)`, folderBytes, rounds, () =>
-      run('sh', ['-c', `printf '%s\\0' "$@" | xargs -0 -n 1 -P ${cores} openssl dgst -sha256`, 'sh', ...shardPaths]),
+    const [singleMain, singleWorker, singleOpenssl, ...singleRest] = await race(
+      `single file, ${single / MiB} MiB`,
+      [
+        { name: 'vigil, calling thread (8 MiB reads)', bytes: single, fn: () => hashModel(file) },
+        { name: 'vigil, one worker thread (8 MiB reads)', bytes: single, fn: () => hashModel(join(dir, 'as-folder'), { concurrency: 1 }) },
+        { name: 'openssl dgst -sha256', bytes: single, fn: () => run('openssl', ['dgst', '-sha256', file]) },
+        { name: 'sha256sum', bytes: single, fn: () => run('sha256sum', [file]) },
+        ...(options.quick
+          ? []
+          : [1, 4, 16].map((n) => ({ name: `vigil, calling thread (${n} MiB reads)`, bytes: single, fn: () => hashModel(file, { readSize: n * MiB }) }))),
+      ],
+      rounds,
     );
-    const folderSha256sum = await time('sha256sum, one process', folderBytes, rounds, () => run('sha256sum', shardPaths));
+    const [singleSha256sum, ...sweep] = singleRest;
+
+    const [pool, pool1, folderOpenssl, folderOpensslParallel, folderSha256sum] = await race(
+      `folder, ${shards} x ${shardSize / MiB} MiB, ${cores} cores`,
+      [
+        { name: `vigil, worker pool (${Math.min(cores, shards)} workers)`, bytes: folderBytes, fn: () => hashModel(folder) },
+        { name: 'vigil, worker pool of 1', bytes: folderBytes, fn: () => hashModel(folder, { concurrency: 1 }) },
+        { name: 'openssl dgst -sha256, one process', bytes: folderBytes, fn: () => run('openssl', ['dgst', '-sha256', ...shardPaths]) },
+        {
+          name: `openssl dgst -sha256, ${cores} processes (xargs -P)`,
+          bytes: folderBytes,
+          fn: () => run('sh', ['-c', `printf '%s\\0' "$@" | xargs -0 -n 1 -P ${cores} openssl dgst -sha256`, 'sh', ...shardPaths]),
+        },
+        { name: 'sha256sum, one process', bytes: folderBytes, fn: () => run('sha256sum', shardPaths) },
+      ],
+      rounds,
+    );
+    if (!singleMain || !singleWorker || !singleOpenssl || !singleSha256sum || !pool || !pool1 || !folderOpenssl || !folderOpensslParallel || !folderSha256sum) {
+      throw new Error('a contender is missing');
+    }
 
     const ratios = {
       /** > 1: vigil is faster. Target >= 1. */

@@ -3,8 +3,9 @@
  * SHA-256; the model gets the digest of its manifest (manifest.ts). A single
  * file is hashed in the calling thread with double-buffered large reads; the
  * files of a folder are hashed in parallel on a bounded pool of worker
- * threads, largest first so the pool finishes together. Both choices come
- * from measurements (docs/benchmarks.md, "Model hashing").
+ * threads, largest first so the pool finishes together, each worker reading
+ * and hashing in turn once the pool fills every core. These choices come from
+ * measurements (docs/benchmarks.md, "Model hashing").
  */
 import { availableParallelism } from 'node:os';
 import { ModelHashError } from './errors.js';

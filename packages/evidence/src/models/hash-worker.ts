@@ -3,7 +3,7 @@
  * reports progress. Spawned from the built file (dist/models/hash-worker.js).
  */
 import { parentPort } from 'node:worker_threads';
-import { sha256File } from './hash-file.js';
+import { sha256File, sha256FileSequential } from './hash-file.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const port = parentPort;
@@ -11,7 +11,9 @@ if (!port) throw new Error('hash-worker must run in a worker thread');
 
 port.on('message', (job: WorkerRequest) => {
   const reply = (m: WorkerReply) => port.postMessage(m);
-  sha256File(job.path, { readSize: job.readSize, onBytes: (bytes) => reply({ id: job.id, kind: 'progress', bytes }) }).then(
+  const options = { readSize: job.readSize, onBytes: (bytes: number) => reply({ id: job.id, kind: 'progress', bytes }) };
+  const hashed = job.overlapReads ? sha256File(job.path, options) : Promise.resolve().then(() => sha256FileSequential(job.path, options));
+  hashed.then(
     (d) => reply({ id: job.id, kind: 'done', digest: d.digest, size: d.size }),
     (err: unknown) => {
       const e = err as NodeJS.ErrnoException;

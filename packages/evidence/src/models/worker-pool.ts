@@ -4,6 +4,7 @@
  * hash faster than one thread can.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ModelHashError } from './errors.js';
@@ -33,8 +34,15 @@ export class HashWorkerPool {
   readonly #queue: Job[] = [];
   #nextId = 0;
   #closed = false;
+  readonly #overlapReads: boolean;
 
-  constructor(size: number) {
+  /**
+   * @param size worker threads
+   * @param overlapReads overlap each worker's reads with its hashing; worth it
+   *   only while there are cores to spare (hash-file.ts)
+   */
+  constructor(size: number, overlapReads = size < availableParallelism()) {
+    this.#overlapReads = overlapReads;
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`pool size must be a positive integer, got ${size}`);
     if (!existsSync(WORKER_URL)) {
       throw new ModelHashError('worker', fileURLToPath(WORKER_URL), 'hash worker is not built (run `npx tsc -b packages/evidence`)');
@@ -56,7 +64,7 @@ export class HashWorkerPool {
   hash(path: string, readSize: number, onBytes?: (n: number) => void): Promise<FileDigest> {
     if (this.#closed) return Promise.reject(new ModelHashError('worker', path, 'the hash pool is closed'));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ request: { id: this.#nextId++, path, readSize }, onBytes, resolve, reject });
+      this.#queue.push({ request: { id: this.#nextId++, path, readSize, overlapReads: this.#overlapReads }, onBytes, resolve, reject });
       this.#dispatch();
     });
   }

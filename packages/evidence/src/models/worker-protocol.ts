@@ -3,6 +3,8 @@ export interface WorkerRequest {
   readonly id: number;
   readonly path: string;
   readonly readSize: number;
+  /** Overlap reads with hashing (see hash-file.ts), or read and hash in turn. */
+  readonly overlapReads: boolean;
 }
 
 export type WorkerReply =
