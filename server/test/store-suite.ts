@@ -503,6 +503,53 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
       });
     });
 
+    describe('verifier log state', () => {
+      const pcr = (b: string) => b.repeat(64);
+      it('is written with the attestation that produced it, read back exactly, and left alone by one that has none', async () => {
+        const { device } = await enrolled();
+        expect(await store.getDeviceLogState(device.id)).toBeNull();
+        const state = {
+          deviceId: device.id,
+          resetCount: 4,
+          bootLogDigest: hex(32),
+          ima: { entries: 120, pcrs: { sha256: { '10': pcr('a') } } },
+          model: { entries: 2, pcrs: { sha1: { '13': 'b'.repeat(40) }, sha256: { '13': pcr('c') } }, measurements: [{ entry: 0, path: '/m/a.onnx', digest: pcr('d') }, { entry: 1, path: '/m/b.onnx', digest: pcr('e') }] },
+          verifiedPcrs: { sha256: { '0': pcr('f'), '13': pcr('c') } },
+        };
+        await store.recordAttestation({ attestation: attestation(device.id, 'affirming'), device: { status: 'affirming', verified: true }, logState: state, actor: 'verifier' });
+        const read = (await store.getDeviceLogState(device.id))!;
+        expect(read).toMatchObject(state);
+        expect(typeof read.updatedAt).toBe('number');
+
+        await store.recordAttestation({ attestation: attestation(device.id, 'none', { verdict: null, error: { code: 'schema', message: 'x' } }), actor: 'verifier' });
+        expect(await store.getDeviceLogState(device.id)).toEqual(read);
+
+        const rebooted = { ...state, resetCount: 5, bootLogDigest: null, ima: { entries: 0, pcrs: {} }, model: { entries: 0, pcrs: {}, measurements: [] } };
+        await store.recordAttestation({ attestation: attestation(device.id, 'affirming'), device: { status: 'affirming', verified: true }, logState: rebooted, actor: 'verifier' });
+        expect(await store.getDeviceLogState(device.id)).toMatchObject(rebooted);
+      });
+
+      it('is written in the attestation transaction: a refused attestation writes no state', async () => {
+        const state = { deviceId: 'ghost', resetCount: 1, bootLogDigest: null, ima: { entries: 0, pcrs: {} }, model: { entries: 0, pcrs: {}, measurements: [] }, verifiedPcrs: null };
+        await expect(store.recordAttestation({ attestation: attestation('ghost', 'affirming'), logState: state, actor: 'verifier' })).rejects.toMatchObject({ code: 'invalid-argument' });
+        expect(await store.getDeviceLogState('ghost')).toBeNull();
+      });
+    });
+
+    describe('setDeviceStatus', () => {
+      it('changes the status outside an attestation, audited with its reason; no change, no entry', async () => {
+        const { device } = await enrolled();
+        await store.recordAttestation({ attestation: attestation(device.id, 'affirming'), device: { status: 'affirming', verified: true }, actor: 'verifier' });
+        const before = await auditCount();
+        expect(await store.setDeviceStatus({ deviceId: device.id, status: 'warning', reason: 'stale', actor: 'staleness' })).toBe(true);
+        expect((await store.getDevice(device.id))!.status).toBe('warning');
+        expect((await store.listAudit()).at(-1)).toMatchObject({ actor: 'staleness', action: 'device.status', details: { from: 'affirming', to: 'warning', reason: 'stale' } });
+        expect(await store.setDeviceStatus({ deviceId: device.id, status: 'warning', reason: 'stale', actor: 'staleness' })).toBe(true);
+        expect(await auditCount()).toBe(before + 1);
+        expect(await store.setDeviceStatus({ deviceId: 'ghost', status: 'warning', reason: 'stale', actor: 'staleness' })).toBe(false);
+      });
+    });
+
     // ── revocation ───────────────────────────────────────────────────────
 
     describe('revokeDevice and reinstateDevice', () => {
@@ -539,6 +586,56 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect((await store.getCertificate(serial))!.revokedAt).not.toBeNull();
         expect((await store.listRevocations(device.id))[0]!.reinstatedAt).not.toBeNull();
         expect((await store.listAudit()).at(-1)).toMatchObject({ action: 'device.reinstate', details: { message: 'false alarm' } });
+      });
+    });
+
+    describe('revocation side effects', () => {
+      it('a new revocation is pending until its side effects are marked applied', async () => {
+        const { device } = await enrolled();
+        const { device: other } = await enrolled();
+        const r1 = await store.revokeDevice({ deviceId: device.id, reason: 'contraindicated', actor: 'verifier' });
+        const r2 = await store.revokeDevice({ deviceId: other.id, reason: 'stale', actor: 'staleness' });
+        if (!r1.ok || !r2.ok) throw new Error('revocation refused');
+        expect(r1.revocation.effectsAppliedAt).toBeNull();
+        expect((await store.listRevocationsPendingEffects()).map((r) => r.id)).toEqual([r1.revocation.id, r2.revocation.id]);
+        await store.markRevocationEffectsApplied(r1.revocation.id, T0);
+        expect((await store.listRevocationsPendingEffects()).map((r) => r.id)).toEqual([r2.revocation.id]);
+        expect((await store.listRevocations(device.id))[0]!.effectsAppliedAt).toBe(T0);
+        // Marking again keeps the first time.
+        await store.markRevocationEffectsApplied(r1.revocation.id, T0 + 5);
+        expect((await store.listRevocations(device.id))[0]!.effectsAppliedAt).toBe(T0);
+      });
+    });
+
+    describe('webhook outbox', () => {
+      it('enqueues once per event key, hands out due calls oldest first, and records attempts', async () => {
+        const a = await store.enqueueWebhook({ eventKey: 'revocation:1', kind: 'revocation', body: '{"a":1}', notBefore: T0 });
+        expect(a.created).toBe(true);
+        expect(a.delivery).toMatchObject({ eventKey: 'revocation:1', kind: 'revocation', body: '{"a":1}', attempts: 0, nextAttemptAt: T0, deliveredAt: null, failedAt: null });
+        const again = await store.enqueueWebhook({ eventKey: 'revocation:1', kind: 'revocation', body: '{"other":true}', notBefore: T0 });
+        expect(again).toEqual({ delivery: a.delivery, created: false });
+        const b = await store.enqueueWebhook({ eventKey: 'revocation:2', kind: 'revocation', body: '{"b":2}', notBefore: T0 + 10 });
+        expect((await store.dueWebhooks(T0, 10)).map((d) => d.id)).toEqual([a.delivery.id]);
+        expect((await store.dueWebhooks(T0 + 10, 10)).map((d) => d.id)).toEqual([a.delivery.id, b.delivery.id]);
+        expect(await store.nextWebhookDue()).toBe(T0);
+
+        await store.recordWebhookAttempt({ id: a.delivery.id, at: T0 + 1, outcome: 'retry', error: 'HTTP 503', nextAttemptAt: T0 + 1000 });
+        expect((await store.dueWebhooks(T0 + 10, 10)).map((d) => d.id)).toEqual([b.delivery.id]);
+        expect(await store.nextWebhookDue()).toBe(T0 + 10);
+        await store.recordWebhookAttempt({ id: b.delivery.id, at: T0 + 11, outcome: 'delivered' });
+        expect(await store.nextWebhookDue()).toBe(T0 + 1000);
+        const before = await auditCount();
+        await store.recordWebhookAttempt({ id: a.delivery.id, at: T0 + 1001, outcome: 'failed', error: 'gave up after 2 attempts' });
+        expect(await store.nextWebhookDue()).toBeNull();
+        expect(await store.dueWebhooks(T0 + 100_000, 10)).toEqual([]);
+        const [newest, oldest] = await store.listWebhooks();
+        expect(newest).toMatchObject({ id: b.delivery.id, attempts: 1, deliveredAt: T0 + 11, lastError: null });
+        expect(oldest).toMatchObject({ id: a.delivery.id, attempts: 2, failedAt: T0 + 1001, lastError: 'gave up after 2 attempts' });
+        expect(await auditCount()).toBe(before + 1);
+        expect((await store.listAudit()).at(-1)).toMatchObject({ action: 'webhook.failed', details: { eventKey: 'revocation:1', attempts: 2 } });
+        // A finished delivery takes no more attempts.
+        await store.recordWebhookAttempt({ id: b.delivery.id, at: T0 + 2000, outcome: 'failed', error: 'late' });
+        expect((await store.listWebhooks())[0]).toMatchObject({ deliveredAt: T0 + 11, failedAt: null });
       });
     });
 

@@ -5,7 +5,9 @@ import type { AuditEntry, AuditInput, AuditVerification } from './entities/audit
 import type { StoredBootLog } from './entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from './entities/certificate.js';
 import type { ChallengeConsumption, ChallengeRecord, NewChallenge } from './entities/challenge.js';
-import type { Device, DeviceFilter } from './entities/device.js';
+import type { Device, DeviceFilter, SetDeviceStatusInput } from './entities/device.js';
+import type { DeviceLogState } from './entities/device-log-state.js';
+import type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from './entities/webhook.js';
 import type { EnrollDeviceInput, EnrollDeviceResult } from './entities/enrollment.js';
 import type { EnrollmentSession, NewEnrollmentSession, SessionConsumption } from './entities/enrollment-session.js';
 import type { EnrollmentTokenRecord, NewEnrollmentToken, TokenCheck } from './entities/enrollment-token.js';
@@ -48,6 +50,14 @@ export interface Store {
   setDeviceGroup(deviceId: string, group: string | null, actor: Actor): Promise<boolean>;
   /** Lets this device's EK enroll again once (e.g. after re-imaging). Audited. */
   allowReenrollment(deviceId: string, actor: Actor): Promise<boolean>;
+  /**
+   * Changes a device's status outside an attestation (the staleness monitor
+   * turning a silent device `warning`); audited as `device.status` when it
+   * changes. False for an unknown device.
+   */
+  setDeviceStatus(input: SetDeviceStatusInput): Promise<boolean>;
+  /** The verifier's log state of the device's current boot (written by `recordAttestation`), or null. */
+  getDeviceLogState(deviceId: string): Promise<DeviceLogState | null>;
 
   // ── enrollment ─────────────────────────────────────────────────────────
   /** Device row (new, or re-enrolled if allowed) + certificate + one token use + audit entry, atomically. */
@@ -95,6 +105,22 @@ export interface Store {
    */
   reinstateDevice(input: ReinstateDeviceInput): Promise<ReinstateDeviceResult>;
   listRevocations(deviceId?: string): Promise<RevocationRecord[]>;
+  /** Revocations whose side effects may not all have been applied (`effectsAppliedAt` null), oldest first. */
+  listRevocationsPendingEffects(): Promise<RevocationRecord[]>;
+  /** Records that every side effect of a revocation was applied. */
+  markRevocationEffectsApplied(id: number, at: EpochMs): Promise<void>;
+
+  // ── webhook outbox ─────────────────────────────────────────────────────
+  /** Adds a call to the outbox, once per `eventKey` (a second enqueue returns the first, `created: false`). */
+  enqueueWebhook(input: NewWebhookDelivery): Promise<{ readonly delivery: WebhookDelivery; readonly created: boolean }>;
+  /** Undelivered, not given-up calls due at `now`, oldest due first. */
+  dueWebhooks(now: EpochMs, limit: number): Promise<WebhookDelivery[]>;
+  /** Records an attempt: delivered, to retry at a time, or given up (audited as `webhook.failed`). */
+  recordWebhookAttempt(attempt: WebhookAttempt): Promise<void>;
+  /** The earliest `nextAttemptAt` of a pending call, or null when none is pending. */
+  nextWebhookDue(): Promise<EpochMs | null>;
+  /** Newest first. */
+  listWebhooks(options?: { limit?: number }): Promise<WebhookDelivery[]>;
 
   // ── policies ───────────────────────────────────────────────────────────
   createPolicyVersion(input: NewPolicyVersion): Promise<PolicyRecord>;

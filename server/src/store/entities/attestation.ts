@@ -1,6 +1,7 @@
 import type { AttestationError, Ear, EarStatus, ReasonLocation, Submodule } from '@vigil/protocol/core';
 import type { Actor, EpochMs } from './common.js';
 import type { DeviceStatus, TpmClockState } from './device.js';
+import type { NewDeviceLogState } from './device-log-state.js';
 
 /** One appraisal result, as the verifier pipeline produced it. */
 export interface NewAttestation {
@@ -46,6 +47,8 @@ export interface RecordAttestationInput {
     readonly verified: boolean;
     readonly tpmClock?: TpmClockState;
   };
+  /** The verifier's log state for the device after this evidence, written in the same transaction. */
+  readonly logState?: NewDeviceLogState;
   readonly actor: Actor;
 }
 

@@ -1,5 +1,5 @@
 import type { DeviceFacts, EarStatus } from '@vigil/protocol/core';
-import type { EpochMs } from './common.js';
+import type { Actor, EpochMs } from './common.js';
 
 /** A device's standing: the overall status of its latest appraised attestation (`none` before the first). */
 export type DeviceStatus = EarStatus;
@@ -47,4 +47,13 @@ export interface DeviceFilter {
   readonly status?: DeviceStatus;
   readonly revoked?: boolean;
   readonly group?: string;
+}
+
+/** A change of a device's status that no attestation made (e.g. staleness). */
+export interface SetDeviceStatusInput {
+  readonly deviceId: string;
+  readonly status: DeviceStatus;
+  /** Why, for the audit entry (e.g. `stale`). */
+  readonly reason: string;
+  readonly actor: Actor;
 }

@@ -12,6 +12,12 @@ export interface RevocationRecord {
   readonly actor: Actor;
   readonly revokedAt: EpochMs;
   readonly reinstatedAt: EpochMs | null;
+  /**
+   * When every side effect of the revocation (CRL, broker, fleet event,
+   * webhook) was applied; null while some may not have been. The store
+   * transaction is the commit point; a server re-applies pending ones at start.
+   */
+  readonly effectsAppliedAt: EpochMs | null;
 }
 
 export interface RevokeDeviceInput {

@@ -189,4 +189,42 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX admin_credentials_by_name ON admin_credentials (name);
     `,
   },
+  {
+    version: 3,
+    name: 'verifier log state, revocation side effects, webhook outbox',
+    sql: `
+      CREATE TABLE device_log_state (
+        device_id          TEXT PRIMARY KEY REFERENCES devices (id) ON DELETE CASCADE,
+        reset_count        INTEGER,
+        boot_log_digest    TEXT,
+        ima_entries        INTEGER NOT NULL CHECK (ima_entries >= 0),
+        ima_pcrs           TEXT NOT NULL,
+        model_entries      INTEGER NOT NULL CHECK (model_entries >= 0),
+        model_pcrs         TEXT NOT NULL,
+        model_measurements TEXT NOT NULL,
+        verified_pcrs      TEXT,
+        updated_at         INTEGER NOT NULL
+      ) STRICT;
+
+      -- NULL until the CRL, the broker, the fleet event and the webhook have all
+      -- been told; the server re-applies pending ones at start. Older rows count as done.
+      ALTER TABLE revocations ADD COLUMN effects_applied_at INTEGER;
+      UPDATE revocations SET effects_applied_at = revoked_at;
+      CREATE INDEX revocations_effects_pending ON revocations (id) WHERE effects_applied_at IS NULL;
+
+      CREATE TABLE webhook_outbox (
+        id              INTEGER PRIMARY KEY,
+        event_key       TEXT NOT NULL UNIQUE,
+        kind            TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+        next_attempt_at INTEGER NOT NULL,
+        last_error      TEXT,
+        delivered_at    INTEGER,
+        failed_at       INTEGER
+      ) STRICT;
+      CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
+    `,
+  },
 ];

@@ -1,4 +1,4 @@
-import type { DeviceFacts, Ear, LogOffsets, PcrSelection, RevocationReason } from '@vigil/protocol/core';
+import type { DeviceFacts, Ear, LogOffsets, PcrSelection, PcrValues, RevocationReason } from '@vigil/protocol/core';
 import type { AdminCredentialRecord, AdminRole } from '../entities/admin-credential.js';
 import type { AttestationReason, AttestationRecord } from '../entities/attestation.js';
 import type { AuditRow } from '../audit-chain.js';
@@ -13,6 +13,8 @@ import type { EnrollmentTokenRecord } from '../entities/enrollment-token.js';
 import type { AllowedModel } from '../entities/model-allowlist.js';
 import type { PolicyAssignment, PolicyRecord, PolicyTarget } from '../entities/policy.js';
 import type { RevocationRecord } from '../entities/revocation.js';
+import type { DeviceLogState, ModelMeasurementRecord } from '../entities/device-log-state.js';
+import type { WebhookDelivery } from '../entities/webhook.js';
 
 /**
  * Rows as better-sqlite3 returns them, and their mapping to the store's
@@ -215,6 +217,7 @@ export interface RevocationRow {
   actor: string;
   revoked_at: number;
   reinstated_at: number | null;
+  effects_applied_at: number | null;
 }
 
 export function toRevocation(r: RevocationRow): RevocationRecord {
@@ -227,6 +230,7 @@ export function toRevocation(r: RevocationRow): RevocationRecord {
     actor: r.actor,
     revokedAt: r.revoked_at,
     reinstatedAt: r.reinstated_at,
+    effectsAppliedAt: r.effects_applied_at,
   };
 }
 
@@ -364,5 +368,62 @@ export function toAdminCredential(r: AdminCredentialRow): AdminCredentialRecord 
     issuedBy: r.issued_by,
     revokedAt: r.revoked_at,
     revokedBy: r.revoked_by,
+  };
+}
+
+export interface DeviceLogStateRow {
+  device_id: string;
+  reset_count: number | null;
+  boot_log_digest: string | null;
+  ima_entries: number;
+  ima_pcrs: string;
+  model_entries: number;
+  model_pcrs: string;
+  model_measurements: string;
+  verified_pcrs: string | null;
+  updated_at: number;
+}
+
+export function toDeviceLogState(r: DeviceLogStateRow): DeviceLogState {
+  return {
+    deviceId: r.device_id,
+    resetCount: r.reset_count,
+    bootLogDigest: r.boot_log_digest,
+    ima: { entries: r.ima_entries, pcrs: JSON.parse(r.ima_pcrs) as PcrValues },
+    model: {
+      entries: r.model_entries,
+      pcrs: JSON.parse(r.model_pcrs) as PcrValues,
+      measurements: JSON.parse(r.model_measurements) as ModelMeasurementRecord[],
+    },
+    verifiedPcrs: r.verified_pcrs === null ? null : (JSON.parse(r.verified_pcrs) as PcrValues),
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface WebhookRow {
+  id: number;
+  event_key: string;
+  kind: string;
+  body: string;
+  created_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  delivered_at: number | null;
+  failed_at: number | null;
+}
+
+export function toWebhook(r: WebhookRow): WebhookDelivery {
+  return {
+    id: r.id,
+    eventKey: r.event_key,
+    kind: r.kind,
+    body: r.body,
+    createdAt: r.created_at,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    deliveredAt: r.delivered_at,
+    failedAt: r.failed_at,
   };
 }

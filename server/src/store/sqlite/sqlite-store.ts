@@ -10,7 +10,9 @@ import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
 import type { ChallengeConsumption, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs, JsonObject } from '../entities/common.js';
-import type { Device, DeviceFilter } from '../entities/device.js';
+import type { Device, DeviceFilter, SetDeviceStatusInput } from '../entities/device.js';
+import type { DeviceLogState, NewDeviceLogState } from '../entities/device-log-state.js';
+import type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from '../entities/webhook.js';
 import type { EnrollDeviceInput, EnrollDeviceResult } from '../entities/enrollment.js';
 import type { EnrollmentSession, NewEnrollmentSession, SessionConsumption } from '../entities/enrollment-session.js';
 import type { EnrollmentTokenRecord, NewEnrollmentToken, TokenCheck } from '../entities/enrollment-token.js';
@@ -55,6 +57,8 @@ import {
   toBootLog,
   toCertificate,
   toChallenge,
+  toDeviceLogState,
+  toWebhook,
   toDevice,
   toModel,
   toPolicy,
@@ -69,6 +73,8 @@ import {
   type BootLogRow,
   type CertificateRow,
   type ChallengeRow,
+  type DeviceLogStateRow,
+  type WebhookRow,
   type DeviceRow,
   type ModelRow,
   type PolicyRow,
@@ -185,6 +191,29 @@ export class SqliteStore implements Store {
       if (this.s.setReenrollAllowed.run(this.now(), deviceId).changes === 0) return false;
       this.appendAuditInTx({ actor, action: 'device.allow-reenroll', subject: `device:${deviceId}` });
       return true;
+    });
+  }
+
+  setDeviceStatus(input: SetDeviceStatusInput): Promise<boolean> {
+    return this.write('setDeviceStatus', () => {
+      const device = this.s.deviceById.get(input.deviceId);
+      if (device === undefined) return false;
+      if (device.status === input.status) return true;
+      this.s.setDeviceStatus.run(input.status, this.now(), input.deviceId);
+      this.appendAuditInTx({
+        actor: input.actor,
+        action: 'device.status',
+        subject: `device:${input.deviceId}`,
+        details: { from: device.status, to: input.status, reason: checkText(input.reason, 'status reason', 256) },
+      });
+      return true;
+    });
+  }
+
+  getDeviceLogState(deviceId: string): Promise<DeviceLogState | null> {
+    return this.read('getDeviceLogState', () => {
+      const row = this.s.deviceLogState.get(deviceId);
+      return row === undefined ? null : toDeviceLogState(row);
     });
   }
 
@@ -487,6 +516,7 @@ export class SqliteStore implements Store {
           }).seq;
         }
       }
+      if (input.logState !== undefined) this.s.upsertDeviceLogState.run(logStateRow(input.logState, this.now()));
       return { attestation: toAttestation({ ...row, id }), previousStatus, auditSeq };
     });
   }
@@ -523,6 +553,7 @@ export class SqliteStore implements Store {
         actor: input.actor,
         revoked_at: now,
         reinstated_at: null,
+        effects_applied_at: null,
       };
       const id = Number(this.s.insertRevocation.run(row).lastInsertRowid);
       this.appendAuditInTx({
@@ -557,6 +588,69 @@ export class SqliteStore implements Store {
     return this.read('listRevocations', () =>
       (deviceId === undefined ? this.s.allRevocations.all() : this.s.revocationsByDevice.all(deviceId)).map(toRevocation),
     );
+  }
+
+  listRevocationsPendingEffects(): Promise<RevocationRecord[]> {
+    return this.read('listRevocationsPendingEffects', () => this.s.revocationsPendingEffects.all().map(toRevocation));
+  }
+
+  markRevocationEffectsApplied(id: number, at: EpochMs): Promise<void> {
+    return this.write('markRevocationEffectsApplied', () => {
+      this.s.markRevocationEffectsApplied.run(checkTime(at, 'effects applied time'), id);
+    });
+  }
+
+  // ── webhook outbox ─────────────────────────────────────────────────────
+
+  enqueueWebhook(input: NewWebhookDelivery): Promise<{ delivery: WebhookDelivery; created: boolean }> {
+    return this.write('enqueueWebhook', () => {
+      const now = this.now();
+      const created =
+        this.s.insertWebhook.run({
+          event_key: checkText(input.eventKey, 'webhook event key', 256),
+          kind: checkText(input.kind, 'webhook kind', 64),
+          body: input.body,
+          created_at: now,
+          next_attempt_at: checkTime(input.notBefore ?? now, 'webhook notBefore'),
+        }).changes === 1;
+      return { delivery: toWebhook(this.s.webhookByKey.get(input.eventKey)!), created };
+    });
+  }
+
+  dueWebhooks(now: EpochMs, limit: number): Promise<WebhookDelivery[]> {
+    return this.read('dueWebhooks', () => this.s.dueWebhooks.all(now, Math.max(1, Math.min(limit, 10_000))).map(toWebhook));
+  }
+
+  recordWebhookAttempt(attempt: WebhookAttempt): Promise<void> {
+    return this.write('recordWebhookAttempt', () => {
+      const at = checkTime(attempt.at, 'attempt time');
+      if (attempt.outcome === 'delivered') {
+        this.s.webhookDelivered.run(at, attempt.id);
+        return;
+      }
+      const error = attempt.error.length > 1024 ? `${attempt.error.slice(0, 1023)}…` : attempt.error;
+      if (attempt.outcome === 'retry') {
+        this.s.webhookRetry.run(checkTime(attempt.nextAttemptAt, 'next attempt time'), error, attempt.id);
+        return;
+      }
+      if (this.s.webhookFailed.run(at, error, attempt.id).changes === 1) {
+        const row = this.s.webhookById.get(attempt.id)!;
+        this.appendAuditInTx({
+          actor: 'webhook',
+          action: 'webhook.failed',
+          subject: `webhook:${row.id}`,
+          details: { eventKey: row.event_key, attempts: row.attempts, error },
+        });
+      }
+    });
+  }
+
+  nextWebhookDue(): Promise<EpochMs | null> {
+    return this.read('nextWebhookDue', () => this.s.nextWebhookDue.get()?.t ?? null);
+  }
+
+  listWebhooks(options: { limit?: number } = {}): Promise<WebhookDelivery[]> {
+    return this.read('listWebhooks', () => this.s.listWebhooks.all(Math.max(1, Math.min(options.limit ?? 100, 10_000))).map(toWebhook));
   }
 
   // ── policies ───────────────────────────────────────────────────────────
@@ -808,6 +902,24 @@ function checkAdminRole(role: string): AdminCredentialRow['role'] {
   throw new StoreError('invalid-argument', `invalid admin role: ${JSON.stringify(role)}`);
 }
 
+/** A log state as its row; the PCR and measurement JSON is the verifier's and stored as written. */
+function logStateRow(state: NewDeviceLogState, now: EpochMs): DeviceLogStateRow {
+  checkDeviceId(state.deviceId);
+  if (state.bootLogDigest !== null) checkSha256Hex(state.bootLogDigest, 'boot log digest');
+  return {
+    device_id: state.deviceId,
+    reset_count: state.resetCount,
+    boot_log_digest: state.bootLogDigest,
+    ima_entries: state.ima.entries,
+    ima_pcrs: JSON.stringify(state.ima.pcrs),
+    model_entries: state.model.entries,
+    model_pcrs: JSON.stringify(state.model.pcrs),
+    model_measurements: JSON.stringify(state.model.measurements),
+    verified_pcrs: state.verifiedPcrs === null ? null : JSON.stringify(state.verifiedPcrs),
+    updated_at: now,
+  };
+}
+
 function judgeToken(row: TokenRow | undefined, now: EpochMs): TokenCheck {
   if (row === undefined) return { ok: false, reason: 'unknown' };
   if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
@@ -922,9 +1034,46 @@ function prepare(db: Database) {
     ),
 
     insertRevocation: q<object>(
-      `INSERT INTO revocations (device_id, reason, message, serials, actor, revoked_at, reinstated_at)
-       VALUES (@device_id, @reason, @message, @serials, @actor, @revoked_at, @reinstated_at)`,
+      `INSERT INTO revocations (device_id, reason, message, serials, actor, revoked_at, reinstated_at, effects_applied_at)
+       VALUES (@device_id, @reason, @message, @serials, @actor, @revoked_at, @reinstated_at, @effects_applied_at)`,
     ),
+    revocationsPendingEffects: q<[], RevocationRow>('SELECT * FROM revocations WHERE effects_applied_at IS NULL ORDER BY id'),
+    markRevocationEffectsApplied: q<[number, number]>('UPDATE revocations SET effects_applied_at = ? WHERE id = ? AND effects_applied_at IS NULL'),
+
+    deviceLogState: q<[string], DeviceLogStateRow>('SELECT * FROM device_log_state WHERE device_id = ?'),
+    upsertDeviceLogState: q<DeviceLogStateRow>(
+      `INSERT INTO device_log_state (device_id, reset_count, boot_log_digest, ima_entries, ima_pcrs, model_entries, model_pcrs,
+         model_measurements, verified_pcrs, updated_at)
+       VALUES (@device_id, @reset_count, @boot_log_digest, @ima_entries, @ima_pcrs, @model_entries, @model_pcrs,
+         @model_measurements, @verified_pcrs, @updated_at)
+       ON CONFLICT (device_id) DO UPDATE SET reset_count = excluded.reset_count, boot_log_digest = excluded.boot_log_digest,
+         ima_entries = excluded.ima_entries, ima_pcrs = excluded.ima_pcrs, model_entries = excluded.model_entries,
+         model_pcrs = excluded.model_pcrs, model_measurements = excluded.model_measurements,
+         verified_pcrs = excluded.verified_pcrs, updated_at = excluded.updated_at`,
+    ),
+    setDeviceStatus: q<[string, number, string]>('UPDATE devices SET status = ?, updated_at = ? WHERE id = ?'),
+
+    insertWebhook: q<object>(
+      `INSERT INTO webhook_outbox (event_key, kind, body, created_at, next_attempt_at)
+       VALUES (@event_key, @kind, @body, @created_at, @next_attempt_at) ON CONFLICT (event_key) DO NOTHING`,
+    ),
+    webhookByKey: q<[string], WebhookRow>('SELECT * FROM webhook_outbox WHERE event_key = ?'),
+    webhookById: q<[number], WebhookRow>('SELECT * FROM webhook_outbox WHERE id = ?'),
+    dueWebhooks: q<[number, number], WebhookRow>(
+      `SELECT * FROM webhook_outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+       ORDER BY next_attempt_at, id LIMIT ?`,
+    ),
+    nextWebhookDue: q<[], { t: number | null }>('SELECT min(next_attempt_at) AS t FROM webhook_outbox WHERE delivered_at IS NULL AND failed_at IS NULL'),
+    webhookDelivered: q<[number, number]>(
+      'UPDATE webhook_outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ? AND delivered_at IS NULL AND failed_at IS NULL',
+    ),
+    webhookRetry: q<[number, string, number]>(
+      'UPDATE webhook_outbox SET next_attempt_at = ?, last_error = ?, attempts = attempts + 1 WHERE id = ? AND delivered_at IS NULL AND failed_at IS NULL',
+    ),
+    webhookFailed: q<[number, string, number]>(
+      'UPDATE webhook_outbox SET failed_at = ?, last_error = ?, attempts = attempts + 1 WHERE id = ? AND delivered_at IS NULL AND failed_at IS NULL',
+    ),
+    listWebhooks: q<[number], WebhookRow>('SELECT * FROM webhook_outbox ORDER BY id DESC LIMIT ?'),
     markRevocationsReinstated: q<[number, string]>('UPDATE revocations SET reinstated_at = ? WHERE device_id = ? AND reinstated_at IS NULL'),
     allRevocations: q<[], RevocationRow>('SELECT * FROM revocations ORDER BY id'),
     revocationsByDevice: q<[string], RevocationRow>('SELECT * FROM revocations WHERE device_id = ? ORDER BY id'),
