@@ -5,4 +5,6 @@ import type { ComponentFactory } from './context.js';
  * broker, and closed in reverse. Each is loaded lazily so that `vigil-server`
  * commands that do not start the server stay fast.
  */
-export const components: ReadonlyArray<{ readonly name: string; readonly load: () => Promise<ComponentFactory> }> = [];
+export const components: ReadonlyArray<{ readonly name: string; readonly load: () => Promise<ComponentFactory> }> = [
+  { name: 'registrar', load: async () => (await import('../registrar/component.js')).registrarComponent },
+];
