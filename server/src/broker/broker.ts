@@ -43,6 +43,9 @@ export interface InboundMessage {
 
 export type MessageHandler = (message: InboundMessage) => void;
 
+/** Called with a client's identity and the filter it was granted, once the SUBACK is on its way. */
+export type SubscribeHandler = (identity: ClientIdentity, topic: string) => void;
+
 export interface Broker {
   /** The port actually listened on. */
   readonly port: number;
@@ -54,6 +57,12 @@ export interface Broker {
   publish(topic: string, payload: Uint8Array | string, options?: { qos?: 0 | 1 | 2 }): Promise<void>;
   /** Registers a handler for every message a client was allowed to publish; returns its unregister function. */
   onMessage(handler: MessageHandler): () => void;
+  /**
+   * Registers a handler for every subscription a client was granted (after
+   * the SUBACK; refused ones are not reported), e.g. so the verifier can
+   * challenge a device as soon as it listens; returns its unregister function.
+   */
+  onSubscribe(handler: SubscribeHandler): () => void;
   /** Closes that client's session now; false if it was not connected. */
   disconnect(ref: IdentityRef): boolean;
   /**
@@ -116,6 +125,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const devices = new Map<string, Session>();
   const bootstraps = new Map<string, Session>();
   const handlers = new Set<MessageHandler>();
+  const subscribeHandlers = new Set<SubscribeHandler>();
   const sockets = new Set<Socket>();
 
   /** Logs the reason once and returns the error that makes aedes drop the client. */
@@ -232,6 +242,21 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       callback(null);
     },
   });
+  aedes.on('subscribe', (subscriptions: Subscription[], client: Client) => {
+    const identity = sessionOf(client)?.identity;
+    if (identity === undefined || subscribeHandlers.size === 0) return;
+    for (const s of subscriptions) {
+      // aedes sets a refused subscription's qos to the SUBACK failure code 0x80.
+      if ((s.qos as number) === 128) continue;
+      for (const handler of subscribeHandlers) {
+        try {
+          handler(identity, s.topic);
+        } catch (err) {
+          log.error({ err, topic: s.topic }, 'subscribe handler threw');
+        }
+      }
+    }
+  });
   aedes.on('clientError', (client: Client, err: Error) => log.debug({ clientId: clip(client.id ?? ''), err: err.message }, 'client error'));
   aedes.on('connectionError', (_client: Client, err: Error) => log.debug({ err: err.message }, 'connection error'));
   // aedes emits 'error' for internal failures (persistence); its typings omit the event.
@@ -346,6 +371,12 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       handlers.add(handler);
       return () => {
         handlers.delete(handler);
+      };
+    },
+    onSubscribe(handler) {
+      subscribeHandlers.add(handler);
+      return () => {
+        subscribeHandlers.delete(handler);
       };
     },
     disconnect(ref) {
