@@ -5,6 +5,7 @@ import {
   EpochMs,
   HexBytes,
   PCR_COUNT,
+  Pem,
   PCR_INDEX_KEY_PATTERN,
   PcrIndex,
   RandomId,
@@ -163,12 +164,19 @@ export const ATTESTATION_ERRORS = [
 ] as const;
 export type AttestationError = (typeof ATTESTATION_ERRORS)[number];
 
-/** `devices/<deviceId>/result`, server → device: the appraisal. */
+/**
+ * `devices/<deviceId>/result`, server → device: the appraisal. When the
+ * verdict is affirming and the certificate the device connected with is in
+ * the last third of its validity, the server renews it: `certificate` is a
+ * new certificate (PEM) for the same key, issued by the fleet CA. Renewal
+ * needs no request: only an affirming device ever gets one.
+ */
 export const AttestationVerdict = Struct({
   v: Version,
   ok: Type.Literal(true),
   challengeId: RandomId,
   verdict: Ear,
+  certificate: Type.Optional(Pem('CERTIFICATE', 16384)),
 });
 
 /** `devices/<deviceId>/result`, server → device: the evidence could not be appraised. */
