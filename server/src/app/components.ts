@@ -7,4 +7,9 @@ import type { ComponentFactory } from './context.js';
  */
 export const components: ReadonlyArray<{ readonly name: string; readonly load: () => Promise<ComponentFactory> }> = [
   { name: 'registrar', load: async () => (await import('../registrar/component.js')).registrarComponent },
+  // Webhook before revocation before verifier and staleness: each finds the one before in ctx.services.
+  { name: 'webhook', load: async () => (await import('../webhook/component.js')).webhookComponent },
+  { name: 'revocation', load: async () => (await import('../revocation/component.js')).revocationComponent },
+  { name: 'verifier', load: async () => (await import('../verifier/component.js')).verifierComponent },
+  { name: 'staleness', load: async () => (await import('../verifier/component.js')).stalenessComponent },
 ];

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { encodeChallenge, randomId, topics, type AttestationChallenge } from '@vigil/protocol';
+import type { Broker } from '../../broker/index.js';
+import type { Logger } from '../../log.js';
+import type { PreparedPolicy } from '../../policy/prepared-policy.js';
+import type { ChallengeRecord, Device, Store } from '../../store/index.js';
+import type { DeviceStates } from '../state/device-state.js';
+
+/** Why a challenge was sent (for logs and metrics). */
+export type ChallengeTrigger = 'schedule' | 'subscribe' | 'request' | 'admin';
+
+export interface ChallengeIssuerOptions {
+  readonly ttlMs: number;
+  /** New challenges for one device are at least this far apart; a request in between re-sends the open one. */
+  readonly minSpacingMs: number;
+}
+
+interface Outstanding {
+  readonly message: AttestationChallenge;
+  readonly issuedAt: number;
+  answered: boolean;
+}
+
+export type IssueResult =
+  | { readonly ok: true; readonly challenge: AttestationChallenge; readonly reused: boolean }
+  | { readonly ok: false; readonly reason: 'unknown-device' | 'revoked' };
+
+/**
+ * Makes, records and sends attestation challenges: 32 random bytes of
+ * nonce, the PCR selection of the device's policy, the log offsets the
+ * verifier holds for its current boot, an expiry. Each challenge is stored
+ * before it is published (single use, bound to the device, expiring: any
+ * verifier process sharing the store can check the answer). A device that
+ * asks again while its last challenge is open and young gets that one again
+ * instead of a new one, so a chatty device cannot fill the store.
+ */
+export class ChallengeIssuer {
+  readonly #open = new Map<string, Outstanding>();
+
+  constructor(
+    private readonly deps: {
+      readonly store: Store;
+      readonly broker: Broker;
+      readonly states: DeviceStates;
+      readonly policyFor: (device: Device) => PreparedPolicy;
+      readonly log: Logger;
+      readonly now: () => number;
+      readonly onSent?: (trigger: ChallengeTrigger) => void;
+      readonly onExpired?: () => void;
+    },
+    private readonly options: ChallengeIssuerOptions,
+  ) {}
+
+  /** Issues (or re-sends) a challenge to `deviceId` and publishes it on its challenge topic. */
+  async issue(deviceId: string, trigger: ChallengeTrigger): Promise<IssueResult> {
+    const now = this.deps.now();
+    const open = this.#open.get(deviceId);
+    if (open !== undefined && !open.answered && open.message.expiresAt > now && now - open.issuedAt < this.options.minSpacingMs && trigger !== 'admin') {
+      // Sent again, not made again: a lost message is recovered without a new store row.
+      await this.#publish(deviceId, open.message);
+      return { ok: true, challenge: open.message, reused: true };
+    }
+    if (open !== undefined && !open.answered && open.message.expiresAt <= now) this.deps.onExpired?.();
+    const device = await this.deps.store.getDevice(deviceId);
+    if (device === null) return { ok: false, reason: 'unknown-device' };
+    if (device.revoked) return { ok: false, reason: 'revoked' };
+    const policy = this.deps.policyFor(device);
+    const log = await this.deps.states.logState(this.deps.states.get(deviceId));
+    const nonce = randomBytes(32);
+    const record: ChallengeRecord = await this.deps.store.createChallenge({
+      id: randomId(),
+      deviceId,
+      nonce,
+      pcrSelection: policy.selection,
+      offsets: {
+        imaEntries: log.ima.entries,
+        modelEntries: log.model.entries,
+        ...(log.bootLogDigest !== null ? { bootLogDigest: log.bootLogDigest } : {}),
+      },
+      expiresAt: now + this.options.ttlMs,
+    });
+    const message: AttestationChallenge = {
+      v: 1,
+      challengeId: record.id,
+      nonce: nonce.toString('hex'),
+      pcrSelection: record.pcrSelection,
+      offsets: record.offsets,
+      expiresAt: record.expiresAt,
+    };
+    this.#open.set(deviceId, { message, issuedAt: now, answered: false });
+    await this.#publish(deviceId, message);
+    this.deps.onSent?.(trigger);
+    return { ok: true, challenge: message, reused: false };
+  }
+
+  /** Evidence naming this challenge arrived: the device's next request gets a new one. */
+  answered(deviceId: string, challengeId: string): void {
+    const open = this.#open.get(deviceId);
+    if (open !== undefined && open.message.challengeId === challengeId) open.answered = true;
+  }
+
+  forget(deviceId: string): void {
+    this.#open.delete(deviceId);
+  }
+
+  async #publish(deviceId: string, message: AttestationChallenge): Promise<void> {
+    await this.deps.broker.publish(topics.deviceChallenge(deviceId), encodeChallenge(message), { qos: 1 });
+  }
+}

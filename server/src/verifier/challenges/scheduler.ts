@@ -1,0 +1,118 @@
+import { MinHeap } from './min-heap.js';
+
+export interface SchedulerOptions {
+  readonly intervalMs: number;
+  /** Fraction (0..0.5) each interval is spread either way. */
+  readonly jitter: number;
+  /** At most this many devices are handed out per timer tick; the rest follow on the next turn of the event loop. */
+  readonly batch?: number;
+}
+
+/**
+ * When each device is next challenged: a min-heap of due times under a
+ * single timer, so a fleet of any size costs one `setTimeout`. Every device
+ * has its own phase (first due at a random point of the first interval) and
+ * each next due time is one interval later, ±jitter. Rescheduling a device
+ * supersedes its earlier entry (stamped entries, lazily dropped).
+ */
+export class AttestationScheduler {
+  readonly #heap = new MinHeap<string>();
+  readonly #stamps = new Map<string, number>();
+  #stamp = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #timerDue = Infinity;
+  #running = false;
+  #firing = false;
+
+  constructor(
+    private readonly options: SchedulerOptions,
+    private readonly onDue: (deviceId: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.#stamps.size;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#arm();
+  }
+
+  stop(): void {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+  }
+
+  /** Adds a device at a random phase of the interval, unless it is already scheduled. */
+  add(deviceId: string): void {
+    if (this.#stamps.has(deviceId)) return;
+    this.#at(deviceId, this.now() + Math.random() * this.options.intervalMs);
+  }
+
+  /** The device was just challenged: next one interval (±jitter) from now. */
+  reschedule(deviceId: string): void {
+    this.#at(deviceId, this.now() + this.#interval());
+  }
+
+  remove(deviceId: string): void {
+    this.#stamps.delete(deviceId);
+  }
+
+  /** The due time of a device, for tests and `device show`. */
+  has(deviceId: string): boolean {
+    return this.#stamps.has(deviceId);
+  }
+
+  #interval(): number {
+    const j = this.options.jitter;
+    return this.options.intervalMs * (1 - j + 2 * j * Math.random());
+  }
+
+  #at(deviceId: string, due: number): void {
+    const stamp = ++this.#stamp;
+    this.#stamps.set(deviceId, stamp);
+    this.#heap.push({ due, key: deviceId, stamp });
+    if (!this.#firing && due < this.#timerDue) this.#arm();
+  }
+
+  #arm(): void {
+    if (!this.#running) return;
+    // Drop superseded entries at the top so the timer is set for a live one.
+    for (let top = this.#heap.peek(); top !== undefined && this.#stamps.get(top.key) !== top.stamp; top = this.#heap.peek()) this.#heap.pop();
+    const top = this.#heap.peek();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+    if (top === undefined) return;
+    this.#timerDue = top.due;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, top.due - this.now()));
+    this.#timer.unref();
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+    const now = this.now();
+    const batch = this.options.batch ?? 1000;
+    let handed = 0;
+    this.#firing = true;
+    for (let top = this.#heap.peek(); top !== undefined && top.due <= now && handed < batch; top = this.#heap.peek()) {
+      this.#heap.pop();
+      if (this.#stamps.get(top.key) !== top.stamp) continue;
+      handed++;
+      // Next turn is scheduled before the callback runs, so a device is never lost from the schedule.
+      this.#at(top.key, now + this.#interval());
+      try {
+        this.onDue(top.key);
+      } catch {
+        // onDue reports its own errors; one device must not stop the schedule.
+      }
+    }
+    this.#firing = false;
+    if (handed >= batch) setImmediate(() => this.#fire());
+    else this.#arm();
+  }
+}
