@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { stat, writeFile } from 'node:fs/promises';
+import { cp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,10 +18,10 @@ import { dataDir, type DataDir } from '../server/src/datadir.js';
 import { readCrlFile } from '../server/src/pki/index.js';
 import { generateEnrollmentToken, hashEnrollmentToken, type Store } from '../server/src/store/index.js';
 import { enroll, EnrollmentError, type EnrollOptions } from '../agent/src/enroll/index.js';
-import { loadEnrolledAk, loadEnrolledIdentity, readEnrollment } from '../agent/src/state/index.js';
-import { closed, connectOk, LogCapture, subscribeResult } from './harness/broker.js';
+import { loadEnrolledAk, loadEnrolledIdentity, readEnrollment, StateError, statePaths } from '../agent/src/state/index.js';
+import { closed, connectOk, LogCapture, startTestBroker, subscribeResult } from './harness/broker.js';
 import { BootstrapClient, issueEkCertificate, makeTestCa, readTpmEk, type TpmEk } from './harness/enrollment.js';
-import { makeTempDir } from './harness/pki.js';
+import { makeFleetCa, makeTempDir } from './harness/pki.js';
 import { startSwtpm, type SwtpmInstance } from './harness/swtpm.js';
 
 const run = promisify(execFile);
@@ -307,5 +307,33 @@ describe('enrollment over the real broker with a swtpm', () => {
     expect((await store.verifyAuditChain()).ok).toBe(true);
     const { stdout } = await run(process.execPath, [SERVER_CLI, 'audit', 'verify', '--data', paths.root]);
     expect(stdout).toContain('audit chain intact');
+  });
+
+  it('times out with a clear failure when the broker answers nothing (no registrar)', async () => {
+    const ca = await makeFleetCa();
+    const silent = await startTestBroker(ca);
+    try {
+      const options = { ...enrollOptions(await newToken(), await stateDir('first')), server: `mqtts://localhost:${silent.port}`, caPem: ca.certificatePem, timeoutMs: 1500 };
+      expect(await refusalOf(enroll(options))).toEqual({ failure: 'timeout', reason: undefined });
+    } finally {
+      await silent.broker.close();
+    }
+  });
+
+  it('notices a TPM that no longer holds the enrolled EK or AK', async () => {
+    const dir = await stateDir('moved');
+    await cp(await stateDir('first'), dir, { recursive: true });
+    const record = (await readEnrollment(dir))!;
+    const changedEk = { ...record, tpm: { ...record.tpm, ekName: '000b' + '00'.repeat(32) } };
+    const failure = async (r: typeof record) =>
+      withTpm((tpm) => loadEnrolledAk(tpm, dir, r).then(async (k) => k.release(), (e: unknown) => e));
+    expect(await failure(changedEk)).toMatchObject({ name: 'StateError', code: 'tpm-changed' });
+    // AK blobs this TPM refuses to load (as after TPM2_Clear or on another TPM): a flipped bit in the wrapped private part.
+    const priv = await readFile(statePaths(dir).akPrivate);
+    priv[priv.length - 1]! ^= 1;
+    await writeFile(statePaths(dir).akPrivate, priv, { mode: 0o600 });
+    const refused = await failure(record);
+    expect(refused).toBeInstanceOf(StateError);
+    expect(refused).toMatchObject({ code: 'tpm-changed' });
   });
 });

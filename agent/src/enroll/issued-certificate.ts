@@ -5,7 +5,7 @@ import { EnrollmentError } from './errors.js';
 const DEVICE_URI_PREFIX = 'urn:vigil:device:';
 
 export interface AcceptedCertificate {
-  /** Lowercase hex, no leading zeros: the form the server stores. */
+  /** Lowercase hex, even length, no leading zero octets: the form the server stores. */
   readonly serial: string;
   readonly notAfter: number;
 }
@@ -35,5 +35,13 @@ export function acceptIssuedCertificate(certificatePem: string, keyPem: string, 
   if (uris.length !== 1 || uris[0] !== `URI:${DEVICE_URI_PREFIX}${deviceId}`) {
     throw new EnrollmentError('protocol', `the issued certificate does not name device ${deviceId}`);
   }
-  return { serial: cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''), notAfter };
+  return { serial: canonicalSerial(cert.serialNumber), notAfter };
+}
+
+/** The server's canonical serial form (server/src/pki/serial.ts `normalizeSerial`): lowercase, even length, no leading `00` octets. */
+function canonicalSerial(hex: string): string {
+  let s = hex.toLowerCase();
+  if (s.length % 2 === 1) s = `0${s}`;
+  while (s.length > 2 && s.startsWith('00')) s = s.slice(2);
+  return s;
 }

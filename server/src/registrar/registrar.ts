@@ -95,11 +95,16 @@ export class Registrar {
     this.#track(this.#process(stage, identity, message.payload));
   }
 
+  /** Resolves when every message taken so far has been answered. */
+  async idle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
   /** Stops taking messages and waits for the ones in progress. */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweep);
-    await Promise.allSettled([...this.#inFlight]);
+    await this.idle();
   }
 
   #track(work: Promise<void>): void {
