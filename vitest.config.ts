@@ -18,6 +18,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Servers that tests start (in-process or as the built CLI, which inherits
+    // this) put their admin API on a free port, not the default 8443: test
+    // files run in parallel. Tests that need it read DIR/run/admin.json.
+    env: { VIGIL_ADMIN_PORT: '0' },
     maxWorkers: 2,
     reporters: ['default'],
   },

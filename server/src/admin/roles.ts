@@ -1,8 +1,8 @@
-import { ADMIN_ROLES, type AdminCertificateRole } from '../pki/admin-certificate.js';
+import { ADMIN_ROLES, type AdminCertificateRole } from '../pki/admin-roles.js';
 
 /**
  * Admin roles, weakest first (the list the admin certificate carries, see
- * pki/admin-certificate.ts). Each role may do everything the roles before
+ * pki/admin-roles.ts). Each role may do everything the roles before
  * it may: a `viewer` reads; an `operator` also acts on devices (attest now,
  * revoke, reinstate); an `admin` also changes what the fleet trusts and who
  * may administer it (policies, models, enrollment tokens, admin credentials).

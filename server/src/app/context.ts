@@ -32,6 +32,8 @@ export interface ServerContext {
 /** A started component of the server (registrar, verifier, admin API, ...). */
 export interface Component {
   readonly name: string;
+  /** Fields added to the "vigil-server ready" log line, e.g. `{ adminPort: 8443 }` (a port chosen at start). */
+  readonly ready?: Readonly<Record<string, unknown>>;
   /** Stops taking new work and finishes or abandons what is in flight; called in reverse start order. */
   close(): Promise<void>;
 }

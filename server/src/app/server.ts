@@ -112,7 +112,14 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
   crlTimer.unref();
 
   log.info(
-    { port: broker.port, host: config.listen.host, tlsMinVersion: config.tls.minVersion, dataDir: paths.root, components: started.map((c) => c.name) },
+    {
+      port: broker.port,
+      host: config.listen.host,
+      tlsMinVersion: config.tls.minVersion,
+      dataDir: paths.root,
+      components: started.map((c) => c.name),
+      ...Object.assign({}, ...started.map((c) => c.ready ?? {})),
+    },
     'vigil-server ready',
   );
   return {

@@ -53,6 +53,8 @@ export interface Broker {
   readonly connectedCount: number;
   /** Enrolled devices past CONNACK. */
   readonly connectedDeviceCount: number;
+  /** The TLS listener is accepting connections (false once closing). */
+  readonly listening: boolean;
   /** Publishes on behalf of the server (bypasses client ACLs; never retained). */
   publish(topic: string, payload: Uint8Array | string, options?: { qos?: 0 | 1 | 2 }): Promise<void>;
   /** Registers a handler for every message a client was allowed to publish; returns its unregister function. */
@@ -355,6 +357,9 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     },
     get connectedDeviceCount() {
       return devices.size;
+    },
+    get listening() {
+      return server.listening;
     },
     publish(topic, payload, publishOptions = {}) {
       const packet: PublishPacket = {

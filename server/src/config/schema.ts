@@ -1,5 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { LOG_LEVELS } from '../log.js';
+import { AdminConfig } from './admin.js';
 import { AttestationConfig } from './attestation.js';
 import { EnrollmentConfig } from './enrollment.js';
 import { WebhookConfig } from './webhook.js';
@@ -72,7 +73,7 @@ const Log = Type.Object(
   { additionalProperties: false, default: {}, description: 'Logging.' },
 );
 
-export const ServerConfigSchema = Type.Object({ listen: Listen, tls: Tls, pki: Pki, limits: Limits, enrollment: EnrollmentConfig, attestation: AttestationConfig, webhook: WebhookConfig, log: Log }, { additionalProperties: false });
+export const ServerConfigSchema = Type.Object({ listen: Listen, tls: Tls, pki: Pki, limits: Limits, enrollment: EnrollmentConfig, admin: AdminConfig, attestation: AttestationConfig, webhook: WebhookConfig, log: Log }, { additionalProperties: false });
 
 export type ServerConfig = Static<typeof ServerConfigSchema>;
 

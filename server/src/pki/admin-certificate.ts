@@ -1,4 +1,5 @@
 import { isDeviceId } from '@vigil/protocol/core';
+import { ADMIN_ROLES, type AdminCertificateRole } from './admin-roles.js';
 import { sanUris, toX509Certificate, type CertificateInput } from './device-identity.js';
 import { PkiError } from './errors.js';
 import { authorityKeyIdentifier, signCertificate, subjectAltName } from './forge-certificate.js';
@@ -19,8 +20,7 @@ import { days, validityWindow } from './validity.js';
 export const ADMIN_URI_PREFIX = 'urn:vigil:admin:';
 export const ROLE_URI_PREFIX = 'urn:vigil:role:';
 
-export const ADMIN_ROLES = ['viewer', 'operator', 'admin'] as const;
-export type AdminCertificateRole = (typeof ADMIN_ROLES)[number];
+export { ADMIN_ROLES, type AdminCertificateRole };
 
 /** Admin credentials outlive device certificates but not by years: 10 years at most, 1 year by default. */
 export const MAX_ADMIN_CERTIFICATE_VALIDITY_MS = days(3650);

@@ -30,18 +30,23 @@ export function validatorFor(schema: TSchema): Validator {
  * object is not modified. Unknown properties are refused, never ignored.
  */
 export function decodeInput(op: Operation, raw: Readonly<Record<string, unknown>>, options: { readonly fromText: boolean }): DecodedInput {
+  return decodeObject(op.input, raw, options);
+}
+
+/** `decodeInput` against any object schema (the admin API validates each part of a request with it). */
+export function decodeObject(schema: TSchema, raw: Readonly<Record<string, unknown>>, options: { readonly fromText: boolean }): DecodedInput {
   let value: unknown = structuredClone({ ...raw });
-  if (options.fromText) value = Value.Convert(op.input, value);
-  value = Value.Default(op.input, value);
-  const validator = validatorFor(op.input);
+  if (options.fromText) value = Value.Convert(schema, value);
+  value = Value.Default(schema, value);
+  const validator = validatorFor(schema);
   if (validator.Check(value)) return { ok: true, value: value as Record<string, unknown> };
-  return { ok: false, problems: describeProblems(op.input, value, validator) };
+  return { ok: false, problems: describeProblems(schema, value, validator) };
 }
 
 /** At most one problem per property, in a sentence an operator understands. */
 function describeProblems(schema: TSchema, value: unknown, validator: Validator): InputProblem[] {
   const byProperty = new Map<string, InputProblem>();
-  const properties = (schema as { properties?: Record<string, { enum?: readonly unknown[] }> }).properties ?? {};
+  const properties = (schema as { properties?: Record<string, { enum?: readonly unknown[]; description?: string }> }).properties ?? {};
   for (const e of validator.Errors(value)) {
     let property = e.instancePath.split('/').filter(Boolean)[0] ?? '';
     let message = e.message;
@@ -52,6 +57,9 @@ function describeProblems(schema: TSchema, value: unknown, validator: Validator)
     } else if (e.keyword === 'additionalProperties' || (e.keyword === 'boolean' && e.schemaPath.endsWith('additionalProperties'))) {
       message = 'is not an input of this operation';
       if (property === '') continue; // the per-property 'boolean' error names it
+    } else if (e.keyword === 'pattern') {
+      const description = properties[property]?.description;
+      message = description === undefined ? 'is not in the expected format' : `is not in the expected format: ${description}`;
     } else {
       const allowed = properties[property]?.enum;
       if (e.keyword === 'enum' && allowed !== undefined) message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;

@@ -83,7 +83,7 @@ export interface Operation {
   readonly pathParams: readonly string[];
   /** Runs the handler on input already validated against `input`. */
   run(ctx: OperationContext, input: unknown): Promise<unknown>;
-  readonly cli: CliBinding<unknown, unknown> | undefined;
+  readonly cli: CliBinding<Record<string, unknown>, unknown> | undefined;
 }
 
 const NAME = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/;
@@ -133,17 +133,21 @@ export function defineOperation<I extends TObject, O extends TSchema, Offline ex
       return handler(ctx, input);
     },
     // Sound: the registry only ever passes the handler's own validated input and output.
-    cli: spec.cli as CliBinding<unknown, unknown> | undefined,
+    cli: spec.cli as unknown as CliBinding<Record<string, unknown>, unknown> | undefined,
   };
 }
 
 interface SchemaShape {
   readonly type?: string;
   readonly anyOf?: readonly SchemaShape[];
+  readonly enum?: readonly unknown[];
+  readonly const?: unknown;
 }
 
 function isScalar(schema: TSchema): boolean {
   const s = schema as SchemaShape;
   if (s.anyOf) return s.anyOf.every(isScalar);
+  if (s.enum) return s.enum.every((v) => ['string', 'number', 'boolean'].includes(typeof v));
+  if (s.const !== undefined) return ['string', 'number', 'boolean'].includes(typeof s.const);
   return s.type === 'string' || s.type === 'integer' || s.type === 'number' || s.type === 'boolean';
 }

@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
 import { register as init } from './init.js';
 import { register as start } from './start.js';
-import { register as token } from './token.js';
-import { register as audit } from './audit.js';
+import { register as operations } from '../../admin/cli/register.js';
+import { register as admin } from './admin.js';
 import { register as verify } from './verify.js';
+import { register as devices } from './devices.js';
 
 /**
  * Every `vigil-server` subcommand lives in its own file in this folder and
- * exports `register(program)`. Add new commands to this list.
+ * exports `register(program)`. Add new commands to this list. Admin
+ * commands are not listed here: each admin operation declared in
+ * `../../admin/operations/registry.ts` becomes a command (`operations`,
+ * first, so that hand-written commands see the groups it made).
  */
-export const commands: ReadonlyArray<(program: Command) => void> = [init, start, token, audit, verify];
+export const commands: ReadonlyArray<(program: Command) => void> = [init, start, operations, admin, verify, devices];

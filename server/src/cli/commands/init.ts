@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { dataDir, defaultDataRoot, type DataDir } from '../../datadir.js';
 import type { ConfigOverride, ServerConfig } from '../../config/index.js';
 import { startupError } from '../../config/startup-errors.js';
@@ -73,7 +74,13 @@ async function init(paths: DataDir, options: InitOptions): Promise<void> {
     await writeFile(paths.config, renderConfigYaml(effective), { mode: 0o644 });
   }
   const store = await openSqliteStore(paths.database);
-  await store.close();
+  try {
+    // The credential vigil-server commands on this host use to reach the admin API.
+    const [{ issueLocalCredential }, { cliActor }] = await Promise.all([import('../../admin/local/credential.js'), import('../../admin/cli/offline.js')]);
+    await issueLocalCredential(paths, ca, store, { validityMs: days(effective.admin.localCredentialDays), actor: cliActor() });
+  } finally {
+    await store.close();
+  }
 
   const out = [
     `data directory: ${paths.root}`,
@@ -82,6 +89,7 @@ async function init(paths: DataDir, options: InitOptions): Promise<void> {
     `CRL: ${paths.crl}`,
     `configuration: ${paths.config}`,
     `database: ${paths.database}`,
+    `local admin credential: ${join(paths.root, 'admin')} (role admin, used by vigil-server commands on this host)`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }

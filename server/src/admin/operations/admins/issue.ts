@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { OperationError } from '../errors.js';
 import { defineOperation } from '../operation.js';
-import { NameParam } from '../schemas.js';
+import { name } from '../schemas.js';
 import { AdminCredentialInfo, adminCredentialInfo, RoleSchema } from './schemas.js';
 
 /**
@@ -17,7 +17,7 @@ export const issueAdminCredential = defineOperation({
   role: 'admin',
   input: Type.Object(
     {
-      name: { ...NameParam, description: 'who holds it; the audit log names them admin:<name>' },
+      name: name('who holds it (a-z 0-9 . _ -); the audit log names them admin:<name>'),
       role: RoleSchema,
       publicKeyPem: Type.String({ maxLength: 16_384, pattern: '^-----BEGIN PUBLIC KEY-----', description: 'SubjectPublicKeyInfo PEM of an RSA key of 2048 bits or more' }),
       validityDays: Type.Integer({ minimum: 1, maximum: 3650, default: 365, description: 'lifetime in days' }),

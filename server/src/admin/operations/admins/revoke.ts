@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { OperationError } from '../errors.js';
 import { defineOperation } from '../operation.js';
-import { NameParam, SerialHex } from '../schemas.js';
+import { NameParam, serial } from '../schemas.js';
 import { AdminCredentialInfo, adminCredentialInfo } from './schemas.js';
 
 export const revokeAdminCredential = defineOperation({
@@ -10,7 +10,7 @@ export const revokeAdminCredential = defineOperation({
   method: 'POST',
   path: '/v1/admins/:name/revoke',
   role: 'admin',
-  input: Type.Object({ name: NameParam, serial: Type.Optional({ ...SerialHex, description: 'only this credential of the name' }) }, { additionalProperties: false }),
+  input: Type.Object({ name: NameParam, serial: Type.Optional(serial('only this credential of the name')) }, { additionalProperties: false }),
   output: Type.Object({ revoked: Type.Array(AdminCredentialInfo) }, { additionalProperties: false }),
   offline: true,
   async handler({ store, actor }, { name, serial }) {
