@@ -48,7 +48,7 @@ function describeProblems(schema: TSchema, value: unknown, validator: Validator)
   const byProperty = new Map<string, InputProblem>();
   const properties = (schema as { properties?: Record<string, { enum?: readonly unknown[]; description?: string }> }).properties ?? {};
   for (const e of validator.Errors(value)) {
-    let property = e.instancePath.split('/').filter(Boolean)[0] ?? '';
+    let property = topProperty(e.instancePath);
     let message = e.message;
     if (e.keyword === 'required') {
       const missing = (e.params as { requiredProperties?: string[] }).requiredProperties ?? [];
@@ -56,7 +56,7 @@ function describeProblems(schema: TSchema, value: unknown, validator: Validator)
       message = 'is required';
     } else if (e.keyword === 'additionalProperties' || (e.keyword === 'boolean' && e.schemaPath.endsWith('additionalProperties'))) {
       message = 'is not an input of this operation';
-      if (property === '') continue; // the per-property 'boolean' error names it
+      if (e.instancePath === '') continue; // the per-property 'boolean' error names it
     } else if (e.keyword === 'pattern') {
       const description = properties[property]?.description;
       message = description === undefined ? 'is not in the expected format' : `is not in the expected format: ${description}`;
@@ -66,7 +66,13 @@ function describeProblems(schema: TSchema, value: unknown, validator: Validator)
     }
     if (!byProperty.has(property)) byProperty.set(property, { property, message });
   }
-  return [...byProperty.values()];
+  return byProperty.size > 0 ? [...byProperty.values()] : [{ property: '', message: 'is not a valid input' }];
+}
+
+/** The first property of a JSON Pointer (RFC 6901: `~1` is `/`, `~0` is `~`); `''` for the root. */
+function topProperty(pointer: string): string {
+  if (!pointer.startsWith('/')) return '';
+  return pointer.slice(1).split('/')[0]!.replaceAll('~1', '/').replaceAll('~0', '~');
 }
 
 /** `maxUses: must be >= 1; label: is required` */
