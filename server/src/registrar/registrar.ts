@@ -180,7 +180,10 @@ export class Registrar {
     const previous = this.#openSessions.get(bootstrapId);
     this.#openSessions.set(bootstrapId, session);
     if (previous !== undefined && previous.expiresAt > now) {
-      await this.#options.store.consumeEnrollmentSession(previous.id, bootstrapId, now);
+      // Best effort: if this fails, the previous session still expires on its own.
+      await this.#options.store.consumeEnrollmentSession(previous.id, bootstrapId, now).catch((err: unknown) => {
+        this.#log.error({ err, bootstrapId }, 'could not close the previous enrollment session');
+      });
     }
   }
 
