@@ -72,6 +72,7 @@ export class ServerConnection {
   #onlineSince = 0;
   #stopped = false;
   #everOnline = false;
+  #planned = false;
 
   constructor(options: ServerConnectionOptions) {
     this.#o = options;
@@ -90,6 +91,18 @@ export class ServerConnection {
   /** The server proved useful on this session (a verdict arrived): failures start backing off afresh. */
   noteHealthy(): void {
     this.#backoff.reset();
+  }
+
+  /**
+   * Ends the current session and connects again at once (no backoff), e.g.
+   * to present a renewed certificate: the server renews the certificate a
+   * session was opened with, so the new one must be put to use.
+   */
+  reconnect(): void {
+    const client = this.#client;
+    if (!client || this.#stopped) return;
+    this.#planned = true;
+    client.end(false);
   }
 
   /** Publishes at QoS 1 on the current session. @throws when offline */
@@ -182,6 +195,11 @@ export class ServerConnection {
       this.#client = undefined;
       this.#online = false;
       if (wasOnline && performance.now() - this.#onlineSince >= STABLE_SESSION_MS) this.#backoff.reset();
+      if (this.#planned && !this.#stopped) {
+        this.#planned = false;
+        void this.#attempt();
+        return;
+      }
       this.#closed(failure, wasOnline);
     });
   }

@@ -1,4 +1,5 @@
 import {
+  type CommandRunner,
   openTpm,
   ReadClock,
   type Tpm,
@@ -84,6 +85,18 @@ export class TpmLink<K extends LoadedKeys> {
     this.#counters = options.knownCounters;
     this.#backoff = new Backoff({ initialMs: options.initialRetryDelayMs ?? 1000, maxMs: Math.max(options.maxRetryDelayMs, options.initialRetryDelayMs ?? 1000) });
   }
+
+  /**
+   * A command runner that always reaches the connection open now (the link
+   * re-opens it after a break), for objects that keep a runner, such as the
+   * model measurement log. Use it only inside `use`, which serializes access.
+   */
+  readonly runner: CommandRunner = {
+    execute: (cmd, input, sessions) => {
+      if (this.#tpm === undefined) return Promise.reject(new TpmUnavailableError(`TPM ${this.#o.uri} is not open`));
+      return this.#tpm.execute(cmd, input, sessions);
+    },
+  };
 
   get reachable(): boolean {
     return this.#reachable === true;

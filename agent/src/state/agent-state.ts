@@ -123,7 +123,8 @@ export async function loadEnrolledAk(tpm: CommandRunner, stateDir: string, recor
     try {
       ak = await loadAk(tpm, ek, blobs);
     } catch (err) {
-      if (err instanceof TpmResponseError) {
+      // Warnings (TPM_RC_OBJECT_MEMORY, TPM_RC_RETRY, ...) are about the TPM's state now, not about the key: not a cleared TPM.
+      if (err instanceof TpmResponseError && !err.decoded.warning) {
         throw new StateError('tpm-changed', `the TPM refuses the enrolled AK (${err.message}): the TPM was cleared or replaced; enroll again`, { cause: err });
       }
       throw err;
