@@ -549,13 +549,14 @@ function sampleInput(name: string, schema: { properties: Record<string, unknown>
     'admins.revoke': { name: 'nobody' },
   };
   if (samples[name]) return samples[name];
-  // Operations added later: fill their path parameters with an id that names nothing.
+  // Other operations: path parameters name nothing that exists; the rest is left to the schema (a 400 is fine here).
   const input: Record<string, unknown> = {};
-  for (const [key, prop] of Object.entries(schema.properties)) {
-    if ((prop as { type?: string }).type === 'integer') input[key] = 999_999;
-    else if (key === 'id' || key === 'name') input[key] = 'ghost';
-  }
+  for (const key of pathParamsOf(name)) input[key] = (schema.properties[key] as { type?: string }).type === 'integer' ? 999_999 : 'ghost';
   return input;
+}
+
+function pathParamsOf(name: string): readonly string[] {
+  return findOperation(name)!.pathParams;
 }
 
 let seeded = false;

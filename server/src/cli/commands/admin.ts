@@ -75,6 +75,9 @@ export function register(program: Command): void {
       await writeFileAtomic(files.certificate, issued.certificatePem, 0o644);
       await writeFileAtomic(files.ca, issued.caCertificatePem, 0o644);
       const c = issued.credential;
+      const [{ readRunFile }, { adminPaths }] = await Promise.all([import('../../admin/local/run-file.js'), import('../../admin/local/paths.js')]);
+      const run = await readRunFile(adminPaths(dataDir(options.data)));
+      const url = `https://${run?.host ?? '127.0.0.1'}:${run?.port ?? 8443}/v1/devices`;
       if (options.json === true) {
         process.stdout.write(JSON.stringify({ credential: c, files }, null, 2) + '\n');
         return;
@@ -85,7 +88,7 @@ export function register(program: Command): void {
           `  certificate: ${files.certificate}`,
           `  key:         ${files.key} (0600: keep it secret)`,
           `  fleet CA:    ${files.ca}`,
-          `  try: curl --cacert ${files.ca} --cert ${files.certificate} --key ${files.key} https://127.0.0.1:8443/v1/devices`,
+          `  try: curl --cacert ${files.ca} --cert ${files.certificate} --key ${files.key} ${url}`,
         ].join('\n') + '\n',
       );
     });
