@@ -305,6 +305,9 @@ describe('enrollment over the real broker with a swtpm', () => {
     }
     expect(refusals.every((e) => /^bootstrap:[0-9a-f]{64}$/.test(e.subject))).toBe(true);
     expect((await store.verifyAuditChain()).ok).toBe(true);
+    // The same outcomes are counted for Prometheus.
+    const metrics = await server.context.metrics.registry.getSingleMetricAsString('vigil_enrollments_total');
+    for (const outcome of ['challenged', 'enrolled', 'reenrolled', 'proof-invalid', 'already-enrolled']) expect(metrics).toMatch(new RegExp(`outcome="${outcome}"} [1-9]`));
     const { stdout } = await run(process.execPath, [SERVER_CLI, 'audit', 'verify', '--data', paths.root]);
     expect(stdout).toContain('audit chain intact');
   });

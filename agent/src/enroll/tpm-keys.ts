@@ -81,7 +81,8 @@ export async function prepareEnrollmentKeys(tpm: CommandRunner, akKind: AkKind, 
       try {
         ak = await loadAk(tpm, ek, akBlobs);
       } catch (err) {
-        if (!(err instanceof TpmResponseError)) throw err;
+        // Warnings (TPM_RC_OBJECT_MEMORY, TPM_RC_RETRY, ...) describe the TPM's state now, not the key: no reason to replace it.
+        if (!(err instanceof TpmResponseError) || err.decoded.warning) throw err;
         log.warn({ err: err.message, ekKind }, 'the stored AK does not load under this EK (TPM cleared, or made under another EK): creating a new AK');
       }
     }
