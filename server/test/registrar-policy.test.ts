@@ -57,13 +57,13 @@ describe('checkAkPublic', () => {
 
   it('refuses an AK that can also decrypt, a SHA-1 nameAlg, a NULL or HMAC scheme, RSA-1024, P-521 and a modulus shorter than keyBits', () => {
     const rsa = withKey(AK_TEMPLATE_RSA);
-    const rsaParams = rsa.parameters as { keyBits: number; scheme: { scheme: number; details: unknown } };
+    const rsaParams = (changes: object) => ({ ...(rsa.parameters as object), ...changes }) as TpmtPublic['parameters'];
     const cases: TpmtPublic[] = [
       { ...rsa, objectAttributes: { ...rsa.objectAttributes, decrypt: true } },
       { ...rsa, nameAlg: TPM_ALG.SHA1 },
-      { ...rsa, parameters: { ...rsaParams, scheme: { scheme: TPM_ALG.NULL, details: null } } },
-      { ...rsa, parameters: { ...rsaParams, scheme: { scheme: TPM_ALG.RSASSA, details: { hashAlg: TPM_ALG.SHA1 } } } },
-      { ...rsa, parameters: { ...rsaParams, keyBits: 1024 }, unique: new Uint8Array(128) },
+      { ...rsa, parameters: rsaParams({ scheme: { scheme: TPM_ALG.NULL, details: null } }) },
+      { ...rsa, parameters: rsaParams({ scheme: { scheme: TPM_ALG.RSASSA, details: { hashAlg: TPM_ALG.SHA1 } } }) },
+      { ...rsa, parameters: rsaParams({ keyBits: 1024 }), unique: new Uint8Array(128) },
       { ...rsa, unique: new Uint8Array(255) },
       withKey({ ...AK_TEMPLATE_ECC, parameters: { ...(AK_TEMPLATE_ECC.parameters as object), curveID: TPM_ECC.NIST_P521 } as TpmtPublic['parameters'] }),
       withKey({
