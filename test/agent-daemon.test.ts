@@ -9,7 +9,7 @@
  * then a model file changed by one byte: contraindicated, disconnected,
  * revoked; the agent runs its hook once, exits 6 and stays stopped.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +18,8 @@ import { msg, startAgent, type AgentLogLine, type AgentProcess } from '../agent/
 import { startTestServer, type TestServer } from '../agent/test/helpers/server.js';
 import { readStatusFile } from '../agent/src/daemon/status-file.js';
 import type { AgentStatus } from '../agent/src/daemon/status-schema.js';
-import { readEnrollment } from '../agent/src/state/index.js';
+import { loadEnrolledIdentity, readEnrollment, saveEnrollment } from '../agent/src/state/index.js';
+import { Revocations } from '../server/src/revocation/service.js';
 import { makeTempDir } from './harness/pki.js';
 import { startSwtpm, type SwtpmInstance } from './harness/swtpm.js';
 
@@ -179,6 +180,37 @@ describe('device A: enrollment, server restart, TPM reset', () => {
     expect(status.connection.state).toBe('stopped');
     expect(status.stopped?.exitCode).toBe(0);
   });
+
+  it('keeps the renewed certificate an affirming verdict brings and reconnects with it', async () => {
+    // Put the device's certificate in the last third of its life (as after 16 h of a 24 h certificate).
+    const identity = await loadEnrolledIdentity(a.state);
+    const short = server.running.context.ca.issueDeviceCertificate({ publicKey: createPrivateKey(identity.keyPem), deviceId, validityMs: 3_600_000, now: new Date(Date.now() - 50 * 60_000) });
+    await server.store.addCertificate({ serial: short.serial, deviceId, notBefore: short.notBefore.getTime(), notAfter: short.notAfter.getTime(), pem: short.pem }, 'test');
+    await saveEnrollment(a.state, { record: { ...identity.record, certificate: { serial: short.serial, notAfter: short.notAfter.getTime() } }, certificatePem: short.pem, caPem: identity.caPem });
+
+    const t = Date.now();
+    agent = start(a);
+    const renewed = await agent.waitFor(after(t, msg('device certificate renewed')), 'the renewal');
+    await agent.waitFor(after(Date.parse(String(renewed.time)), msg('connected to the server')), 'a reconnect with the new certificate');
+    const record = (await readEnrollment(a.state))!;
+    expect(record.certificate.serial).not.toBe(short.serial);
+    expect(record.certificate.serial).toBe(renewed.serial);
+    expect(record.certificate.notAfter).toBeGreaterThan(short.notAfter.getTime());
+    const onDisk = new X509Certificate(await readFile(join(a.state, 'device.pem'), 'utf8'));
+    expect(Date.parse(onDisk.validTo)).toBe(record.certificate.notAfter);
+    expect((await server.store.getCertificate(record.certificate.serial))?.deviceId).toBe(deviceId);
+    await agent.waitFor(after(Date.parse(String(renewed.time)), verdict('affirming')), 'an affirming verdict on the new certificate');
+  });
+
+  it('stops for good when an administrator revokes it: hook once, exit 6', async () => {
+    const revocations = server.running.context.services.get(Revocations)!;
+    await revocations.revoke(deviceId, 'admin', 'test', 'taken out of service');
+    const { code } = await agent.exited;
+    expect(code).toBe(6);
+    expect((await readFile(a.hookLog, 'utf8')).trim().split('\n')).toHaveLength(1);
+    const status = await statusWhen(a.state, (s) => s.revoked !== undefined);
+    expect(status.revoked?.source).toBe('connection-refused');
+  });
 });
 
 describe('device B: restart without re-enrollment, then a tampered model', () => {
@@ -246,7 +278,8 @@ describe('device B: restart without re-enrollment, then a tampered model', () =>
   });
 
   it('stays stopped when started again: exit 6 at once, no connection, no second hook run', async () => {
-    const refused = (l: { msg?: string; reason?: string }) => l.msg === 'client refused' && l.reason === 'revoked';
+    // Refused at the handshake (the subject names the device) or at CONNECT (deviceId field).
+    const refused = (l: { msg?: string; reason?: string }) => l.msg === 'client refused' && l.reason === 'revoked' && JSON.stringify(l).includes(deviceId);
     const refusalsBefore = server.logs.lines.filter(refused).length;
     expect(refusalsBefore).toBe(1); // the one reconnect attempt that told the agent it was revoked
     const again = start(b);
