@@ -56,18 +56,21 @@ export interface AttestationServer {
  * `vigil-server init` (built CLI) into a temp dir, the swtpm manufacturer
  * CA as the trusted EK issuer, then the whole server in-process on a free
  * port with `overrides`. `beforeStart` may write files into the data
- * directory (e.g. a webhook CA file).
+ * directory (e.g. a webhook CA file) and add overrides.
  */
 export async function startAttestationServer(options: {
   swtpm: SwtpmInstance;
+  /** Extra manufacturer CA certificates (PEM), e.g. of a `fresh` swtpm. */
+  extraManufacturerCas?: readonly string[];
   overrides?: readonly ConfigOverride[];
-  beforeStart?: (paths: DataDir) => Promise<void>;
+  /** Runs after `init`, before start: may write files into the data directory and return more overrides. */
+  beforeStart?: (paths: DataDir) => Promise<readonly ConfigOverride[] | void>;
 }): Promise<AttestationServer> {
   const tmp = await makeTempDir('vigil-attest-');
   const paths = dataDir(join(tmp.path, 'data'));
   await run(process.execPath, [SERVER_CLI, 'init', '--data', paths.root, '--san', 'localhost'], { env: { ...process.env, VIGIL_PKI_CA_KEY_BITS: '2048' } });
-  await writeFile(join(paths.root, 'tpm-manufacturers.pem'), options.swtpm.ekCaCert + options.swtpm.ekIssuerCert);
-  await options.beforeStart?.(paths);
+  await writeFile(join(paths.root, 'tpm-manufacturers.pem'), [options.swtpm.ekCaCert, options.swtpm.ekIssuerCert, ...(options.extraManufacturerCas ?? [])].join(''));
+  const more = (await options.beforeStart?.(paths)) ?? [];
   const logs = new LogCapture();
   const server = await startVigilServer({
     paths,
@@ -76,6 +79,7 @@ export async function startAttestationServer(options: {
       { path: 'listen.port', value: 0, flag: 'test' },
       { path: 'enrollment.manufacturerCaFiles', value: ['tpm-manufacturers.pem'], flag: 'test' },
       ...(options.overrides ?? []),
+      ...more,
     ],
     logger: logs.logger,
   });
@@ -185,6 +189,8 @@ export class TestDevice {
 
   /** Enrolls (again, after a reinstatement) with a fresh token and loads the AK. */
   async enroll(): Promise<void> {
+    // swtpm keeps transient objects across connections and has few slots: flush ours first.
+    await this.ak?.release().catch(() => undefined);
     await this.tpm.close();
     await enroll({
       server: `mqtts://localhost:${this.env.server.port}`,
@@ -236,7 +242,7 @@ export class TestDevice {
     const fresh = this.challenges.take((c) => !this.#answered.has(c.challengeId));
     for (let asked = 0; ; asked++) {
       await this.client!.publishAsync(topics.deviceChallengeRequest(this.deviceId), Buffer.from(encodeChallengeRequest({ v: 1, reason: 'manual' })), { qos: 1 });
-      const got = await Promise.race([fresh, new Promise<undefined>((r) => setTimeout(r, 1500))]);
+      const got = await Promise.race([fresh, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1500))]);
       if (got !== undefined) return got;
       if (asked > 20) throw new Error(`no challenge for ${this.deviceId}`);
     }

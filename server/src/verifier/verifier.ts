@@ -197,7 +197,8 @@ export class Verifier {
 
     if (a.failure !== undefined) {
       const outcome: AppraisalOutcome = { ok: false, ...(challengeId !== undefined ? { challengeId } : {}), error: a.failure.code, message: a.failure.message };
-      await this.#recordFailure(deviceId, challengeId ?? null, receivedAt, evidenceDigest, a.failure.code, a.failure.message, a.device !== undefined);
+      const known = a.device !== undefined || (a.failure.code !== 'device-unknown' && (await this.deps.store.getDevice(deviceId)) !== null);
+      await this.#recordFailure(deviceId, challengeId ?? null, receivedAt, evidenceDigest, a.failure.code, a.failure.message, known);
       await this.#publishResult(deviceId, { v: 1, ok: false, ...(challengeId !== undefined ? { challengeId } : {}), error: a.failure.code, message: a.failure.message });
       stopTimer?.();
       this.#resolveWaiters(challengeId, outcome);

@@ -10,6 +10,20 @@ import type { Operation } from './operation.js';
 import { createToken } from './tokens/create.js';
 import { listTokens } from './tokens/list.js';
 import { revokeToken } from './tokens/revoke.js';
+import { attestDevice } from '../../verifier/operations/attest.js';
+import { reinstateDevice } from '../../revocation/operations/reinstate.js';
+import { revokeDevice } from '../../revocation/operations/revoke.js';
+import {
+  allowModel,
+  assignPolicy,
+  capturePolicy,
+  createPolicy,
+  diffPolicy,
+  listModels,
+  listPolicies,
+  revokeModel,
+  showPolicy,
+} from '../../policy/operations/index.js';
 
 /**
  * Every admin operation. The admin API serves each as a route (and lists it
@@ -29,6 +43,18 @@ export const operations: readonly Operation[] = [
   issueAdminCredential,
   listAdminCredentials,
   revokeAdminCredential,
+  attestDevice,
+  revokeDevice,
+  reinstateDevice,
+  listPolicies,
+  showPolicy,
+  diffPolicy,
+  createPolicy,
+  capturePolicy,
+  assignPolicy,
+  allowModel,
+  listModels,
+  revokeModel,
 ];
 
 /** The operation of that name, if declared. */

@@ -5,6 +5,8 @@ import { register as operations } from '../../admin/cli/register.js';
 import { register as admin } from './admin.js';
 import { register as verify } from './verify.js';
 import { register as devices } from './devices.js';
+import { register as policy } from './policy.js';
+import { register as models } from './models.js';
 
 /**
  * Every `vigil-server` subcommand lives in its own file in this folder and
@@ -13,4 +15,4 @@ import { register as devices } from './devices.js';
  * `../../admin/operations/registry.ts` becomes a command (`operations`,
  * first, so that hand-written commands see the groups it made).
  */
-export const commands: ReadonlyArray<(program: Command) => void> = [init, start, operations, admin, verify, devices];
+export const commands: ReadonlyArray<(program: Command) => void> = [init, start, operations, admin, verify, devices, policy, models];

@@ -14,6 +14,7 @@ interface StartOptions {
   readonly port?: string;
   readonly host?: string;
   readonly logLevel?: string;
+  readonly attestInterval?: string;
 }
 
 export function register(program: Command): void {
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'TCP port to listen on (0 picks a free one; the ready line says which)')
     .option('--host <address>', 'address to bind')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--attest-interval <duration>', 'how often each device is challenged, e.g. 10s, 1m (overrides attestation.intervalSeconds)')
     .action(async (options: StartOptions) => {
       const paths = dataDir(options.data);
       // Handlers first: a signal that arrives while starting still means a clean stop.
@@ -51,7 +53,16 @@ function overridesFrom(options: StartOptions): ConfigOverride[] {
   if (options.port !== undefined) overrides.push({ path: 'listen.port', value: /^\d+$/.test(options.port) ? Number(options.port) : options.port, flag: '--port' });
   if (options.host !== undefined) overrides.push({ path: 'listen.host', value: options.host, flag: '--host' });
   if (options.logLevel !== undefined) overrides.push({ path: 'log.level', value: options.logLevel, flag: '--log-level' });
+  if (options.attestInterval !== undefined) overrides.push({ path: 'attestation.intervalSeconds', value: intervalSeconds(options.attestInterval), flag: '--attest-interval' });
   return overrides;
+}
+
+/** `10s`, `1m`, `1m30s`, `500ms` → seconds; anything else passes through as text so validation names the flag. */
+function intervalSeconds(text: string): number | string {
+  const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(text);
+  if (m === null || text === '') return /^\d+(?:\.\d+)?$/.test(text) ? Number(text) : text;
+  const [, h, min, sec, ms] = m;
+  return Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(sec ?? 0) + Number(ms ?? 0) / 1000;
 }
 
 async function start(paths: DataDir, options: StartOptions): Promise<Running> {
