@@ -33,9 +33,9 @@ interface Run {
   readonly stderr: string;
 }
 
-async function cli(program: string, args: string[]): Promise<Run> {
+async function cli(program: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [program, ...args], { env });
+    const { stdout, stderr } = await execFileAsync(process.execPath, [program, ...args], { env: { ...env, ...extraEnv } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -131,8 +131,9 @@ describe('vigil-agent enroll and vigil-server, as built programs', () => {
     expect(text.stdout).toContain(deviceId);
   });
 
-  it('exits 1 with the server’s reason when refused (the same TPM from another state directory)', async () => {
-    const r = await cli(AGENT_CLI, enrollArgs(await token(), join(tmp.path, 'intruder')));
+  it('exits 1 with the server’s reason when refused (the same TPM from another state directory; token from the environment)', async () => {
+    const args = enrollArgs('', join(tmp.path, 'intruder')).filter((a, i, all) => a !== '--token' && all[i - 1] !== '--token');
+    const r = await cli(AGENT_CLI, args, { VIGIL_AGENT_TOKEN: await token() });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('already-enrolled');
   });

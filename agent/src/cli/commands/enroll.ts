@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .description("enroll this device: prove its TPM to the Vigil server with a token and receive the device certificate")
     .requiredOption('--server <url>', 'mqtts://HOST[:PORT] of the Vigil broker (default port 8883)')
     .requiredOption('--ca <file>', 'the fleet CA certificate (PEM), from the server’s data directory (ca.pem)')
-    .option('--token <token>', 'enrollment token from vigil-server token create (default: $VIGIL_ENROLL_TOKEN)')
+    .option('--token <token>', 'enrollment token from vigil-server token create (default: $VIGIL_AGENT_TOKEN)')
     .option('--tpm <uri>', `TPM URI: device:/dev/tpmrm0, swtpm:path=..., swtpm:host=...,port=... (default: $VIGIL_TPM or ${DEFAULT_TPM})`)
     .option('--state <dir>', 'state directory for the key, certificates and AK (created 0700)', DEFAULT_STATE)
     .option('--ak <kind>', 'attestation key: rsa (RSA 2048 under the RSA EK) or ecc (P-256 under the P-384/P-256 EK)', 'rsa')
@@ -39,8 +39,8 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or silent (logs are JSON lines on stderr)', 'warn')
     .action(async (options: EnrollCliOptions) => {
-      const token = options.token ?? process.env['VIGIL_ENROLL_TOKEN'];
-      if (token === undefined || token === '') throw new CliError('an enrollment token is needed: --token or $VIGIL_ENROLL_TOKEN', ExitCode.Usage);
+      const token = options.token ?? process.env['VIGIL_AGENT_TOKEN'];
+      if (token === undefined || token === '') throw new CliError('an enrollment token is needed: --token or $VIGIL_AGENT_TOKEN', ExitCode.Usage);
       const akKind = options.ak;
       if (akKind !== 'rsa' && akKind !== 'ecc') throw new CliError(`--ak: '${akKind}' is not rsa or ecc`, ExitCode.Usage);
       if (!/^\d{1,4}$/.test(options.timeout) || Number(options.timeout) < 1) throw new CliError('--timeout: a whole number of seconds from 1 to 9999', ExitCode.Usage);
