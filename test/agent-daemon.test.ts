@@ -8,6 +8,8 @@
  * Device B: enrolled, restarted (kill -9) and reusing its AK and certificate,
  * then a model file changed by one byte: contraindicated, disconnected,
  * revoked; the agent runs its hook once, exits 6 and stays stopped.
+ * Device C: its TPM cleared (another endorsement seed behind the same URI):
+ * detected; without a token it stops (exit 4), with one it enrolls again.
  */
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -26,14 +28,16 @@ import { startSwtpm, type SwtpmInstance } from './harness/swtpm.js';
 let tmp: { path: string; cleanup: () => Promise<void> };
 let tpmA: SwtpmInstance;
 let tpmB: SwtpmInstance;
+let tpmC: SwtpmInstance;
+let tpmD: SwtpmInstance;
 let server: TestServer;
 const agents: AgentProcess[] = [];
 
 beforeAll(async () => {
   tmp = await makeTempDir('vigil-agent-e2e-');
   // Device B gets a TPM of its own manufacture: TPMs from one template share their EK (one device id).
-  [tpmA, tpmB] = await Promise.all([startSwtpm(), startSwtpm({ fresh: true })]);
-  server = await startTestServer({ root: tmp.path, tpms: [tpmA, tpmB] });
+  [tpmA, tpmB, tpmC, tpmD] = await Promise.all([startSwtpm(), startSwtpm({ fresh: true }), startSwtpm({ fresh: true }), startSwtpm({ fresh: true })]);
+  server = await startTestServer({ root: tmp.path, tpms: [tpmA, tpmB, tpmC, tpmD] });
 });
 
 afterAll(async () => {
@@ -41,6 +45,8 @@ afterAll(async () => {
   await server?.stop();
   await tpmA?.stop();
   await tpmB?.stop();
+  await tpmC?.stop();
+  await tpmD?.stop();
   await tmp?.cleanup();
 });
 
@@ -289,5 +295,39 @@ describe('device B: restart without re-enrollment, then a tampered model', () =>
     expect(server.logs.lines.filter(refused).length).toBe(refusalsBefore);
     expect((await readFile(b.hookLog, 'utf8')).trim().split('\n')).toHaveLength(1);
     expect(existsSync(join(b.state, 'revoked.json'))).toBe(true);
+  });
+});
+
+describe('device C: the TPM was cleared', () => {
+  // The TPM behind the agent's --tpm URI changes from C to D: a different endorsement seed, as after a clear.
+  let tpm = () => tpmC;
+  const c = device('c', () => tpm());
+  let firstId: string;
+
+  it('detects the cleared TPM and stops with exit 4 when it has no token to enroll again', async () => {
+    await mkdir(c.models, { recursive: true });
+    await writeFile(join(c.models, 'm.bin'), 'model');
+    const first = start(c, ['--token', await server.newToken()]);
+    await first.waitFor(verdict('affirming'), 'an affirming verdict');
+    firstId = (await readEnrollment(c.state))!.deviceId;
+    expect((await first.stop('SIGTERM')).code).toBe(0);
+
+    tpm = () => tpmD;
+    const cleared = start(c);
+    expect((await cleared.exited).code).toBe(4);
+    expect(cleared.matching((l) => String(l.msg).startsWith('TPM CLEARED OR REPLACED'))).toHaveLength(1);
+    expect((await readEnrollment(c.state))!.deviceId).toBe(firstId);
+  });
+
+  it('enrolls again with a token: a new AK under the new EK, a new device, affirming', async () => {
+    const oldAk = await readFile(join(c.state, 'ak.pub'));
+    const again = start(c, ['--token', await server.newToken()]);
+    await again.waitFor(msg('enrolled'), 'the new enrollment');
+    await again.waitFor(verdict('affirming'), 'an affirming verdict');
+    const record = (await readEnrollment(c.state))!;
+    expect(record.deviceId).not.toBe(firstId);
+    expect(Buffer.compare(await readFile(join(c.state, 'ak.pub')), oldAk)).not.toBe(0);
+    expect((await server.store.getDevice(record.deviceId))?.status).toBe('affirming');
+    expect((await again.stop('SIGTERM')).code).toBe(0);
   });
 });
