@@ -29,7 +29,10 @@ export async function findRunningServer(paths: DataDir): Promise<AdminClient | u
     return undefined;
   }
   const endpoint = { host: run.host, port: run.port, certificateSha256: run.certificateSha256 };
-  if (!(await new AdminClient(endpoint, { caPem }, { timeoutMs: HEALTH_TIMEOUT_MS }).healthy())) return undefined;
+  const probe = new AdminClient(endpoint, { caPem }, { timeoutMs: HEALTH_TIMEOUT_MS });
+  const healthy = await probe.healthy();
+  probe.close();
+  if (!healthy) return undefined;
   let credential;
   try {
     credential = await loadClientCredential(paths);
