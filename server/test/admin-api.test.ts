@@ -553,6 +553,11 @@ describe('vigil-server commands: through the API when the server runs, on the da
       handler: async () => ({}),
     });
     await expect(invokeOperation(attest, {}, paths)).rejects.toMatchObject({ exitCode: 5, message: `vigil-server is not running for ${paths.root}` });
+    // The same through the built CLI, with a registered online-only operation.
+    const online = operations.find((op) => !op.offline && op.cli !== undefined)!;
+    expect(online.name).toBe('devices.attest');
+    const r = await vigil(...online.cli!.command, ...(online.cli!.arguments ?? []).map(() => 'cam-a'), '--data', paths.root);
+    expect(r).toMatchObject({ code: 5, stdout: '', stderr: `vigil-server: vigil-server is not running for ${paths.root}\n` });
   });
 
   it('admin issue writes a working credential (key 0600) and refuses to overwrite one', async () => {
