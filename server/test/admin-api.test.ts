@@ -541,6 +541,8 @@ describe('vigil-server commands: through the API when the server runs, on the da
   });
 
   it('an operation that needs the server exits 5 when none runs', async () => {
+    await server?.stop();
+    server = undefined;
     const attest = defineOperation({
       name: 'test.online-only',
       summary: 'needs the server',
