@@ -28,7 +28,7 @@ describe('server configuration', () => {
     expect(config.listen).toEqual({ host: '::', port: 8883 });
     expect(config.tls.minVersion).toBe('TLSv1.3');
     expect(config.pki.deviceCertificateValidityHours).toBe(24);
-    expect(config.limits.maxPacketBytes).toBe(8 * 1024 * 1024);
+    expect(config.limits.maxPacketBytes).toBe(9 * 1024 * 1024);
     expect(config.log.level).toBe('info');
   });
 
