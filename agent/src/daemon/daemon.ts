@@ -18,12 +18,12 @@ import {
 import { ExitCode } from '../cli/exit-codes.js';
 import type { AgentConfig } from '../config/index.js';
 import { parseServerUrl } from '../config/server-url.js';
-import { enroll, EnrollmentError } from '../enroll/index.js';
+import { EnrollmentError } from '../enroll/errors.js';
 import { acceptIssuedCertificate } from '../enroll/issued-certificate.js';
 import { AGENT_VERSION } from '../enroll/facts.js';
 import type { Logger } from '../log.js';
 import { ensureStateDir, type EnrolledAk, type EnrolledIdentity, loadEnrolledAk, loadEnrolledIdentity, readEnrollment, saveEnrollment, StateError } from '../state/index.js';
-import { ModelWatcher } from '../watch/index.js';
+import { type FileFingerprint, ModelWatcher } from '../watch/index.js';
 import type { Attester, TpmContext } from './attester.js';
 import { ChallengeInterval } from './challenge-interval.js';
 import { readRevocationMarker, writeRevocationMarker } from './revocation-marker.js';
@@ -257,6 +257,8 @@ export class AgentDaemon {
     this.#status?.update((s) => (s.connection = { ...s.connection, state: 'enrolling', since: Date.now() }));
     this.#log.info({ reason: why, server: config.server }, 'enrolling');
     const caPem = await readFile(config.ca, 'utf8');
+    // Loaded only when needed: enrollment brings the X.509 toolkit for the bootstrap certificate, which a running agent never uses again.
+    const { enroll } = await import('../enroll/enroll.js');
     let delay = config.reconnect.initialDelayMs;
     for (;;) {
       try {
@@ -631,18 +633,25 @@ class StartupError extends Error {
 
 class StopRequested extends Error {}
 
-/** Configured folders every scanned file of which changed: measured as a whole (parallel hashing). */
-function wholeRoots(roots: readonly string[], changed: readonly string[], scanned: ReadonlyMap<string, unknown>): string[] {
+/**
+ * Below this many bytes a folder is hashed file by file on the main thread:
+ * worker threads (one V8 isolate each) only pay for large models, and the
+ * memory they leave behind in the allocator counts against the agent's footprint.
+ */
+const PARALLEL_HASHING_MIN_BYTES = 64 * 1024 * 1024;
+
+/** Configured folders every scanned file of which changed, large enough to hash in parallel: measured as a whole. */
+function wholeRoots(roots: readonly string[], changed: readonly string[], scanned: ReadonlyMap<string, FileFingerprint>): string[] {
   const changedSet = new Set(changed);
   return roots.filter((root) => {
     const prefix = root.endsWith(sep) ? root : root + sep;
-    let any = false;
-    for (const path of scanned.keys()) {
+    let bytes = 0n;
+    for (const [path, fp] of scanned) {
       if (!path.startsWith(prefix)) continue;
       if (!changedSet.has(path)) return false;
-      any = true;
+      bytes += fp.size;
     }
-    return any;
+    return bytes >= BigInt(PARALLEL_HASHING_MIN_BYTES);
   });
 }
 

@@ -60,6 +60,8 @@ export class EnrollmentChannel {
       clientId: credentials.clientId,
       clean: true,
       reconnectPeriod: 0,
+      // No 65,536-entry packet-id Buffer cache (~6 MB kept for the life of the process, which is the agent daemon's).
+      writeCache: false,
       connectTimeout: timeoutMs,
       ca: caPem,
       cert: credentials.certificatePem,

@@ -1,7 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import { bootstrapIdFromSpki } from '@vigil/protocol';
-import { createSelfSignedCertificate } from './self-signed-certificate.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 const DAY_MS = 86_400_000;
@@ -55,6 +54,8 @@ export async function createBootstrapIdentity(options: BootstrapIdentityOptions 
   const publicKey = createPublicKey(privateKey);
   const bootstrapId = bootstrapIdFromSpki(publicKey.export({ type: 'spki', format: 'der' }));
   const now = options.now ?? new Date();
+  // Loaded on use: the X.509 toolkit (@peculiar/x509) costs ~15 MB of memory, which an enrolled agent never needs again.
+  const { createSelfSignedCertificate } = await import('./self-signed-certificate.js');
   const certificatePem = await createSelfSignedCertificate(
     { privateKey, publicKey },
     {

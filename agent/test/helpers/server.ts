@@ -57,6 +57,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     { path: 'listen.host', value: '127.0.0.1', flag: 'test' },
     { path: 'listen.port', value: port, flag: 'test' },
     { path: 'enrollment.manufacturerCaFiles', value: ['tpm-manufacturers.pem'], flag: 'test' },
+      // The admin API is not what these exercise; on a free port so parallel runs do not collide on 8443.
+      { path: 'admin.port', value: 0, flag: 'test' },
     ...Object.entries(options.config ?? {}).map(([path, value]) => ({ path, value, flag: 'test' })),
   ];
   let running = await startVigilServer({ paths, overrides: overrides(), logger: logs.logger });

@@ -1,7 +1,5 @@
 import { type Command, Option } from 'commander';
 import { configLeaves, ConfigError, loadAgentConfig, renderAgentConfig, DEFAULT_CONFIG_PATH, type ConfigLeaf } from '../../config/index.js';
-import { AgentDaemon } from '../../daemon/daemon.js';
-import { createAttester } from '../../daemon/attestation-adapter.js';
 import { createAgentLogger } from '../../log.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 
@@ -48,6 +46,8 @@ export function register(program: Command): void {
     for (const w of loaded.warnings) log.warn(w);
     log.info({ config: loaded.file ?? 'none', state: loaded.config.state }, 'vigil-agent starting');
 
+    // Loaded here, not at the top: every vigil-agent command registers at start-up.
+    const [{ AgentDaemon }, { createAttester }] = await Promise.all([import('../../daemon/daemon.js'), import('../../daemon/attestation-adapter.js')]);
     const daemon = new AgentDaemon({ config: loaded.config, log, attester: createAttester });
     const onSignal = (signal: NodeJS.Signals): void => {
       log.info({ signal }, 'stopping');
