@@ -5,7 +5,7 @@ import { type ConfigOverride, loadServerConfig } from '../config/index.js';
 import type { DataDir } from '../datadir.js';
 import { createLogger, type Logger } from '../log.js';
 import { days, hours, loadFleetCaFiles, loadOrRenewServerCredentials } from '../pki/index.js';
-import { openSqliteStore, type Store } from '../store/index.js';
+import { openSelectedStore, StoreError, type Store } from '../store/index.js';
 import { components as defaultComponents } from './components.js';
 import { createServerMetrics } from '../metrics.js';
 import type { Component, ComponentFactory, ServerContext } from './context.js';
@@ -51,7 +51,14 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
   if (server.renewed) log.warn({ file: paths.serverCert }, 'broker certificate was missing, foreign or near expiry: reissued');
 
   const crlSerials = await refreshCrl(paths, ca, config, log);
-  const store: Store = await openSqliteStore(paths.database, { create: false });
+  let store: Store;
+  try {
+    // store.url selects SQLite in the data directory (default) or a PostgreSQL database shared by replicas.
+    store = await openSelectedStore(config.store, paths.database, { create: false, onIdleError: (err) => log.warn({ err }, 'store connection lost (replaced)') });
+  } catch (err) {
+    if (err instanceof StoreError) throw new CliError(err.message, ExitCode.Io, { cause: err });
+    throw err;
+  }
   const revokedCertificates = await store.listRevokedCertificates();
   const revokedDevices = await store.listDevices({ revoked: true });
   const revocations = new MemoryRevocationList({

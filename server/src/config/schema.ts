@@ -3,6 +3,7 @@ import { LOG_LEVELS } from '../log.js';
 import { AdminConfig } from './admin.js';
 import { AttestationConfig } from './attestation.js';
 import { EnrollmentConfig } from './enrollment.js';
+import { StoreConfig } from './store.js';
 import { WebhookConfig } from './webhook.js';
 
 const MiB = 1024 * 1024;
@@ -73,7 +74,7 @@ const Log = Type.Object(
   { additionalProperties: false, default: {}, description: 'Logging.' },
 );
 
-export const ServerConfigSchema = Type.Object({ listen: Listen, tls: Tls, pki: Pki, limits: Limits, enrollment: EnrollmentConfig, admin: AdminConfig, attestation: AttestationConfig, webhook: WebhookConfig, log: Log }, { additionalProperties: false });
+export const ServerConfigSchema = Type.Object({ listen: Listen, tls: Tls, pki: Pki, limits: Limits, enrollment: EnrollmentConfig, store: StoreConfig, admin: AdminConfig, attestation: AttestationConfig, webhook: WebhookConfig, log: Log }, { additionalProperties: false });
 
 export type ServerConfig = Static<typeof ServerConfigSchema>;
 

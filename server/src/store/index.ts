@@ -1,9 +1,12 @@
 /**
- * The verifier's store: one async interface (`Store`) and its embedded
- * SQLite implementation. See README.md in this folder.
+ * The verifier's store: one async interface (`Store`), its embedded SQLite
+ * implementation and the PostgreSQL one for fleets beyond one machine.
+ * See README.md in this folder.
  */
 export type { Store } from './store.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/open.js';
+export { openPostgresStore, type PostgresStoreOptions } from './postgres/open.js';
+export { openSelectedStore, storeKind, type StoreKind, type StoreSelection } from './select.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export { ENROLLMENT_TOKEN_PREFIX, generateEnrollmentToken, hashEnrollmentToken } from './token-secret.js';
 export { AUDIT_GENESIS_HASH, auditEntryHash } from './audit-chain.js';

@@ -22,10 +22,17 @@ export function cliActor(): string {
  */
 export async function runOffline(op: Operation, input: Record<string, unknown>, paths: DataDir): Promise<unknown> {
   // Loaded on use, not at start-up: every vigil-server command registers when the program starts.
-  const [{ openSqliteStore, StoreError }, pki] = await Promise.all([import('../../store/index.js'), import('../../pki/index.js')]);
+  const [{ openSelectedStore, StoreError }, pki, { loadServerConfig }, { startupError }] = await Promise.all([
+    import('../../store/index.js'),
+    import('../../pki/index.js'),
+    import('../../config/index.js'),
+    import('../../config/startup-errors.js'),
+  ]);
+  const loaded = loadServerConfig({ configPath: paths.config });
   let store: Store;
   try {
-    store = await openSqliteStore(paths.database, { create: false });
+    // The configuration's store: SQLite in the data directory, or the PostgreSQL database replicas share.
+    store = await openSelectedStore((await loaded.catch((err: unknown) => startupError(err, paths.root))).store, paths.database, { create: false });
   } catch (err) {
     if (err instanceof StoreError && err.code === 'missing') {
       throw new CliError(`no database at ${paths.database} (run: vigil-server init --data ${paths.root})`, ExitCode.Io, { cause: err });
@@ -44,7 +51,7 @@ export async function runOffline(op: Operation, input: Record<string, unknown>, 
       (ca ??= pki.loadFleetCaFiles(paths).catch((err: unknown) => {
         throw new CliError(`cannot load the fleet CA from ${paths.root}: ${(err as Error).message}`, ExitCode.Io, { cause: err });
       })),
-    config: () => (config ??= import('../../config/index.js').then((c) => c.loadServerConfig({ configPath: paths.config }))),
+    config: () => (config ??= loaded),
   };
   try {
     return await op.run(ctx, input);

@@ -105,11 +105,16 @@ function table(header: string[], rows: string[][]): string {
 /** Opens the existing database of a data directory, runs `fn`, closes it; store failures become exit codes. */
 async function withStore<T>(root: string, fn: (store: Store) => Promise<T>): Promise<T> {
   // Loaded on use, not at start-up: every vigil-server command registers when the program starts.
-  const { openSqliteStore, StoreError } = await import('../../store/index.js');
+  const [{ openSelectedStore, StoreError }, { loadServerConfig }, { startupError }] = await Promise.all([
+    import('../../store/index.js'),
+    import('../../config/index.js'),
+    import('../../config/startup-errors.js'),
+  ]);
   const paths = dataDir(root);
+  const config = await loadServerConfig({ configPath: paths.config }).catch((err: unknown) => startupError(err, paths.root));
   let store: Store;
   try {
-    store = await openSqliteStore(paths.database, { create: false });
+    store = await openSelectedStore(config.store, paths.database, { create: false });
   } catch (err) {
     if (err instanceof StoreError && err.code === 'missing') {
       throw new CliError(`no database at ${paths.database} (run: vigil-server init --data ${paths.root})`, ExitCode.Io, { cause: err });

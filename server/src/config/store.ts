@@ -1,0 +1,22 @@
+import Type from 'typebox';
+
+/**
+ * The `store:` section: where the verifier keeps its state. Empty `url`
+ * (the default) is the embedded SQLite database in the data directory; a
+ * `postgres://` URL is a PostgreSQL database that any number of verifier
+ * replicas share (see docs/deployment.md). `VIGIL_STORE_URL` sets it from
+ * the environment.
+ */
+export const StoreConfig = Type.Object(
+  {
+    url: Type.String({
+      maxLength: 2048,
+      pattern: '^(postgres(ql)?://\\S+)?$',
+      default: '',
+      description:
+        'Empty: the SQLite database in the data directory (vigil.db). postgres://USER@HOST:5432/DB (libpq parameters such as ?sslmode=verify-full or ?host=/run/postgresql allowed): a PostgreSQL database shared by verifier replicas. Give the password in PGPASSWORD or ~/.pgpass, not here.',
+    }),
+    poolSize: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'PostgreSQL connections this server process may open.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Where the verifier keeps devices, challenges, verdicts and the audit log.' },
+);
