@@ -1,0 +1,193 @@
+/**
+ * Issue 9, freshness attacks against the whole server over the real
+ * broker: an old quote replayed with its old nonce, an answer after the
+ * challenge expired, a challenge answered twice (one after the other, and
+ * both at once), and a TPM clock that goes back. Devices are simulated
+ * (software AK, real TPMS_ATTEST / TPMT_SIGNATURE), so each attack can be
+ * made exactly: the quote is correctly signed and only its freshness is wrong.
+ * (The same attacks with a real swtpm — evidence replayed, a rolled-back TPM
+ * state — are in attestation.test.ts.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AttestationResult } from '@vigil/protocol';
+import { closed } from './harness/broker.js';
+import { delay, enrollSimDevices, simEvidence, SimDevice, startSimServer, type SimServer } from './harness/sim-fleet.js';
+
+const TTL_SECONDS = 4;
+let env: SimServer;
+const devices: SimDevice[] = [];
+
+async function device(): Promise<SimDevice> {
+  const [id] = await enrollSimDevices(env.store, env.ca, 1, 'fresh');
+  const d = new SimDevice(id!);
+  await d.connect(env.port, env.ca.certificatePem);
+  devices.push(d);
+  return d;
+}
+
+function codes(r: AttestationResult): string[] {
+  if (!r.ok) return [`error:${r.error}`];
+  return Object.entries(r.verdict.submods).flatMap(([sub, a]) => (a?.['vigil.reasons'] ?? []).map((x) => `${sub}/${x.code}`));
+}
+
+function status(r: AttestationResult): string {
+  if (!r.ok) return `error:${r.error}`;
+  const order = ['affirming', 'none', 'warning', 'contraindicated'];
+  return Object.values(r.verdict.submods).reduce((w, s) => (order.indexOf(s!['ear.status']) > order.indexOf(w) ? s!['ear.status'] : w), 'affirming');
+}
+
+async function expectRevoked(d: SimDevice): Promise<void> {
+  await closed(d.client!);
+  expect((await env.store.getDevice(d.deviceId))?.revoked).toBe(true);
+}
+
+beforeAll(async () => {
+  env = await startSimServer({
+    overrides: [
+      { path: 'attestation.intervalSeconds', value: 3600, flag: 'test' },
+      { path: 'attestation.challengeTtlSeconds', value: TTL_SECONDS, flag: 'test' },
+    ],
+  });
+});
+
+afterAll(async () => {
+  for (const d of devices) d.close();
+  await env?.stop();
+});
+
+describe('replay', () => {
+  it('an old quote with its old nonce, sent for a new challenge: nonce-mismatch, contraindicated, revoked', async () => {
+    const d = await device();
+    const first = await d.freshChallenge();
+    const old = simEvidence(d.tpm, first);
+    await d.publishEvidence(old);
+    expect(status(await d.results.take((r) => r.challengeId === first.challengeId))).toBe('affirming');
+    const second = await d.freshChallenge();
+    await d.publishEvidence({ ...old, challengeId: second.challengeId });
+    const result = await d.results.take((r) => r.challengeId === second.challengeId);
+    expect(codes(result)).toEqual(['identity/nonce-mismatch']);
+    expect(status(result)).toBe('contraindicated');
+    await expectRevoked(d);
+  });
+
+  it('the old evidence resent as it was (its own, already answered challenge): challenge-used', async () => {
+    const d = await device();
+    const c = await d.freshChallenge();
+    const evidence = simEvidence(d.tpm, c);
+    await d.publishEvidence(evidence);
+    expect(status(await d.results.take((r) => r.challengeId === c.challengeId))).toBe('affirming');
+    await d.publishEvidence(evidence);
+    const again = await d.results.take((r) => r.challengeId === c.challengeId);
+    expect(codes(again)).toEqual(['identity/challenge-used']);
+    await expectRevoked(d);
+  });
+
+  it('a challenge id the server never issued: challenge-unknown', async () => {
+    const d = await device();
+    const c = await d.freshChallenge();
+    const forged = { ...c, challengeId: 'NeverIssuedChallenge00' };
+    await d.publishEvidence(simEvidence(d.tpm, forged));
+    expect(codes(await d.results.take((r) => r.challengeId === forged.challengeId))).toEqual(['identity/challenge-unknown']);
+    await expectRevoked(d);
+  });
+});
+
+describe('expiry', () => {
+  it('an answer after the challenge expired: challenge-expired, a warning (late, not forged), recorded, not revoked', async () => {
+    const d = await device();
+    const c = await d.freshChallenge();
+    await delay(Math.max(0, c.expiresAt - Date.now()) + 300);
+    await d.publishEvidence(simEvidence(d.tpm, c));
+    const late = await d.results.take((r) => r.challengeId === c.challengeId);
+    expect(codes(late)).toEqual(['identity/challenge-expired']);
+    expect(status(late)).toBe('warning');
+    const [record] = await env.store.listAttestations(d.deviceId, 1);
+    expect(record?.challengeId).toBe(c.challengeId);
+    expect(record?.status).toBe('warning');
+    const after = await env.store.getDevice(d.deviceId);
+    expect(after?.revoked).toBe(false);
+    // A late answer is never trusted: the device's last verification does not move.
+    expect(after?.lastVerifiedAt).toBeNull();
+    // Sent again, it is judged the same way (the store's order is unknown, other device, used,
+    // expired, and an expired challenge was never consumed): still late, still not trusted.
+    await d.publishEvidence(simEvidence(d.tpm, c));
+    expect(codes(await d.results.take((r) => r.challengeId === c.challengeId))).toEqual(['identity/challenge-expired']);
+    expect((await env.store.getDevice(d.deviceId))?.lastVerifiedAt).toBeNull();
+    // A fresh challenge answered in time trusts it again.
+    expect(status(await d.attest())).toBe('affirming');
+    expect((await env.store.getDevice(d.deviceId))?.lastVerifiedAt).not.toBeNull();
+  }, 30_000);
+});
+
+describe('answering twice', () => {
+  it('two answers to one challenge sent back to back: exactly one verdict trusts it, the other is challenge-used', async () => {
+    const d = await device();
+    const c = await d.freshChallenge();
+    const a = simEvidence(d.tpm, c);
+    const b = simEvidence(d.tpm, c);
+    await Promise.all([d.publishEvidence(a), d.publishEvidence(b)]);
+    const first = await d.results.take((r) => r.challengeId === c.challengeId);
+    const second = await d.results.take((r) => r.challengeId === c.challengeId);
+    expect([status(first), status(second)].sort()).toEqual(['affirming', 'contraindicated']);
+    expect([...codes(first), ...codes(second)]).toEqual(['identity/challenge-used']);
+    await expectRevoked(d);
+  });
+});
+
+describe('the TPM clock (TPMS_CLOCK_INFO)', () => {
+  it('a reboot (resetCount up) is recorded, not failed', async () => {
+    const d = await device();
+    expect(status(await d.attest())).toBe('affirming');
+    d.tpm.reboot();
+    const r = await d.attest();
+    expect(codes(r)).toEqual(['identity/tpm-reboot']);
+    expect(status(r)).toBe('affirming');
+  });
+
+  it('clock went back without a reset: clock-went-back, contraindicated, revoked', async () => {
+    const d = await device();
+    expect(status(await d.attest())).toBe('affirming');
+    const r = await d.attest((p) => {
+      p.attest = { ...p.attest, clockInfo: { ...p.attest.clockInfo, clock: p.attest.clockInfo.clock - 500_000n } };
+    });
+    expect(codes(r)).toEqual(['identity/clock-went-back']);
+    expect(status(r)).toBe('contraindicated');
+    await expectRevoked(d);
+  });
+
+  it('restartCount went back within one boot: restart-count-decreased', async () => {
+    const d = await device();
+    d.tpm.clock.restartCount = 5;
+    expect(status(await d.attest())).toBe('affirming');
+    const r = await d.attest((p) => {
+      p.attest = { ...p.attest, clockInfo: { ...p.attest.clockInfo, restartCount: 4 } };
+    });
+    expect(codes(r)).toEqual(['identity/restart-count-decreased']);
+    await expectRevoked(d);
+  });
+
+  it('resetCount went back (TPM state restored from a copy): reset-count-decreased', async () => {
+    const d = await device();
+    d.tpm.reboot();
+    d.tpm.reboot();
+    expect(status(await d.attest())).toBe('affirming');
+    const r = await d.attest((p) => {
+      p.attest = { ...p.attest, clockInfo: { ...p.attest.clockInfo, resetCount: p.attest.clockInfo.resetCount - 1, clock: p.attest.clockInfo.clock + 10_000n } };
+    });
+    expect(codes(r)).toEqual(['identity/reset-count-decreased']);
+    await expectRevoked(d);
+  });
+
+  it('a rolled-back quote is judged against the last verified clock only: a failed quote does not move it', async () => {
+    const d = await device();
+    expect(status(await d.attest())).toBe('affirming');
+    const verified = (await env.store.getDevice(d.deviceId))?.tpmClock;
+    // A quote with a wrong nonce (failed before the clock step) carrying a huge clock...
+    const r = await d.attest((p) => {
+      p.attest = { ...p.attest, extraData: new Uint8Array(32), clockInfo: { ...p.attest.clockInfo, clock: 1n << 60n } };
+    });
+    expect(codes(r)).toEqual(['identity/nonce-mismatch']);
+    // ...leaves the verified clock where the last good quote put it.
+    expect((await env.store.getDevice(d.deviceId))?.tpmClock).toEqual(verified);
+  });
+});
