@@ -12,7 +12,7 @@ import { readFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTpmFactory, percentile, startAgentProcess, startBenchServer, timeOf, type BenchServer, type LogLine } from './agent-rig.js';
+import { makeTpmFactory, percentile, sleep, startAgentProcess, startBenchServer, timeOf, type BenchServer, type LogLine } from './agent-rig.js';
 import type { Benchmark, BenchOptions } from './registry.js';
 
 interface RunTimes {
@@ -48,6 +48,8 @@ export const tamperBenchmark: Benchmark = {
       const digest = createHash('sha256').update(original).digest('hex');
       await store.createPolicyVersion({ name: 'bench-models', document: { v: 1, models: { allowed: { [model]: [digest] }, fleetAllowlist: false } }, actor: 'bench' });
       await store.assignPolicy({ target: { kind: 'all' }, policyName: 'bench-models', actor: 'bench' });
+      // The verifier re-reads policies from the store every 5 s (changes through its admin API apply at once).
+      await sleep(6000);
 
       for (let i = 0; i < runs; i++) {
         if (i > 0) tpm = await factory.manufacture(`run-${i}`);
@@ -82,10 +84,15 @@ export const tamperBenchmark: Benchmark = {
           const closed = await server.logs.waitFor(after((l) => l.msg === 'session closed by server' && l.reason === 'revoked' && l.deviceId === deviceId), 60_000, 'the session closed');
           const measured = await agent.logs.waitFor(after((l) => l.msg === 'model files changed and re-measured'), 10_000, 'the re-measurement');
           const verdict = await agent.logs.waitFor(after((l) => l.msg === 'verdict' && l.status === 'contraindicated'), 10_000, 'the verdict');
+          const attestation = (await store.listAttestations(deviceId, 1))[0];
+          if (attestation?.policy?.name !== 'bench-models') throw new Error(`the tampered evidence was not appraised under the bench policy (${attestation?.policy?.name ?? 'none'})`);
           const t: RunTimes = { measuredMs: timeOf(measured) - writtenAt, verdictMs: timeOf(verdict) - writtenAt, disconnectMs: timeOf(closed) - writtenAt };
           times.push(t);
           const code = await agent.exited;
           process.stdout.write(`  run ${i + 1}/${runs}: re-measured ${t.measuredMs} ms, verdict ${t.verdictMs} ms, disconnected ${t.disconnectMs} ms (agent exit ${code})\n`);
+        } catch (err) {
+          process.stderr.write(`agent log tail:\n${agent.logs.lines.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n`);
+          throw err;
         } finally {
           await agent.stop();
           await tpm.stop();

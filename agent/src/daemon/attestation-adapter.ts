@@ -40,9 +40,10 @@ export function createAttester(context: { readonly config: AgentConfig; readonly
     async measure(ctx, { files, wholeRoots }) {
       const modelsLog = await open(ctx);
       const failed: string[] = [];
+      let added = 0;
       for (const batch of batches(files, wholeRoots)) {
         try {
-          await modelsLog.measureModels(batch.paths);
+          added += (await modelsLog.measureModels(batch.paths)).length;
         } catch (err) {
           if (!batch.whole) {
             failed.push(...batch.paths);
@@ -52,7 +53,7 @@ export function createAttester(context: { readonly config: AgentConfig; readonly
           // A whole folder failed (one odd file in it): measure its files one by one to isolate the failure.
           for (const file of batch.files) {
             try {
-              await modelsLog.measureModels([file]);
+              added += (await modelsLog.measureModels([file])).length;
             } catch (e) {
               failed.push(file);
               log.warn({ path: file, err: (e as Error).message }, 'model file could not be measured');
@@ -60,7 +61,7 @@ export function createAttester(context: { readonly config: AgentConfig; readonly
           }
         }
       }
-      return { failed };
+      return { failed, added };
     },
 
     async evidence(ctx, challenge: AttestationChallenge): Promise<Evidence> {

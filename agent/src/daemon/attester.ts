@@ -24,9 +24,11 @@ export interface Attester {
    * Hashes `files`, extends each new measurement into the model PCR and
    * appends it to the model measurement log. `wholeRoots` are configured
    * folders all of whose files are in `files` (hashed as one, in parallel).
-   * Files that could not be measured are returned (the watcher tries them again).
+   * Files that could not be measured are returned (the watcher tries them
+   * again), with how many new measurements were logged (a file whose
+   * digest did not change since its last measurement in this TPM boot adds none).
    */
-  measure(ctx: TpmContext, request: MeasureRequest): Promise<{ readonly failed: readonly string[] }>;
+  measure(ctx: TpmContext, request: MeasureRequest): Promise<{ readonly failed: readonly string[]; readonly added: number }>;
   /** The evidence for `challenge`: quote, PCR values, boot event log, IMA and model log since the server's offsets. */
   evidence(ctx: TpmContext, challenge: AttestationChallenge): Promise<Evidence>;
 }

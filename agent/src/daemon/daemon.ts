@@ -345,10 +345,11 @@ export class AgentDaemon {
     const initial = !this.#modelsMeasuredOnce;
     if (removed.length > 0) this.#log.warn({ files: removed.slice(0, 20), count: removed.length }, 'model files removed');
     let failed: readonly string[] = changed;
+    let added = 0;
     if (changed.length > 0) {
       this.#status?.update((s) => (s.models = { ...s.models, pending: changed.length }));
       try {
-        ({ failed } = await this.#useTpm((ctx) => this.#attester!.measure(ctx, { files: changed, wholeRoots: whole })));
+        ({ failed, added } = await this.#useTpm((ctx) => this.#attester!.measure(ctx, { files: changed, wholeRoots: whole })));
       } catch (err) {
         if (!(err instanceof TpmUnavailableError)) throw err;
         this.#log.warn({ files: changed.length }, 'the TPM is unreachable: model files will be measured when it is back');
@@ -365,12 +366,17 @@ export class AgentDaemon {
         lastError: failed.length > 0 ? `${failed.length} file(s) not measured, e.g. ${failed[0]}`.slice(0, 512) : undefined,
       };
     });
-    if (measured > 0 || removed.length > 0) {
-      this.#log.info({ measured, removed: removed.length, initial }, initial ? 'model files measured' : 'model files changed and re-measured');
+    if (initial && measured > 0) {
+      // `added` is 0 after an agent restart in the same TPM boot: the log already holds these digests.
+      this.#log.info({ measured, added }, 'model files measured');
+    } else if (added > 0 || removed.length > 0) {
+      this.#log.info({ measured, added, removed: removed.length }, 'model files changed and re-measured');
+    } else if (measured > 0) {
+      this.#log.debug({ measured }, 'model files touched, contents unchanged');
     }
     if (measured > 0 && initial) this.#modelsMeasuredOnce = true;
     // After a TPM reset every file is measured again and a `boot` request follows: no `model-changed` for that.
-    if (!initial && !this.#remeasuring && (measured > 0 || removed.length > 0) && this.#connection?.online) {
+    if (!initial && !this.#remeasuring && (added > 0 || removed.length > 0) && this.#connection?.online) {
       const first = changed[0] ?? removed[0] ?? '';
       const more = changed.length + removed.length - 1;
       this.#requestChallenge('model-changed', `${first}${more > 0 ? ` and ${more} more` : ''}`);
