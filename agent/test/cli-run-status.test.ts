@@ -12,7 +12,7 @@ import { writeStatusFile } from '../src/daemon/status-file.js';
 import type { AgentStatus } from '../src/daemon/status-schema.js';
 import { saveEnrollment } from '../src/state/index.js';
 import { makeFleetCa } from '../../test/harness/pki.js';
-import { AGENT_CLI } from './helpers/agent-process.js';
+import { AGENT_CLI, msg, startAgent } from './helpers/agent-process.js';
 
 const exec = promisify(execFile);
 let dir: string;
@@ -63,6 +63,16 @@ describe('vigil-agent run', () => {
     const r = await cli(['run', '--server', 'mqtts://localhost:1', '--ca', caFile, '--state', join(dir, 'unenrolled'), '--tpm', 'swtpm:path=/nonexistent']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/token/);
+  });
+
+  it('keeps retrying an enrollment it cannot do yet (TPM unreachable) and stops cleanly on SIGTERM', async () => {
+    const agent = startAgent(['run', '--server', 'mqtts://localhost:1', '--ca', caFile, '--state', join(dir, 'waiting'), '--tpm', `swtpm:path=${join(dir, 'no-tpm.sock')}`, '--token', TOKEN, '--reconnect-initial-delay-ms', '100']);
+    const first = await agent.waitFor(msg('enrollment attempt failed; retrying'), 'a failed attempt');
+    expect(first.failure).toBe('tpm');
+    await agent.waitFor((l) => l.msg === 'enrollment attempt failed; retrying' && l !== first, 'a second attempt');
+    const { code } = await agent.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(JSON.stringify(agent.lines)).not.toContain(TOKEN);
   });
 
   it('exits 3 when the fleet CA file cannot be read', async () => {

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { sep } from 'node:path';
 import {
@@ -102,6 +102,7 @@ export class AgentDaemon {
   /** Runs until stopped, revoked, or a fatal error; never rejects. */
   async run(): Promise<DaemonExit> {
     for (;;) {
+      if (this.#stopping) return { exitCode: ExitCode.Ok, reason: 'stopped before start' };
       const done = new Promise<Stop>((resolve) => {
         this.#finish = (stop) => {
           this.#finish = () => undefined;
@@ -143,6 +144,7 @@ export class AgentDaemon {
     this.#caPem = caPem;
 
     if ((await readEnrollment(config.state)) === undefined) await this.#enroll('no device certificate in the state directory yet');
+    if (this.#stopping) return;
     const identity = (this.#identity = await loadEnrolledIdentity(config.state));
     const cert = new X509Certificate(identity.certificatePem);
     this.#certificateNotAfter = Date.parse(cert.validTo);
@@ -158,6 +160,7 @@ export class AgentDaemon {
       return;
     }
 
+    if (this.#stopping) return;
     this.#attester = this.#makeAttester({ config, deviceId: identity.deviceId, log });
     const previousReset = previous?.enrollment.deviceId === identity.deviceId ? previous.tpm.resetCount : undefined;
     this.#link = new TpmLink<EnrolledAk>({
@@ -558,7 +561,7 @@ export class AgentDaemon {
   // ----- revocation -----------------------------------------------------------------------------
 
   /** Stops attesting, records the revocation, runs the hook once, ends the agent with exit 6. Idempotent. */
-  async #revoke(notice: RevocationNotice | { source: 'result' | 'fleet-event' | 'connection-refused'; reason: string }, hookAlreadyRan = false): Promise<void> {
+  async #revoke(notice: RevocationNotice, hookAlreadyRan = false): Promise<void> {
     if (this.#revoked) return;
     this.#revoked = true;
     const identity = this.#identity;
@@ -663,7 +666,7 @@ function wholeRoots(roots: readonly string[], changed: readonly string[], scanne
 
 function keyOfCertificate(pem: string, path: string): KeyObject {
   try {
-    return createPublicKey(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'pem' }));
+    return new X509Certificate(pem).publicKey;
   } catch (err) {
     throw new StartupError(ExitCode.Usage, `${path} is not a PEM certificate: ${(err as Error).message}`);
   }

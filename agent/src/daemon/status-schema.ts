@@ -94,7 +94,7 @@ export const AgentStatus = Obj({
       at: Time,
       reason: Text(512),
       /** How the agent learned it: a result, a signed fleet revocation event, or the server refusing the connection. */
-      source: Type.Union([Type.Literal('result'), Type.Literal('fleet-event'), Type.Literal('connection-refused'), Type.Literal('marker')]),
+      source: Type.Union([Type.Literal('result'), Type.Literal('fleet-event'), Type.Literal('connection-refused')]),
     }),
   ),
   stopped: Type.Optional(Obj({ at: Time, exitCode: Type.Integer({ minimum: 0, maximum: 255 }), reason: Text(512) })),

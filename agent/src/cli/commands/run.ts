@@ -58,6 +58,8 @@ export function register(program: Command): void {
     try {
       const exit = await daemon.run();
       log.info({ exitCode: exit.exitCode, reason: exit.reason }, 'vigil-agent stopped');
+      // Everything is closed; should some I/O still hold the event loop (an enrollment attempt cut short), do not linger.
+      setTimeout(() => process.exit(), 5000).unref();
       if (exit.exitCode !== ExitCode.Ok) throw new CliError(exit.reason, exit.exitCode);
     } finally {
       process.off('SIGTERM', onSignal);
