@@ -3,8 +3,10 @@
  * file, prints its figures as it goes and returns the result object that the
  * runner stores in bench/results/<name>.json. Add new ones here.
  */
+import { agentFootprintBenchmark } from './agent-footprint.js';
 import { hashBenchmark } from './hash.js';
 import { replayMemoryBenchmark } from './replay-memory.js';
+import { tamperBenchmark } from './tamper.js';
 import { verifyQuoteBenchmark } from './verify-quote.js';
 
 export interface BenchOptions {
@@ -21,4 +23,6 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   hash: hashBenchmark,
   'replay-memory': replayMemoryBenchmark,
   'verify-quote': verifyQuoteBenchmark,
+  agent: agentFootprintBenchmark,
+  tamper: tamperBenchmark,
 };
