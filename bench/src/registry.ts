@@ -7,6 +7,7 @@ import { agentFootprintBenchmark } from './agent-footprint.js';
 import { hashBenchmark } from './hash.js';
 import { replayMemoryBenchmark } from './replay-memory.js';
 import { tamperBenchmark } from './tamper.js';
+import { revocationBenchmark } from './revocation.js';
 import { verifyQuoteBenchmark } from './verify-quote.js';
 
 export interface BenchOptions {
@@ -23,6 +24,7 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   hash: hashBenchmark,
   'replay-memory': replayMemoryBenchmark,
   'verify-quote': verifyQuoteBenchmark,
+  revocation: revocationBenchmark,
   agent: agentFootprintBenchmark,
   tamper: tamperBenchmark,
 };

@@ -31,6 +31,9 @@ export const revocationComponent: ComponentFactory = async (ctx) => {
   ctx.services.provide(Revocations, service);
   return {
     name: 'revocation',
-    close: async () => ctx.services.withdraw(Revocations),
+    async close() {
+      ctx.services.withdraw(Revocations);
+      await crl.close();
+    },
   };
 };

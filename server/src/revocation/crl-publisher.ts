@@ -1,6 +1,8 @@
 import type { Logger } from '../log.js';
-import { reissueCrlFile, type CrlReason, type FleetCa, type RevokedCertificate as CrlEntry } from '../pki/index.js';
+import { readCrlFile, type CrlReason, type FleetCa, type RevokedCertificate as CrlEntry } from '../pki/index.js';
+import { writeFileAtomic } from '../pki/secret-file.js';
 import type { RevokedCertificate, Store } from '../store/index.js';
+import { CrlSigner } from './crl-signer.js';
 
 /** RFC 5280 §5.3.1 reason per revocation reason: a contraindicated device's key lives on a platform that cannot be trusted. */
 const CRL_REASON: Readonly<Record<RevokedCertificate['reason'], CrlReason>> = {
@@ -10,19 +12,34 @@ const CRL_REASON: Readonly<Record<RevokedCertificate['reason'], CrlReason>> = {
 };
 
 /**
- * Reissues the CRL file from the store's revoked certificates, one writer
- * at a time: requests that arrive while a reissue runs are served by one
- * more reissue after it (which reads the store afresh), so a burst of
- * revocations costs two signatures, not one each, and no revocation is
- * left out of the file.
+ * Reissues the CRL file from the store's revoked certificates.
+ *
+ * - One writer at a time: requests that arrive while a reissue runs are
+ *   served by one more reissue after it (which reads the store afresh), so
+ *   a burst of revocations costs two signatures, not one each, and none is
+ *   left out of the file.
+ * - Certificates past their `notAfter` are left out (RFC 5280 §3.3 allows
+ *   it: an expired certificate is refused anyway). Device certificates live
+ *   a day, so the CRL holds the last day's revocations, not the fleet's history.
+ * - Built and signed on a worker thread (`CrlSigner`): encoding a CRL of
+ *   thousands of entries takes @peculiar/x509 seconds of JavaScript, which
+ *   must not stall verdicts.
+ * - cRLNumber (§5.2.3) increases monotonically: one past the larger of the
+ *   last number this process wrote and the file's at start, and never less
+ *   than the current time in milliseconds, so another writer of the file
+ *   (the hourly refresh) cannot make it go back.
  */
 export class CrlPublisher {
   #running: Promise<void> | undefined;
   #again = false;
+  #last: bigint | undefined;
+  readonly #signer: CrlSigner;
 
   constructor(
-    private readonly deps: { readonly store: Store; readonly ca: FleetCa; readonly path: string; readonly validityMs: number; readonly log: Logger },
-  ) {}
+    private readonly deps: { readonly store: Store; readonly ca: FleetCa; readonly path: string; readonly validityMs: number; readonly log: Logger; readonly now?: () => number },
+  ) {
+    this.#signer = new CrlSigner(deps.ca);
+  }
 
   /** Resolves once a CRL including every revocation committed before the call is on disk. */
   async reissue(): Promise<void> {
@@ -39,13 +56,34 @@ export class CrlPublisher {
     await this.#running;
   }
 
+  async close(): Promise<void> {
+    await this.#running?.catch(() => undefined);
+    await this.#signer.close();
+  }
+
   async #loop(): Promise<void> {
     do {
       this.#again = false;
+      const now = (this.deps.now ?? Date.now)();
       const revoked = await this.deps.store.listRevokedCertificates();
-      const entries: CrlEntry[] = revoked.map((c) => ({ serial: c.serial, revokedAt: new Date(c.revokedAt), reason: CRL_REASON[c.reason] }));
-      await reissueCrlFile(this.deps.path, this.deps.ca, entries, { validityMs: this.deps.validityMs });
-      this.deps.log.info({ file: this.deps.path, entries: entries.length }, 'CRL reissued');
+      const entries: CrlEntry[] = revoked.filter((c) => c.notAfter > now).map((c) => ({ serial: c.serial, revokedAt: new Date(c.revokedAt), reason: CRL_REASON[c.reason] }));
+      const crlNumber = await this.#nextNumber(now);
+      const pem = await this.#signer.issue(entries, crlNumber, this.deps.validityMs);
+      await writeFileAtomic(this.deps.path, pem, 0o644);
+      this.#last = crlNumber;
+      this.deps.log.info({ file: this.deps.path, entries: entries.length, crlNumber: crlNumber.toString() }, 'CRL reissued');
     } while (this.#again);
+  }
+
+  async #nextNumber(now: number): Promise<bigint> {
+    if (this.#last === undefined) {
+      this.#last = await readCrlFile(this.deps.path, this.deps.ca).then(
+        (c) => c?.crlNumber ?? 0n,
+        () => 0n,
+      );
+    }
+    const candidate = this.#last + 1n;
+    const clock = BigInt(now);
+    return candidate > clock ? candidate : clock;
   }
 }

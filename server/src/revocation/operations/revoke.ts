@@ -36,7 +36,12 @@ export const revokeDevice = defineOperation({
     // Offline: the CRL now (it is a file); the broker, the fleet event and the webhook at the next start (pending effects).
     const [{ CrlPublisher }, { days }, { createLogger }] = await Promise.all([import('../crl-publisher.js'), import('../../pki/index.js'), import('../../log.js')]);
     const config = await ctx.config();
-    await new CrlPublisher({ store: ctx.store, ca: await ctx.fleetCa(), path: ctx.paths.crl, validityMs: days(config.pki.crlValidityDays), log: createLogger({ level: 'silent' }) }).reissue();
+    const crl = new CrlPublisher({ store: ctx.store, ca: await ctx.fleetCa(), path: ctx.paths.crl, validityMs: days(config.pki.crlValidityDays), log: createLogger({ level: 'silent' }) });
+    try {
+      await crl.reissue();
+    } finally {
+      await crl.close();
+    }
     return { id, revocation: r.revocation.id, serials: [...r.revocation.serials], effects: 'pending' as const };
   },
   cli: {
