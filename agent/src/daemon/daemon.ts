@@ -298,7 +298,11 @@ export class AgentDaemon {
     if (!link) throw new TpmUnavailableError('the TPM is not open');
     try {
       const result = await link.use(({ tpm, keys, counters }) => fn({ tpm, runner: link.runner, keys, counters }));
-      this.#status?.update((s) => (s.tpm = { ...s.tpm, reachable: true, checkedAt: Date.now(), resetCount: link.counters?.resetCount, restartCount: link.counters?.restartCount, lastError: undefined }));
+      // Written only when something changed: the health poll must not rewrite the status file (flash storage) every few seconds.
+      const t = this.#status?.current.tpm;
+      if (t && (!t.reachable || t.resetCount !== link.counters?.resetCount || t.restartCount !== link.counters?.restartCount)) {
+        this.#status!.update((s) => (s.tpm = { ...s.tpm, reachable: true, checkedAt: Date.now(), resetCount: link.counters?.resetCount, restartCount: link.counters?.restartCount, lastError: undefined }));
+      }
       return result;
     } catch (err) {
       if (err instanceof StateError && err.code === 'tpm-changed') this.#onTpmCleared(err);

@@ -55,6 +55,7 @@ export const AgentStatus = Obj({
   tpm: Obj({
     uri: Text(4096),
     reachable: Type.Boolean(),
+    /** When reachability or the counters last changed. */
     checkedAt: Type.Optional(Time),
     resetCount: Type.Optional(Type.Integer({ minimum: 0 })),
     restartCount: Type.Optional(Type.Integer({ minimum: 0 })),
