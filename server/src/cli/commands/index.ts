@@ -7,6 +7,8 @@ import { register as verify } from './verify.js';
 import { register as devices } from './devices.js';
 import { register as policy } from './policy.js';
 import { register as models } from './models.js';
+import { register as demo } from './demo.js';
+import { register as broker } from '../../broker-external/cli.js';
 
 /**
  * Every `vigil-server` subcommand lives in its own file in this folder and
@@ -15,4 +17,4 @@ import { register as models } from './models.js';
  * `../../admin/operations/registry.ts` becomes a command (`operations`,
  * first, so that hand-written commands see the groups it made).
  */
-export const commands: ReadonlyArray<(program: Command) => void> = [init, start, operations, admin, verify, devices, policy, models];
+export const commands: ReadonlyArray<(program: Command) => void> = [init, start, operations, admin, verify, devices, policy, models, demo, broker];
