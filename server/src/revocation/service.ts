@@ -113,6 +113,9 @@ export class RevocationService {
     if (!reinstated) {
       broker.revokeDevice(record.deviceId, record.serials);
       for (const l of this.#listeners) l.revoked?.(record.deviceId);
+    } else {
+      // Reinstated since: its old certificates stay refused, the device id is not.
+      this.deps.revocations.revoke(undefined, record.serials);
     }
     const event = revocationEvent(record, this.deps.signingKey);
     await broker.publish(topics.fleetRevocations, encodeRevocation(event), { qos: 1 }).catch((err: unknown) => {
