@@ -246,6 +246,9 @@ describe('device B: restart without re-enrollment, then a tampered model', () =>
     const second = start(b); // no token: it must not need one
     await second.waitFor(after(restartedAt, verdict('affirming')), 'an affirming verdict under the policy');
     expect(second.matching(msg('enrolling'))).toEqual([]);
+    // Same TPM boot, model untouched: the restarted agent trusts its earlier measurement instead of hashing again.
+    expect(second.matching(msg('model files unchanged since the last run: not hashed again'))[0]?.files).toBe(1);
+    expect(second.matching(msg('model files measured'))).toEqual([]);
     const again = (await server.store.getDevice(deviceId))!;
     expect(Buffer.from(again.akPublic)).toEqual(Buffer.from(device.akPublic));
     expect((await server.store.listDevices()).filter((d) => d.ekName === device.ekName)).toHaveLength(1);

@@ -188,6 +188,21 @@ describe('ModelWatcher', () => {
     expect(r.calls).toHaveLength(count);
   });
 
+  it('starting from what an earlier run measured, reads only the files that changed since, and reports what is measured', async () => {
+    const m = await models('seeded');
+    const earlier = (await scanModelFiles([m.folder], { followSymlinks: false })).files;
+    await writeFile(m.files[0]!, 'changed while the agent was down\n');
+    const reported: number[] = [];
+    const r = recorder({ roots: [m.folder], onMeasured: (measured) => reported.push(measured.size) });
+    await r.w.start(earlier);
+    expect(r.calls).toHaveLength(1);
+    expect(r.calls[0]!.changed).toEqual([m.files[0]]);
+    expect(reported).toEqual([3]);
+    const untouched = recorder({ roots: [m.folder] });
+    await untouched.w.start((await scanModelFiles([m.folder], { followSymlinks: false })).files);
+    expect(untouched.calls).toEqual([]); // nothing changed: nothing read
+  });
+
   it('measures every file again after remeasureAll (a TPM reset zeroed the model PCR)', async () => {
     const m = await models('reset');
     const r = recorder({ roots: [m.folder] });

@@ -64,6 +64,14 @@ export function createAttester(context: { readonly config: AgentConfig; readonly
       return { failed, added };
     },
 
+    async logged(ctx) {
+      const modelsLog = await open(ctx);
+      await modelsLog.followReset();
+      const latest = new Map<string, string>();
+      for (const m of modelsLog.measurements()) latest.set(m.path, m.digest);
+      return { resetCount: modelsLog.resetCount, pcr: modelsLog.pcr, latest };
+    },
+
     async evidence(ctx, challenge: AttestationChallenge): Promise<Evidence> {
       let modelsLog: ModelMeasurementLog | undefined;
       try {

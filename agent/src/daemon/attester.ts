@@ -1,6 +1,7 @@
 import type { AttestationChallenge, Evidence } from '@vigil/protocol';
 import type { CommandRunner, Tpm } from '@vigil/tpm2-ts';
 import type { EnrolledAk } from '../state/index.js';
+import type { LoggedMeasurements } from './measured-files.js';
 import type { TpmCounters } from './tpm-link.js';
 
 /** What a TPM operation of the daemon gets: the open TPM, the enrolled AK under its EK, the current counters. */
@@ -29,6 +30,8 @@ export interface Attester {
    * digest did not change since its last measurement in this TPM boot adds none).
    */
   measure(ctx: TpmContext, request: MeasureRequest): Promise<{ readonly failed: readonly string[]; readonly added: number }>;
+  /** What the model measurement log holds for the TPM's current boot (each file's latest digest). */
+  logged(ctx: TpmContext): Promise<LoggedMeasurements>;
   /** The evidence for `challenge`: quote, PCR values, boot event log, IMA and model log since the server's offsets. */
   evidence(ctx: TpmContext, challenge: AttestationChallenge): Promise<Evidence>;
 }

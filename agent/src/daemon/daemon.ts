@@ -26,6 +26,7 @@ import { ensureStateDir, type EnrolledAk, type EnrolledIdentity, loadEnrolledAk,
 import { type FileFingerprint, ModelWatcher } from '../watch/index.js';
 import type { Attester, TpmContext } from './attester.js';
 import { ChallengeInterval } from './challenge-interval.js';
+import { measuredFilesRecord, readMeasuredFiles, trustedFingerprints, writeMeasuredFiles } from './measured-files.js';
 import { readRevocationMarker, writeRevocationMarker } from './revocation-marker.js';
 import { judgeFleetEvent, revocationFromRefusal, revocationFromResult, type RevocationNotice } from './revocation.js';
 import { runRevokedHook } from './revoked-hook.js';
@@ -85,8 +86,9 @@ export class AgentDaemon {
   #trustedKeys: KeyObject[] = [];
   #caPem = '';
   #bootPending = true;
-  #modelsMeasuredOnce = false;
+  #startingModels = false;
   #remeasuring = false;
+  #recording: Promise<void> = Promise.resolve();
   #challengeQueue: AttestationChallenge[] = [];
   #answering = false;
   #intervals = new ChallengeInterval();
@@ -189,8 +191,25 @@ export class AgentDaemon {
       sweepMs: config.watch.sweepSeconds * 1000,
       log,
       onChanges: (changes, scan) => this.#measureModels(changes.changed, changes.removed, wholeRoots(config.models, changes.changed, scan.files)),
+      onMeasured: (measured) => this.#recordMeasured(measured),
     });
-    await this.#watcher.start();
+    // Files measured by an earlier run in this TPM boot, unchanged since (fingerprint) and still the latest in the log: not read again.
+    const measured = await this.#useTpm(async (ctx) => trustedFingerprints(await readMeasuredFiles(config.state), await this.#attester!.logged(ctx), ctx.counters.resetCount)).catch(
+      (err: unknown) => {
+        if (err instanceof StateError && err.code === 'tpm-changed') throw err;
+        return undefined;
+      },
+    );
+    if (measured !== undefined && measured.size > 0) {
+      log.info({ files: measured.size }, 'model files unchanged since the last run: not hashed again');
+      status.update((s) => (s.models = { ...s.models, files: measured.size }));
+    }
+    this.#startingModels = true;
+    try {
+      await this.#watcher.start(measured);
+    } finally {
+      this.#startingModels = false;
+    }
     if (this.#stopping || this.#revoked) return;
 
     const server = parseServerUrl(config.server)!;
@@ -245,7 +264,7 @@ export class AgentDaemon {
 
   #resetSessionState(): void {
     this.#bootPending = true;
-    this.#modelsMeasuredOnce = false;
+    this.#startingModels = false;
     this.#challengeQueue = [];
     this.#answering = false;
     this.#intervals = new ChallengeInterval();
@@ -349,7 +368,7 @@ export class AgentDaemon {
   // ----- models ---------------------------------------------------------------------------------
 
   async #measureModels(changed: readonly string[], removed: readonly string[], whole: readonly string[]): Promise<{ failed: readonly string[] }> {
-    const initial = !this.#modelsMeasuredOnce;
+    const initial = this.#startingModels;
     if (removed.length > 0) this.#log.warn({ files: removed.slice(0, 20), count: removed.length }, 'model files removed');
     let failed: readonly string[] = changed;
     let added = 0;
@@ -363,11 +382,9 @@ export class AgentDaemon {
       }
     }
     const measured = changed.length - failed.length;
-    const watched = (this.#watcher?.measured.size ?? 0) + measured;
     this.#status?.update((s) => {
       s.models = {
         ...s.models,
-        files: watched,
         pending: failed.length,
         ...(measured > 0 ? { measuredAt: Date.now() } : {}),
         lastError: failed.length > 0 ? `${failed.length} file(s) not measured, e.g. ${failed[0]}`.slice(0, 512) : undefined,
@@ -381,7 +398,6 @@ export class AgentDaemon {
     } else if (measured > 0) {
       this.#log.debug({ measured }, 'model files touched, contents unchanged');
     }
-    if (measured > 0 && initial) this.#modelsMeasuredOnce = true;
     // After a TPM reset every file is measured again and a `boot` request follows: no `model-changed` for that.
     if (!initial && !this.#remeasuring && (added > 0 || removed.length > 0) && this.#connection?.online) {
       const first = changed[0] ?? removed[0] ?? '';
@@ -389,6 +405,18 @@ export class AgentDaemon {
       this.#requestChallenge('model-changed', `${first}${more > 0 ? ` and ${more} more` : ''}`);
     }
     return { failed };
+  }
+
+  /** Keeps `measured-files.json` in step with the watcher (after each pass that measured something), one write at a time. */
+  #recordMeasured(measured: ReadonlyMap<string, FileFingerprint>): void {
+    const snapshot = new Map(measured);
+    this.#status?.update((s) => (s.models = { ...s.models, files: snapshot.size }));
+    this.#recording = this.#recording
+      .then(async () => {
+        const logged = await this.#useTpm((ctx) => this.#attester!.logged(ctx));
+        await writeMeasuredFiles(this.#config.state, measuredFilesRecord(logged, snapshot));
+      })
+      .catch((err: unknown) => this.#log.debug({ err: (err as Error).message }, 'could not record the measured files (they will be hashed again at the next start)'));
   }
 
   // ----- MQTT -----------------------------------------------------------------------------------

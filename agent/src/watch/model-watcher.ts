@@ -24,6 +24,8 @@ export interface ModelWatcherOptions {
    * them again. Never called twice at once.
    */
   readonly onChanges: (changes: ModelChanges, scan: ModelFileScan) => Promise<{ readonly failed?: readonly string[] }>;
+  /** After a pass that measured something: the files now measured, by fingerprint as measured. */
+  readonly onMeasured?: (measured: ReadonlyMap<string, FileFingerprint>) => void;
   readonly maxFiles?: number;
 }
 
@@ -68,10 +70,13 @@ export class ModelWatcher {
   }
 
   /**
-   * Arms the watchers and the sweep, then measures every file (the first
-   * check finds them all new). Resolves when that first measurement is done.
+   * Arms the watchers and the sweep, then measures every file the first
+   * check finds new or different from `measured` (what an earlier run
+   * measured, by fingerprint; default nothing: every file). Resolves when
+   * that first measurement is done.
    */
-  async start(): Promise<void> {
+  async start(measured?: ReadonlyMap<string, FileFingerprint>): Promise<void> {
+    if (measured) this.#known = new Map(measured);
     await this.#armWatchers();
     this.#sweepTimer = setInterval(() => {
       void this.#armWatchers();
@@ -146,6 +151,7 @@ export class ModelWatcher {
       const now = await fingerprintOf(path, this.#options.followSymlinks).catch(() => undefined);
       if (now === undefined || !sameFingerprint(now, before)) movedMeanwhile = true;
     }
+    this.#options.onMeasured?.(this.#known);
     if (movedMeanwhile && !this.#stopped) {
       this.#options.log.debug('a model file changed while it was measured; measuring again');
       this.#again = true;
