@@ -1,16 +1,17 @@
 /**
  * What the agent benchmarks (`agent`, `tamper`) run on: real swtpms
- * manufactured with swtpm_setup (EK certificates from one local CA made for
- * the run), the real Vigil server in-process (data directory from the built
+ * manufactured with swtpm_setup (`@vigil/tpm2-ts/simulator`: EK certificates
+ * from one local CA made for the run), the real Vigil server in-process (data directory from the built
  * `vigil-server init`, that CA trusted for EK certificates), and the built
  * `vigil-agent run` as a child process whose JSON log lines are parsed.
  * Nothing is simulated; only the clock and /proc are read.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { manufactureTpm, startSimulator, SwtpmManufacturer } from '@vigil/tpm2-ts/simulator';
 import { createLogger, dataDir, generateEnrollmentToken, hashEnrollmentToken, startVigilServer, type DataDir, type RunningServer } from '@vigil/server';
 
 const run = promisify(execFile);
@@ -50,54 +51,25 @@ export function timeOf(l: LogLine): number {
   return typeof l.time === 'number' ? l.time : Date.parse(String(l.time));
 }
 
-/** One local CA that signs the EK certificates of every TPM this rig manufactures. */
+/** One manufacturer (a local CA) whose TPMs this rig makes: `@vigil/tpm2-ts/simulator`. */
 export async function makeTpmFactory(dir: string): Promise<{ caPem: () => Promise<string>; manufacture: (name: string) => Promise<Swtpm> }> {
-  const caDir = join(dir, 'tpm-ca');
-  await mkdir(caDir, { recursive: true, mode: 0o700 });
-  const localcaConf = join(dir, 'swtpm-localca.conf');
-  const localcaOptions = join(dir, 'swtpm-localca.options');
-  const setupConf = join(dir, 'swtpm_setup.conf');
-  await writeFile(localcaConf, `statedir = ${caDir}\nsigningkey = ${caDir}/signkey.pem\nissuercert = ${caDir}/issuercert.pem\ncertserial = ${caDir}/certserial\n`);
-  await writeFile(localcaOptions, '--platform-manufacturer Vigil\n--platform-version 2.1\n--platform-model vigil-bench\n');
-  await writeFile(setupConf, `create_certs_tool = /usr/bin/swtpm_localca\ncreate_certs_tool_config = ${localcaConf}\ncreate_certs_tool_options = ${localcaOptions}\nactive_pcr_banks = sha1,sha256\n`);
+  const manufacturer = await SwtpmManufacturer.open(join(dir, 'manufacturer'));
   return {
-    caPem: async () => (await readFile(join(caDir, 'swtpm-localca-rootca-cert.pem'), 'utf8')) + (await readFile(join(caDir, 'issuercert.pem'), 'utf8')),
+    caPem: async () => {
+      const { rootPem, issuerPem } = await manufacturer.certificates();
+      return rootPem + issuerPem;
+    },
     manufacture: async (name) => {
-      const tpmDir = join(dir, 'tpms', name);
-      const state = join(tpmDir, 'state');
-      await mkdir(state, { recursive: true });
-      await run('swtpm_setup', ['--tpm2', '--tpmstate', state, '--create-ek-cert', '--create-platform-cert', '--config', setupConf, '--pcr-banks', 'sha1,sha256', '--overwrite']);
-      return startSwtpm(tpmDir, state);
+      const tpm = await manufactureTpm({ stateDir: join(dir, 'tpms', name), manufacturer });
+      const sim = await startSimulator({ stateDir: tpm.stateDir });
+      return { uri: sim.uri, stop: () => sim.stop() };
     },
   };
 }
 
 export interface Swtpm {
   readonly uri: string;
-  readonly pid: number;
   stop(): Promise<void>;
-}
-
-async function startSwtpm(dir: string, state: string): Promise<Swtpm> {
-  const data = join(dir, 'data.sock');
-  const ctrl = join(dir, 'ctrl.sock');
-  const child = spawn('swtpm', ['socket', '--tpm2', '--tpmstate', `dir=${state}`, '--flags', 'not-need-init,startup-clear', '--server', `type=unixio,path=${data}`, '--ctrl', `type=unixio,path=${ctrl}`], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // swtpm creates its sockets when it listens.
-  for (let i = 0; !(await stat(data).then((s) => s.isSocket(), () => false)); i++) {
-    if (i > 400 || child.exitCode !== null) throw new Error('swtpm did not start');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    uri: `swtpm:path=${data}`,
-    pid: child.pid!,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 export interface BenchServer {
