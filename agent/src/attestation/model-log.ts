@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_PCR, hashModel, isAcceptableModelPcr, modelMeasurement, type HashModelOptions, type ModelMeasurement } from '@vigil/evidence';
 import { getPcrBanks, PCR_Extend, ReadClock, readPcrs, TPM_ALG, type CommandRunner } from '@vigil/tpm2-ts';
@@ -70,6 +70,7 @@ export class ModelMeasurementLog {
     const allocated = new Set((await getPcrBanks(tpm)).filter((b) => b.pcrs.includes(pcr)).map((b) => b.hashAlg));
     const banks = LOG_BANKS.filter((b) => allocated.has(b.alg));
     if (banks.length === 0) throw new EvidenceError('bad-challenge', `the TPM has neither a SHA-1 nor a SHA-256 bank for PCR ${pcr}`);
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
     const file = join(stateDir, MODEL_LOG_FILE);
     const resetCount = await currentResetCount(tpm);
     const stored = await readLogFile(file);
