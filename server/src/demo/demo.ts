@@ -18,7 +18,7 @@ import { serverCli } from './server-cli.js';
 import { Teardown } from './teardown.js';
 import { fleetRows, renderFleetTable } from './view/fleet-table.js';
 import { formatSeconds, type Terminal } from './view/terminal.js';
-import { DemoInterrupted, sleep, waitFor } from './wait.js';
+import { sleep, waitFor } from './wait.js';
 
 export interface DemoOptions {
   /** Keep the fleet running after the story (until Ctrl-C) and keep its files. */
@@ -65,9 +65,7 @@ export async function runDemo(options: DemoOptions, term: Terminal, signal: Abor
   const root = await prepareDataDir(options.data);
   const teardown = new Teardown();
   try {
-    const outcome = await story(options, root, term, teardown, signal);
-    if (options.keep) await keepRunning(signal);
-    return outcome;
+    return await story(options, root, term, teardown, signal);
   } finally {
     term.line();
     term.line(term.paint.dim('stopping the agents, the software TPMs and the server…'));
@@ -270,11 +268,18 @@ async function story(options: DemoOptions, root: { path: string }, term: Termina
       `npx vigil-server policy show ${DEMO_POLICY} ${d}`,
       `npx vigil-server audit verify ${d}`,
       `npx vigil-agent status --state ${victim.layout.agentState}`,
-      `npx vigil-server reinstate ${victim.name} ${d}`,
     ]) {
       term.line(`  ${c}`);
     }
     term.line(p.dim(`  broker mqtts://localhost:${server.port} (fleet CA ${paths.caCert}); logs: ${join(demoDir, 'server.log')}, ${join(demoDir, '<device>', 'agent.log')}`));
+    term.line();
+    // On a terminal the table stays live (each device is challenged every few seconds) until Ctrl-C.
+    term.frame(await table());
+    while (term.options.interactive && !signal.aborted) {
+      await sleep(1000, signal).catch(() => undefined);
+      if (!signal.aborted) term.frame(await table());
+    }
+    await untilAborted(signal);
   }
   return { dataDir: paths.root, devices: names, tampered: victim.name, tamperToRevokedMs: toRevoked, tamperToDisconnectMs: toDisconnect };
 }
@@ -304,11 +309,26 @@ async function failUnlessAffirming(server: RunningServer, deviceId: string, when
   throw new CliError(`${deviceId} is ${last?.status ?? 'not attested'} ${when}${reasons}`, ExitCode.Failed);
 }
 
+/** Ends the demo at once when an agent exited, or when the server refused its enrollment (it would only retry). */
 async function failIfAgentExited(device: DemoDevice, when: string): Promise<void> {
-  const code = device.agent?.exitCode();
-  if (code === undefined) return;
-  const tail = (await device.agent?.logTail()) ?? '';
-  throw new CliError(`${device.name}'s agent exited (code ${code}) ${when}; the end of ${device.layout.agentLog}:\n${tail}`, code === ExitCode.Tpm ? ExitCode.Tpm : ExitCode.Network);
+  const agent = device.agent;
+  if (agent === undefined) return;
+  const code = agent.exitCode();
+  const tail = await agent.logTail(20);
+  if (code !== undefined) {
+    throw new CliError(`${device.name}'s agent exited (code ${code}) ${when}; the end of ${device.layout.agentLog}:\n${tail}`, code === ExitCode.Tpm ? ExitCode.Tpm : ExitCode.Network);
+  }
+  for (const line of tail.split('\n')) {
+    let entry: { msg?: unknown; failure?: unknown; err?: unknown };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    if (entry.msg === 'enrollment attempt failed; retrying' && entry.failure === 'refused') {
+      throw new CliError(`the server refused ${device.name}'s enrollment: ${String(entry.err)} (${device.layout.agentLog})`, ExitCode.Network);
+    }
+  }
 }
 
 function logHint(devices: readonly DemoDevice[]): string {
@@ -316,7 +336,7 @@ function logHint(devices: readonly DemoDevice[]): string {
 }
 
 /** With --keep: until Ctrl-C or SIGTERM. */
-async function keepRunning(signal: AbortSignal): Promise<void> {
+async function untilAborted(signal: AbortSignal): Promise<void> {
   await new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
     signal.addEventListener('abort', () => resolve(), { once: true });
