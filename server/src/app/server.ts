@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { type Broker, MemoryRevocationList, startBroker } from '../broker/index.js';
+import { type Broker, MemoryRevocationList } from '../broker/index.js';
+import { startServerBroker } from '../broker-external/index.js';
 import { CliError, ExitCode } from '../cli/exit-codes.js';
 import { type ConfigOverride, loadServerConfig } from '../config/index.js';
 import type { DataDir } from '../datadir.js';
@@ -68,17 +69,8 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
 
   let broker: Broker;
   try {
-    broker = await startBroker({
-      host: config.listen.host,
-      port: config.listen.port,
-      caCertificatePem: ca.certificatePem,
-      serverCertificatePem: server.credentials.certificatePem,
-      serverKeyPem: server.credentials.privateKeyPem,
-      tlsMinVersion: config.tls.minVersion,
-      revocations,
-      limits: config.limits,
-      logger: log,
-    });
+    // broker.mode: Vigil's own broker, or an external broker cluster (with this listener for enrollment only).
+    broker = await startServerBroker({ config, paths, ca, store, serverCredentials: server.credentials, revocations, log });
   } catch (err) {
     await store.close();
     const code = (err as NodeJS.ErrnoException).code;

@@ -2,6 +2,7 @@ import Type, { type Static, type TSchema } from 'typebox';
 import { LOG_LEVELS } from '../log.js';
 import { AdminConfig } from './admin.js';
 import { AttestationConfig } from './attestation.js';
+import { BrokerConfig } from './broker.js';
 import { EnrollmentConfig } from './enrollment.js';
 import { StoreConfig } from './store.js';
 import { WebhookConfig } from './webhook.js';
@@ -74,7 +75,7 @@ const Log = Type.Object(
   { additionalProperties: false, default: {}, description: 'Logging.' },
 );
 
-export const ServerConfigSchema = Type.Object({ listen: Listen, tls: Tls, pki: Pki, limits: Limits, enrollment: EnrollmentConfig, store: StoreConfig, admin: AdminConfig, attestation: AttestationConfig, webhook: WebhookConfig, log: Log }, { additionalProperties: false });
+export const ServerConfigSchema = Type.Object({ listen: Listen, tls: Tls, pki: Pki, limits: Limits, broker: BrokerConfig, enrollment: EnrollmentConfig, store: StoreConfig, admin: AdminConfig, attestation: AttestationConfig, webhook: WebhookConfig, log: Log }, { additionalProperties: false });
 
 export type ServerConfig = Static<typeof ServerConfigSchema>;
 

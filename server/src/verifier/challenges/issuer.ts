@@ -65,7 +65,9 @@ export class ChallengeIssuer {
     if (device === null) return { ok: false, reason: 'unknown-device' };
     if (device.revoked) return { ok: false, reason: 'revoked' };
     const policy = this.deps.policyFor(device);
-    const log = await this.deps.states.logState(this.deps.states.get(deviceId));
+    // Offsets from the store, not this process's cache: with several verifier
+    // replicas, the device's last evidence may have been appraised by another one.
+    const log = await this.deps.states.reloadLogState(this.deps.states.get(deviceId));
     const nonce = randomBytes(32);
     const record: ChallengeRecord = await this.deps.store.createChallenge({
       id: randomId(),
