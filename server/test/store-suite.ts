@@ -536,6 +536,51 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
       });
     });
 
+    describe('batches (group commit)', () => {
+      it('consumeChallenges answers each request as consumeChallenge would, in order, in one transaction', async () => {
+        const { device } = await enrolled();
+        const { device: other } = await enrolled();
+        const mk = async (deviceId: string, expiresAt: number) => {
+          const id = randomId();
+          await store.createChallenge({ id, deviceId, nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt });
+          return id;
+        };
+        const now = Date.now();
+        const ok = await mk(device.id, now + 60_000);
+        const theirs = await mk(other.id, now + 60_000);
+        const expired = await mk(device.id, now - 1);
+        const results = await store.consumeChallenges([
+          { id: ok, deviceId: device.id, now },
+          { id: ok, deviceId: device.id, now },
+          { id: theirs, deviceId: device.id, now },
+          { id: expired, deviceId: device.id, now },
+          { id: randomId(), deviceId: device.id, now },
+        ]);
+        expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['ok', 'used', 'other-device', 'expired', 'unknown']);
+        expect(await store.consumeChallenges([])).toEqual([]);
+      });
+
+      it('recordAttestations commits each attestation on its own terms: a refused one is returned as its error, the others are kept', async () => {
+        const { device } = await enrolled();
+        const state = { deviceId: device.id, resetCount: 1, bootLogDigest: null, ima: { entries: 0, pcrs: {} }, model: { entries: 0, pcrs: {}, measurements: [] }, verifiedPcrs: null };
+        const results = await store.recordAttestations([
+          { attestation: attestation(device.id, 'affirming'), device: { status: 'affirming', verified: true }, actor: 'verifier' },
+          { attestation: attestation('ghost', 'affirming'), device: { status: 'affirming', verified: true }, logState: { ...state, deviceId: 'ghost' }, actor: 'verifier' },
+          { attestation: attestation(device.id, 'warning', { receivedAt: T0 + 1 }), device: { status: 'warning', verified: true }, logState: state, actor: 'verifier' },
+        ]);
+        expect(results[0]).toMatchObject({ previousStatus: 'none' });
+        expect(results[1]).toBeInstanceOf(StoreError);
+        expect(results[1]).toMatchObject({ code: 'invalid-argument' });
+        expect(results[2]).toMatchObject({ previousStatus: 'affirming' });
+        const history = await store.listAttestations(device.id);
+        expect(history.map((h) => h.status)).toEqual(['warning', 'affirming']);
+        expect((await store.getDevice(device.id))?.status).toBe('warning');
+        expect(await store.getDeviceLogState(device.id)).toMatchObject({ resetCount: 1 });
+        expect(await store.getDeviceLogState('ghost')).toBeNull();
+        expect((await store.verifyAuditChain()).ok).toBe(true);
+      });
+    });
+
     describe('setDeviceStatus', () => {
       it('changes the status outside an attestation, audited with its reason; no change, no entry', async () => {
         const { device } = await enrolled();

@@ -24,7 +24,7 @@ export type {
   SessionRejection,
 } from './entities/enrollment-session.js';
 export type { CertificateRecord, NewCertificate, RevokedCertificate } from './entities/certificate.js';
-export type { ChallengeConsumption, ChallengeRecord, ChallengeRejection, NewChallenge } from './entities/challenge.js';
+export type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeRejection, NewChallenge } from './entities/challenge.js';
 export type {
   AttestationReason,
   AttestationRecord,

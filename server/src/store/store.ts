@@ -4,7 +4,8 @@ import type { AttestationRecord, RecordAttestationInput, RecordAttestationResult
 import type { AuditEntry, AuditInput, AuditVerification } from './entities/audit.js';
 import type { StoredBootLog } from './entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from './entities/certificate.js';
-import type { ChallengeConsumption, ChallengeRecord, NewChallenge } from './entities/challenge.js';
+import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from './entities/challenge.js';
+import type { StoreError } from './errors.js';
 import type { Device, DeviceFilter, SetDeviceStatusInput } from './entities/device.js';
 import type { DeviceLogState } from './entities/device-log-state.js';
 import type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from './entities/webhook.js';
@@ -88,10 +89,22 @@ export interface Store {
   getChallenge(id: string): Promise<ChallengeRecord | null>;
   /** Single use, bound to the device, before expiry; refusal reasons checked in the order unknown, other-device, used, expired. */
   consumeChallenge(id: string, deviceId: string, now: EpochMs): Promise<ChallengeConsumption>;
+  /**
+   * Several `consumeChallenge`s in one transaction (the verifier batches the
+   * challenges of concurrent evidence: one commit instead of one each);
+   * results in request order, each exactly as `consumeChallenge` would answer.
+   */
+  consumeChallenges(requests: readonly ChallengeConsumptionRequest[]): Promise<ChallengeConsumption[]>;
 
   // ── attestations ───────────────────────────────────────────────────────
   /** Attestation row + device status/clock update + audit entry when security-relevant, atomically. */
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult>;
+  /**
+   * Several `recordAttestation`s committed together (group commit), each
+   * atomic on its own: one that fails (an unknown device) is undone alone and
+   * returned as its StoreError; the others commit. Results in input order.
+   */
+  recordAttestations(inputs: readonly RecordAttestationInput[]): Promise<Array<RecordAttestationResult | StoreError>>;
   /** Newest first; with `beforeId`, only those older than that attestation (the next page). */
   listAttestations(deviceId: string, limit?: number, beforeId?: number): Promise<AttestationRecord[]>;
 

@@ -10,6 +10,7 @@ import {
   type AttestationResult,
   type Ear,
   type EarStatus,
+  type PcrValues,
   type RevocationReason,
   type VerdictReason,
 } from '@vigil/protocol';
@@ -17,7 +18,17 @@ import type { Broker, ClientIdentity, InboundMessage } from '../broker/index.js'
 import type { Logger } from '../log.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { PolicyCache } from '../policy/policy-cache.js';
-import type { NewAttestation, Store, TpmClockState } from '../store/index.js';
+import {
+  StoreError,
+  type ChallengeConsumption,
+  type ChallengeConsumptionRequest,
+  type NewAttestation,
+  type NewDeviceLogState,
+  type RecordAttestationInput,
+  type RecordAttestationResult,
+  type Store,
+  type TpmClockState,
+} from '../store/index.js';
 import { AttestationScheduler } from './challenges/scheduler.js';
 import { ChallengeIssuer, type ChallengeTrigger } from './challenges/issuer.js';
 import { Appraisal, type PipelineDeps } from './pipeline/appraisal.js';
@@ -27,6 +38,7 @@ import { REASON_CODES } from './reasons.js';
 import type { CertificateRenewal } from './renewal.js';
 import { BootLogCache } from './state/boot-log-cache.js';
 import { DeviceStates } from './state/device-state.js';
+import { WriteBatcher } from './state/write-batcher.js';
 
 /** Revokes a device (the revocation service; the verifier only asks). */
 export interface Revoker {
@@ -79,6 +91,8 @@ export class Verifier {
   readonly #queue: FairQueue;
   readonly #pipeline: PipelineDeps;
   readonly #waiters = new Map<string, Array<(o: AppraisalOutcome) => void>>();
+  readonly #consumptions: WriteBatcher<ChallengeConsumptionRequest, ChallengeConsumption>;
+  readonly #records: WriteBatcher<RecordAttestationInput, RecordAttestationResult | StoreError>;
   readonly #now: () => number;
   readonly #log: Logger;
   #unsubscribe: Array<() => void> = [];
@@ -91,8 +105,11 @@ export class Verifier {
     this.#now = deps.now ?? Date.now;
     this.#log = deps.log.child({ component: 'verifier' });
     this.states = new DeviceStates(deps.store);
+    this.#consumptions = new WriteBatcher((requests) => deps.store.consumeChallenges(requests));
+    this.#records = new WriteBatcher((inputs) => deps.store.recordAttestations(inputs));
     this.#pipeline = {
       store: deps.store,
+      consumeChallenge: (id, deviceId, now) => this.#consumptions.submit({ id, deviceId, now }),
       states: this.states,
       bootLogs: this.bootLogs,
       policyFor: (device) => deps.policies.forDevice(device),
@@ -228,8 +245,10 @@ export class Verifier {
       policy: a.policy !== undefined && a.policy.name !== null ? { name: a.policy.name, version: a.policy.version! } : null,
       tpmClock: signedClock,
     };
-    const logState = identityPassed && a.nextLogState !== undefined ? { ...a.nextLogState, verifiedPcrs: integrityOk ? a.evidence!.pcrs : a.nextLogState.verifiedPcrs } : undefined;
-    const recorded = await this.deps.store.recordAttestation({
+    const next = identityPassed && a.nextLogState !== undefined ? { ...a.nextLogState, verifiedPcrs: integrityOk ? a.evidence!.pcrs : a.nextLogState.verifiedPcrs } : undefined;
+    // Most verdicts change nothing in the log state (same boot, no new entries): no need to write it.
+    const logState = next !== undefined && (a.state!.log === undefined || !sameLogState(a.state!.log, next)) ? next : undefined;
+    const recorded = await this.#record({
       attestation,
       device: {
         status,
@@ -331,10 +350,17 @@ export class Verifier {
       this.#log.warn({ deviceId, error: code }, 'evidence from an unknown device');
       return;
     }
-    await this.deps.store.recordAttestation({
+    await this.#record({
       attestation: { deviceId, challengeId, receivedAt, evidenceDigest, status: 'none', verdict: null, error: { code, message: message.slice(0, 1024) }, policy: null, tpmClock: null },
       actor: 'verifier',
     });
+  }
+
+  /** `store.recordAttestation`, committed together with other evidence's. */
+  async #record(input: RecordAttestationInput): Promise<RecordAttestationResult> {
+    const result = await this.#records.submit(input);
+    if (result instanceof StoreError) throw result;
+    return result;
   }
 
   async #publishResult(deviceId: string, result: AttestationResult): Promise<void> {
@@ -360,6 +386,33 @@ export class Verifier {
     if (rest.length === 0) this.#waiters.delete(challengeId);
     else this.#waiters.set(challengeId, rest);
   }
+}
+
+/** Whether two log states say the same (entries, values, boot, verified PCRs). */
+function sameLogState(a: NewDeviceLogState, b: NewDeviceLogState): boolean {
+  return (
+    a.resetCount === b.resetCount &&
+    a.bootLogDigest === b.bootLogDigest &&
+    a.ima.entries === b.ima.entries &&
+    a.model.entries === b.model.entries &&
+    a.model.measurements.length === b.model.measurements.length &&
+    samePcrs(a.ima.pcrs, b.ima.pcrs) &&
+    samePcrs(a.model.pcrs, b.model.pcrs) &&
+    (a.verifiedPcrs === b.verifiedPcrs || (a.verifiedPcrs !== null && b.verifiedPcrs !== null && samePcrs(a.verifiedPcrs, b.verifiedPcrs)))
+  );
+}
+
+function samePcrs(a: PcrValues, b: PcrValues): boolean {
+  const banks = Object.keys(a);
+  if (banks.length !== Object.keys(b).length) return false;
+  for (const bank of banks) {
+    const x = (a as Record<string, Record<string, string> | undefined>)[bank];
+    const y = (b as Record<string, Record<string, string> | undefined>)[bank];
+    if (x === undefined || y === undefined) return x === y;
+    const keys = Object.keys(x);
+    if (keys.length !== Object.keys(y).length || keys.some((k) => x[k] !== y[k])) return false;
+  }
+  return true;
 }
 
 function allReasons(verdict: Ear): VerdictReason[] {

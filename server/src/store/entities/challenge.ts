@@ -23,3 +23,10 @@ export type ChallengeRejection = 'unknown' | 'other-device' | 'used' | 'expired'
 export type ChallengeConsumption =
   | { readonly ok: true; readonly challenge: ChallengeRecord }
   | { readonly ok: false; readonly reason: ChallengeRejection };
+
+/** One consumption in a batch (`consumeChallenges`). */
+export interface ChallengeConsumptionRequest {
+  readonly id: string;
+  readonly deviceId: string;
+  readonly now: EpochMs;
+}

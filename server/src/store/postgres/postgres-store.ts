@@ -8,7 +8,7 @@ import type { AttestationRecord, RecordAttestationInput, RecordAttestationResult
 import type { AuditEntry, AuditInput, AuditVerification } from '../entities/audit.js';
 import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
-import type { ChallengeConsumption, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
+import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs } from '../entities/common.js';
 import type { Device, DeviceFilter, SetDeviceStatusInput } from '../entities/device.js';
 import type { DeviceLogState } from '../entities/device-log-state.js';
@@ -511,6 +511,20 @@ export class PostgresStore implements Store {
   }
 
   // ── attestations ───────────────────────────────────────────────────────
+
+  /**
+   * One transaction per consumption, run concurrently on the pool: PostgreSQL
+   * already commits concurrent transactions together (its own group commit),
+   * so batching them into one gains little here and would serialise them.
+   */
+  consumeChallenges(requests: readonly ChallengeConsumptionRequest[]): Promise<ChallengeConsumption[]> {
+    return Promise.all(requests.map((r) => this.consumeChallenge(r.id, r.deviceId, r.now)));
+  }
+
+  /** Each attestation its own transaction, concurrently (see `consumeChallenges`); a refused one is its StoreError. */
+  recordAttestations(inputs: readonly RecordAttestationInput[]): Promise<Array<RecordAttestationResult | StoreError>> {
+    return Promise.all(inputs.map((input) => this.recordAttestation(input).catch((err: unknown) => (err instanceof StoreError ? err : Promise.reject(err)))));
+  }
 
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult> {
     return this.write('recordAttestation', async (c): Promise<RecordAttestationResult> => {

@@ -8,7 +8,7 @@ import type { RecordAttestationInput, RecordAttestationResult, AttestationRecord
 import type { AuditEntry, AuditInput, AuditVerification } from '../entities/audit.js';
 import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
-import type { ChallengeConsumption, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
+import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs, JsonObject } from '../entities/common.js';
 import type { Device, DeviceFilter, SetDeviceStatusInput } from '../entities/device.js';
 import type { DeviceLogState, NewDeviceLogState } from '../entities/device-log-state.js';
@@ -97,6 +97,8 @@ const BOOT_LOGS_KEPT = 2;
 export class SqliteStore implements Store {
   private readonly s: ReturnType<typeof prepare>;
   private readonly txn: (fn: () => unknown) => unknown;
+  /** Runs `fn` in a savepoint of the current transaction (better-sqlite3 nests transactions as savepoints). */
+  private readonly nested: (fn: () => unknown) => unknown;
 
   constructor(
     private readonly db: Database,
@@ -105,6 +107,7 @@ export class SqliteStore implements Store {
     this.s = prepare(db);
     const t = db.transaction((fn: () => unknown) => fn());
     this.txn = (fn) => t.immediate(fn);
+    this.nested = (fn) => t(fn);
   }
 
   /** One IMMEDIATE transaction; database errors become StoreError. */
@@ -449,23 +452,47 @@ export class SqliteStore implements Store {
   }
 
   consumeChallenge(id: string, deviceId: string, now: EpochMs): Promise<ChallengeConsumption> {
-    return this.write('consumeChallenge', (): ChallengeConsumption => {
-      const row = this.s.challengeById.get(id);
-      if (row === undefined) return { ok: false, reason: 'unknown' };
-      if (row.device_id !== deviceId) return { ok: false, reason: 'other-device' };
-      if (row.used_at !== null) return { ok: false, reason: 'used' };
-      if (row.expires_at <= now) return { ok: false, reason: 'expired' };
-      this.s.useChallenge.run(now, id);
-      return { ok: true, challenge: toChallenge({ ...row, used_at: now }) };
-    });
+    return this.write('consumeChallenge', () => this.consumeChallengeInTx(id, deviceId, now));
+  }
+
+  consumeChallenges(requests: readonly ChallengeConsumptionRequest[]): Promise<ChallengeConsumption[]> {
+    return this.write('consumeChallenges', () => requests.map((r) => this.consumeChallengeInTx(r.id, r.deviceId, r.now)));
+  }
+
+  private consumeChallengeInTx(id: string, deviceId: string, now: EpochMs): ChallengeConsumption {
+    const row = this.s.challengeById.get(id);
+    if (row === undefined) return { ok: false, reason: 'unknown' };
+    if (row.device_id !== deviceId) return { ok: false, reason: 'other-device' };
+    if (row.used_at !== null) return { ok: false, reason: 'used' };
+    if (row.expires_at <= now) return { ok: false, reason: 'expired' };
+    this.s.useChallenge.run(now, id);
+    return { ok: true, challenge: toChallenge({ ...row, used_at: now }) };
   }
 
   // ── attestations ───────────────────────────────────────────────────────
 
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult> {
-    return this.write('recordAttestation', (): RecordAttestationResult => {
+    return this.write('recordAttestation', () => this.recordAttestationInTx(input));
+  }
+
+  recordAttestations(inputs: readonly RecordAttestationInput[]): Promise<Array<RecordAttestationResult | StoreError>> {
+    return this.write('recordAttestations', () =>
+      inputs.map((input) => {
+        try {
+          // A savepoint per attestation: one that fails is undone alone, the others commit together.
+          return this.nested(() => this.recordAttestationInTx(input)) as RecordAttestationResult;
+        } catch (err) {
+          return asStoreError('recordAttestation', err);
+        }
+      }),
+    );
+  }
+
+  private recordAttestationInTx(input: RecordAttestationInput): RecordAttestationResult {
+    {
       const a = input.attestation;
-      const device = this.s.deviceById.get(a.deviceId);
+      // Only the status is needed here: reading the whole row (keys, certificate, facts) once per verdict costs.
+      const device = this.s.deviceStatus.get(a.deviceId);
       if (device === undefined) throw new StoreError('invalid-argument', `no device ${a.deviceId}`);
       checkSha256Hex(a.evidenceDigest, 'evidence digest');
       const reasons = flattenReasons(a);
@@ -517,8 +544,22 @@ export class SqliteStore implements Store {
         }
       }
       if (input.logState !== undefined) this.s.upsertDeviceLogState.run(logStateRow(input.logState, this.now()));
-      return { attestation: toAttestation({ ...row, id }), previousStatus, auditSeq };
-    });
+      // Built from the input rather than parsed back from the row: this runs once per verdict.
+      const attestation: AttestationRecord = {
+        id,
+        deviceId: a.deviceId,
+        challengeId: a.challengeId,
+        receivedAt: a.receivedAt,
+        evidenceDigest: a.evidenceDigest,
+        status: a.status,
+        verdict: a.verdict,
+        error: a.error,
+        policy: a.policy,
+        tpmClock: a.tpmClock,
+        reasons,
+      };
+      return { attestation, previousStatus, auditSeq };
+    }
   }
 
   listAttestations(deviceId: string, limit = 50, beforeId?: number): Promise<AttestationRecord[]> {
@@ -949,6 +990,7 @@ function prepare(db: Database) {
     auditAll: q<[], AuditDbRow>('SELECT * FROM audit_log ORDER BY seq'),
 
     deviceById: q<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
+    deviceStatus: q<[string], { status: DeviceRow['status'] }>('SELECT status FROM devices WHERE id = ?'),
     deviceByEkName: q<[string], DeviceRow>('SELECT * FROM devices WHERE ek_name = ?'),
     listDevices: q<{ status: string | null; revoked: number | null; grp: string | null }, DeviceRow>(
       `SELECT * FROM devices

@@ -4,7 +4,7 @@ import type { Logger } from '../../log.js';
 import type { BootLogFacts, ModelFact } from '../../policy/facts.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
 import type { FleetAllowlist } from '../../policy/appraise/models.js';
-import type { ChallengeRecord, Device, NewDeviceLogState, Store, TpmClockState } from '../../store/index.js';
+import type { ChallengeConsumption, ChallengeRecord, Device, NewDeviceLogState, Store, TpmClockState } from '../../store/index.js';
 import type { BootLogCache } from '../state/boot-log-cache.js';
 import type { DeviceStates, DeviceState } from '../state/device-state.js';
 import { VerdictBuilder } from '../verdict.js';
@@ -12,6 +12,8 @@ import { VerdictBuilder } from '../verdict.js';
 /** What the pipeline steps use besides the evidence: the store and the verifier's caches. */
 export interface PipelineDeps {
   readonly store: Store;
+  /** `store.consumeChallenge`, possibly batched with other evidence's (group commit). */
+  consumeChallenge(id: string, deviceId: string, now: number): Promise<ChallengeConsumption>;
   readonly states: DeviceStates;
   readonly bootLogs: BootLogCache;
   /** The policy that applies to a device (cached snapshot of the store's assignments). */

@@ -17,7 +17,7 @@ const MESSAGES = {
  */
 export async function challengeStep(a: Appraisal, deps: PipelineDeps): Promise<StepResult> {
   const evidence = a.evidence!;
-  const consumed = await deps.store.consumeChallenge(evidence.challengeId, a.deviceId, a.receivedAt);
+  const consumed = await deps.consumeChallenge(evidence.challengeId, a.deviceId, a.receivedAt);
   if (!consumed.ok) {
     const code = `challenge-${consumed.reason}` as const;
     a.v.fail('identity', consumed.reason === 'expired' ? 'warning' : 'contraindicated', reason(code, MESSAGES[consumed.reason]));

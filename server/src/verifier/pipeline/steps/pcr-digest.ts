@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { PcrSelection as WirePcrSelection } from '@vigil/protocol/core';
-import { formatPcrSelection, fromTpmlPcrSelection, hashAlgorithm, hashAlgorithmByName, sameSelection, type PcrSelection } from '@vigil/tpm2-ts';
+import { formatPcrSelection, fromTpmlPcrSelection, hashAlgorithm, hashAlgorithmByName, type PcrSelection } from '@vigil/tpm2-ts';
 import { reason } from '../../../policy/appraise/reason.js';
 import type { Appraisal, StepResult } from '../appraisal.js';
 
@@ -24,33 +24,41 @@ export function toTpmSelection(selection: WirePcrSelection): PcrSelection[] {
  */
 export function pcrDigestStep(a: Appraisal): StepResult {
   const quoted = fromTpmlPcrSelection(a.attest!.attested.pcrSelect);
-  const asked = toTpmSelection(a.challenge!.pcrSelection);
-  if (!sameSelection(quoted, asked)) {
-    a.v.fail(
-      'identity',
-      'contraindicated',
-      reason('pcr-selection-mismatch', `the quote covers ${formatPcrSelection(quoted) || 'no PCRs'}, the challenge asked for ${formatPcrSelection(asked)}`),
-    );
-    return 'stop';
-  }
-  const reported = a.evidence!.pcrs;
+  const asked = a.challenge!.pcrSelection;
+  const reported = a.evidence!.pcrs as Readonly<Record<string, Readonly<Record<string, string>> | undefined>>;
   const ordered: Buffer[] = [];
-  let reportedCount = 0;
-  for (const bank of Object.values(reported)) reportedCount += Object.keys(bank ?? {}).length;
   let quotedCount = 0;
+  let selectionOk = true;
   for (const s of quoted) {
+    if (s.pcrs.length === 0) continue; // a bank listed with nothing selected
     const name = hashAlgorithm(s.hashAlg)?.name;
-    const values = name === undefined ? undefined : (reported as Record<string, Record<string, string> | undefined>)[name];
+    const wanted = name === undefined ? undefined : (asked as Readonly<Record<string, readonly number[] | undefined>>)[name];
+    // Same PCRs as asked, in this bank (both lists are duplicate-free; the quote's is ascending).
+    if (wanted === undefined || wanted.length !== s.pcrs.length || !s.pcrs.every((p) => wanted.includes(p))) selectionOk = false;
+    const values = name === undefined ? undefined : reported[name];
     for (const p of s.pcrs) {
       quotedCount++;
       const v = values?.[String(p)];
       if (v === undefined) {
+        if (!selectionOk) break;
         a.v.fail('identity', 'contraindicated', reason('pcr-selection-mismatch', `no value reported for quoted PCR ${name ?? s.hashAlg}:${p}`, { pcr: p }));
         return 'stop';
       }
       ordered.push(Buffer.from(v, 'hex'));
     }
   }
+  const askedBanks = Object.values(asked).filter((l) => l !== undefined && l.length > 0).length;
+  if (!selectionOk || askedBanks !== quoted.filter((s) => s.pcrs.length > 0).length) {
+    const wanted = toTpmSelection(asked);
+    a.v.fail(
+      'identity',
+      'contraindicated',
+      reason('pcr-selection-mismatch', `the quote covers ${formatPcrSelection(quoted) || 'no PCRs'}, the challenge asked for ${formatPcrSelection(wanted)}`),
+    );
+    return 'stop';
+  }
+  let reportedCount = 0;
+  for (const bank of Object.values(reported)) if (bank !== undefined) reportedCount += Object.keys(bank).length;
   if (reportedCount !== quotedCount) {
     a.v.fail('identity', 'contraindicated', reason('pcr-selection-mismatch', `${reportedCount} PCR values reported for ${quotedCount} quoted PCRs`));
     return 'stop';
