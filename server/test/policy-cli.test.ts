@@ -141,3 +141,29 @@ describe('vigil-server revoke / reinstate / attest (offline)', () => {
     expect(verify.code, verify.stderr).toBe(0);
   });
 });
+
+describe('vigil-server start --attest-interval', () => {
+  it('sets the challenge interval, and a value that is not a duration is refused naming the flag', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [CLI, 'start', '--data', paths.root, '--port', '0', '--host', '127.0.0.1', '--attest-interval', '1m30s'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const started = new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        for (const line of err.split('\n')) {
+          if (line.includes('"verifier started"')) resolve(JSON.parse(line) as Record<string, unknown>);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+    });
+    try {
+      expect((await started)['intervalSeconds']).toBe(90);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const bad = await cli('start', '--port', '0', '--attest-interval', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--attest-interval');
+  }, 60_000);
+});

@@ -43,6 +43,7 @@ export const verifierComponent: ComponentFactory = async (ctx) => {
   const unlisten = revocations.onChange({ revoked: (id) => verifier.forgetDevice(id), reinstated: (id) => verifier.scheduleDevice(id) });
   await verifier.start();
   ctx.services.provide(VerifierService, { verifier, policies });
+  log.info({ intervalSeconds: a.intervalSeconds, jitterPercent: a.jitterPercent, challengeTtlSeconds: a.challengeTtlSeconds, devices: verifier.scheduler.size }, 'verifier started');
   return {
     name: 'verifier',
     async close() {
