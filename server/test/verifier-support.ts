@@ -132,6 +132,7 @@ export async function pipelineFixture(): Promise<PipelineFixture> {
     fleet: new Map(),
     deps: {
       store,
+      consumeChallenge: (id, deviceId, now) => store.consumeChallenge(id, deviceId, now),
       states: new DeviceStates(store),
       bootLogs: new BootLogCache(),
       policyFor: (device) => policies.get(device.id) ?? PreparedPolicy.none,
