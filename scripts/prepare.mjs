@@ -72,6 +72,12 @@ if (!args.includes('--no-npm')) {
   const stale = !existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000);
   if (stale) {
     process.stderr.write('vigil: installing npm dependencies (npm ci; better-sqlite3 builds from source, ~2 min)\n');
-    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+    const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+    if (ci.status !== 0) {
+      // npm ci refuses a lock file that lacks an optional dependency the registry does not have
+      // (vite's Windows-only napi-windows-process-start-time); npm install installs the same locked versions.
+      process.stderr.write('vigil: npm ci failed; installing with npm install (same lock file)\n');
+      execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+    }
   }
 }
