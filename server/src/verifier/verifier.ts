@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import {
   decodeChallengeRequest,
+  decodeEvidence,
   encodeResult,
   overallStatus,
   parseTopic,
@@ -291,7 +292,11 @@ export class Verifier {
     if (where.kind === 'device-evidence') {
       const receivedAt = this.#now();
       const queued = this.#queue.push(deviceId, async () => {
-        await this.appraise(deviceId, serial, m.payload, receivedAt);
+        try {
+          await this.appraise(deviceId, serial, m.payload, receivedAt);
+        } catch (err) {
+          await this.#unappraised(deviceId, m.payload, err);
+        }
       });
       if (!queued) void this.#refuse(deviceId, m.payload, receivedAt);
     } else if (where.kind === 'device-challenge-request') {
@@ -342,6 +347,26 @@ export class Verifier {
     } catch (err) {
       this.#log.error({ err, deviceId }, 'could not refuse evidence');
     }
+  }
+
+  /**
+   * Appraisal threw, typically because the store failed (disk full,
+   * read-only file system, database unreachable): nothing was committed, so
+   * no verdict may be published. The device is told at once with an
+   * `internal-error` result that says so (rather than left waiting for an
+   * answer that never comes) and answers a later challenge.
+   */
+  async #unappraised(deviceId: string, payload: Uint8Array, err: unknown): Promise<void> {
+    const storage = err instanceof StoreError;
+    this.#log.error({ err, deviceId }, storage ? 'evidence not appraised: the store failed' : 'appraisal failed unexpectedly');
+    const evidence = decodeEvidence(payload);
+    const challengeId = evidence instanceof ProtocolError ? undefined : evidence.challengeId;
+    const message = storage
+      ? 'the verifier cannot store results now (storage unavailable): this evidence was not appraised; answer the next challenge'
+      : 'the verifier failed on this evidence: it was not appraised; answer the next challenge';
+    const outcome: AppraisalOutcome = { ok: false, ...(challengeId !== undefined ? { challengeId } : {}), error: 'internal-error', message };
+    await this.#publishResult(deviceId, { v: 1, ...outcome });
+    this.#resolveWaiters(challengeId, outcome);
   }
 
   async #recordFailure(deviceId: string, challengeId: string | null, receivedAt: number, evidenceDigest: string, code: AttestationError, message: string, known: boolean): Promise<void> {
