@@ -1,10 +1,11 @@
 import { hash } from 'node:crypto';
 import { EventLogParseError } from '@vigil/evidence';
+import { HASH_ALGORITHMS, type HashAlgorithm } from '@vigil/protocol';
 import { ProtocolError } from '@vigil/protocol/core';
 import { reason } from '../../../policy/appraise/reason.js';
 import type { BootLogAnalysis } from '../../logs/boot-log.js';
 import { decodeBlobAsync } from '../../logs/blob.js';
-import { REPLAY_BANKS, isReplayBank } from '../../logs/measurement-replay.js';
+import { REPLAY_BANKS } from '../../logs/measurement-replay.js';
 import type { Appraisal, PipelineDeps, StepResult } from '../appraisal.js';
 
 /** PCR 10 belongs to IMA (its own log); the model PCR to the model log. */
@@ -25,9 +26,9 @@ export const MAX_BOOT_LOG_INFLATED = 16 * 1024 * 1024;
 export async function eventLogStep(a: Appraisal, deps: PipelineDeps): Promise<StepResult> {
   const ev = a.evidence!;
   const modelPcr = a.policy!.modelPcr;
-  const governed: Array<{ bank: string; pcr: number; value: string }> = [];
-  for (const [bank, values] of Object.entries(ev.pcrs)) {
-    for (const [key, value] of Object.entries(values ?? {})) {
+  const governed: Array<{ bank: HashAlgorithm; pcr: number; value: string }> = [];
+  for (const bank of HASH_ALGORITHMS) {
+    for (const [key, value] of Object.entries(ev.pcrs[bank] ?? {})) {
       const pcr = Number(key);
       if (pcr !== IMA_PCR && pcr !== modelPcr) governed.push({ bank, pcr, value });
     }
@@ -87,7 +88,7 @@ export async function eventLogStep(a: Appraisal, deps: PipelineDeps): Promise<St
   for (const { bank, pcr, value } of governed) {
     const replayed = analysis?.replay.get(bank);
     if (analysis !== null && replayed === undefined && analysis.banks.size > 0 && !analysis.banks.has(bank)) {
-      a.v.fail('boot', 'none', reason('event-log-bank-missing', `the boot event log has no ${bank} digests to check the quoted ${bank} PCRs against`, { bank: bank as 'sha256', pcr }));
+      a.v.fail('boot', 'none', reason('event-log-bank-missing', `the boot event log has no ${bank} digests to check the quoted ${bank} PCRs against`, { bank, pcr }));
       ok = false;
       continue;
     }
@@ -99,7 +100,7 @@ export async function eventLogStep(a: Appraisal, deps: PipelineDeps): Promise<St
         'boot',
         disposition,
         reason('event-log-mismatch', `${bank} PCR ${pcr} is not what the boot event log replays to${expected === undefined ? ' (the log never extends it)' : ''}: something was measured that the log does not show, or the log was altered`, {
-          bank: bank as 'sha256',
+          bank,
           pcr,
           expected: expectedHex,
           actual: value,
@@ -114,6 +115,6 @@ export async function eventLogStep(a: Appraisal, deps: PipelineDeps): Promise<St
   return 'continue';
 }
 
-function zero(bank: string): string {
-  return '00'.repeat(isReplayBank(bank) ? REPLAY_BANKS[bank] : 32);
+function zero(bank: HashAlgorithm): string {
+  return '00'.repeat(REPLAY_BANKS[bank]);
 }
