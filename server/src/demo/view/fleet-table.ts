@@ -55,8 +55,10 @@ export function renderFleetTable(rows: readonly FleetRow[], paint: Paint, now = 
     v === 'affirming' ? paint.ok(padded) : v === 'warning' ? paint.warn(padded) : v === 'contraindicated' ? paint.bad(padded) : paint.dim(padded);
   return [
     paint.bold(header.map(pad).join('  ').trimEnd()),
-    ...cells.map((c) =>
-      [pad(c[0]!, 0), colourState(c[1]!, pad(c[1]!, 1)), colourVerdict(c[2]!, pad(c[2]!, 2)), pad(c[3]!, 3), paint.dim(c[4]!)].join('  ').trimEnd(),
-    ),
+    ...cells.map((c) => {
+      const line = [pad(c[0]!, 0), colourState(c[1]!, pad(c[1]!, 1)), colourVerdict(c[2]!, pad(c[2]!, 2)), pad(c[3]!, 3)].join('  ');
+      // Padding is trimmed before colour codes are added after it, so no line ends in spaces.
+      return c[4] ? `${line}  ${paint.dim(c[4])}` : line.trimEnd();
+    }),
   ];
 }
