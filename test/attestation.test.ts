@@ -349,5 +349,16 @@ describe('each tampering makes the device contraindicated and revoked with the r
     const out = await cli('attestations', a.deviceId, '--limit', '100', '--json');
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toContain('reset-count-decreased');
+    // The counts are in the server's metrics too.
+    const metric = async (name: string, label: string) => {
+      const m = (await env.server.context.metrics.registry.getSingleMetric(name)!.get()).values.find((v) => Object.values(v.labels).includes(label));
+      return m?.value ?? 0;
+    };
+    expect(await metric('vigil_verdicts_total', 'contraindicated')).toBe(7);
+    expect(await metric('vigil_revocations_total', 'contraindicated')).toBe(7);
+    expect(await metric('vigil_verdicts_total', 'affirming')).toBeGreaterThan(10);
+    expect(await metric('vigil_challenges_total', 'sent')).toBeGreaterThan(10);
+    const histogram = await env.server.context.metrics.registry.getSingleMetricAsString('vigil_verification_duration_seconds');
+    expect(Number(/vigil_verification_duration_seconds_count (\d+)/.exec(histogram)?.[1])).toBeGreaterThan(10);
   }, 60_000);
 });

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   decodeChallengeRequest,
   decodeEvidence,
@@ -205,9 +206,10 @@ export class Verifier {
    * Appraises one piece of evidence now, bypassing the queue (the broker
    * path queues; benchmarks and tests may call this directly).
    */
-  async appraise(deviceId: string, serial: string, payload: Uint8Array, receivedAt = this.#now()): Promise<AppraisalOutcome> {
+  async appraise(deviceId: string, serial: string, payload: Uint8Array, receivedAt = this.#now(), arrivedAt = performance.now()): Promise<AppraisalOutcome> {
     const a = new Appraisal(deviceId, serial, payload, receivedAt);
-    const stopTimer = this.deps.metrics?.pipelineLatency.startTimer();
+    // From arrival (queue wait included) to the result published.
+    const stopTimer = () => this.deps.metrics?.pipelineLatency.observe((performance.now() - arrivedAt) / 1000);
     await runPipeline(a, this.#pipeline);
     const evidenceDigest = hash('sha256', payload, 'hex');
     const challengeId = a.challenge?.id ?? a.evidence?.challengeId;
@@ -218,7 +220,7 @@ export class Verifier {
       const known = a.device !== undefined || (a.failure.code !== 'device-unknown' && (await this.deps.store.getDevice(deviceId)) !== null);
       await this.#recordFailure(deviceId, challengeId ?? null, receivedAt, evidenceDigest, a.failure.code, a.failure.message, known);
       await this.#publishResult(deviceId, { v: 1, ok: false, ...(challengeId !== undefined ? { challengeId } : {}), error: a.failure.code, message: a.failure.message });
-      stopTimer?.();
+      stopTimer();
       this.#resolveWaiters(challengeId, outcome);
       return outcome;
     }
@@ -271,7 +273,7 @@ export class Verifier {
     }
     // Published only after the store committed the verdict.
     await this.#publishResult(deviceId, { v: 1, ok: true, challengeId: challengeId!, verdict, ...(certificate !== undefined ? { certificate } : {}) });
-    stopTimer?.();
+    stopTimer();
     const outcome: AppraisalOutcome = { ok: true, challengeId: challengeId!, status, verdict, attestationId: recorded.attestation.id };
     this.#resolveWaiters(challengeId, outcome);
 
