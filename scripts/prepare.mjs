@@ -8,7 +8,7 @@
 //
 // Exit codes: 0 ready; 2 a system package is missing and cannot be installed
 // here (the exact command to run is printed).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,10 +74,8 @@ if (!args.includes('--no-npm')) {
     process.stderr.write('vigil: installing npm dependencies (npm ci; better-sqlite3 builds from source, ~2 min)\n');
     const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
     if (ci.status !== 0) {
-      // npm ci refuses a lock file that lacks an optional dependency the registry does not have
-      // (vite's Windows-only napi-windows-process-start-time); npm install installs the same locked versions.
-      process.stderr.write('vigil: npm ci failed; installing with npm install (same lock file)\n');
-      execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+      process.stderr.write('vigil: npm ci failed (see above); the lock file must install as committed\n');
+      process.exit(3);
     }
   }
 }
