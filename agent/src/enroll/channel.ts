@@ -110,13 +110,32 @@ export class EnrollmentChannel {
     if (granted.some((g) => g.qos === 128)) throw new EnrollmentError('network', `the broker refused the subscription to ${topics.join(', ')}`);
   }
 
-  /** Publishes at QoS 1 and waits for the broker's PUBACK. */
-  async publish(topic: string, payload: Uint8Array): Promise<void> {
+  /**
+   * Publishes at QoS 1 and waits for the broker's PUBACK, until `deadline`
+   * (ms since the epoch) at the latest: on a stalled link the connection
+   * stays open and the PUBACK never comes, and mqtt.js would wait for it for
+   * ever (a QoS 1 message is kept for a resend that a closed enrollment
+   * channel never makes).
+   */
+  async publish(topic: string, payload: Uint8Array, deadline?: number): Promise<void> {
     this.#throwIfFailed();
-    try {
-      await this.#client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: 1 });
-    } catch (err) {
+    const sent = this.#client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: 1 }).catch((err: unknown) => {
       throw new EnrollmentError('network', `cannot publish to ${topic}: ${(err as Error).message}`, undefined, { cause: err });
+    });
+    if (deadline === undefined) {
+      await sent;
+      return;
+    }
+    // If the deadline wins, a later failure of the publish is of no interest (and must not go unhandled).
+    sent.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new EnrollmentError('timeout', `no acknowledgement of ${topic} from the server in time`)), Math.max(0, deadline - Date.now()));
+    });
+    try {
+      await Promise.race([sent, expired]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

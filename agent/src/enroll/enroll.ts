@@ -118,7 +118,7 @@ export async function enroll(options: EnrollOptions): Promise<Enrollment> {
     const challengeTopic = topics.enrollChallenge(identity.bootstrapId);
     const resultTopic = topics.enrollResult(identity.bootstrapId);
     await channel.subscribe([challengeTopic, resultTopic]);
-    await channel.publish(topics.enrollRequest(identity.bootstrapId), encode(() => encodeEnrollRequest(request)));
+    await channel.publish(topics.enrollRequest(identity.bootstrapId), encode(() => encodeEnrollRequest(request)), deadline);
 
     const first = await channel.next([challengeTopic, resultTopic], deadline, 'challenge');
     if (first.topic === resultTopic) {
@@ -128,7 +128,7 @@ export async function enroll(options: EnrollOptions): Promise<Enrollment> {
     if (challenge instanceof ProtocolError) throw new EnrollmentError('protocol', `the server sent a malformed challenge: ${challenge.message}`);
     const proof = await answer(tpm, keys, challenge, identity);
     log.info({ sessionId: challenge.sessionId }, 'credential activated; proof sent');
-    await channel.publish(topics.enrollProof(identity.bootstrapId), encode(() => encodeEnrollProof({ v: 1, sessionId: challenge.sessionId, proof })));
+    await channel.publish(topics.enrollProof(identity.bootstrapId), encode(() => encodeEnrollProof({ v: 1, sessionId: challenge.sessionId, proof })), deadline);
 
     const second = await channel.next([resultTopic], deadline, 'result');
     const result = decodeEnrollResult(second.payload);
