@@ -2,10 +2,12 @@ import type { EnrollRejection } from '@vigil/protocol/core';
 
 /**
  * What became of one enrollment message: a challenge sent, a device
- * enrolled (or re-enrolled, as an administrator allowed), or a named refusal.
+ * enrolled (or re-enrolled, as an administrator allowed, or `resumed`: an
+ * enrollment that had completed answered again for the same client whose
+ * result was lost), or a named refusal.
  * These are the label values of the enrollment-results metric.
  */
-export type EnrollmentOutcome = 'challenged' | 'enrolled' | 'reenrolled' | EnrollRejection;
+export type EnrollmentOutcome = 'challenged' | 'enrolled' | 'reenrolled' | 'resumed' | EnrollRejection;
 
 /** Receives every outcome; the admin API's metrics registry plugs in here. */
 export type EnrollmentOutcomeSink = (outcome: EnrollmentOutcome) => void;

@@ -3,13 +3,15 @@ import { decodeEnrollProof, ProtocolError, verifyEnrollProof, type EnrollResult 
 import type { SessionRejection } from '../store/index.js';
 import type { RegistrarContext } from './registrar-context.js';
 import { refuse } from './refusal.js';
-import { describeProtocolError } from './request.js';
+import { describeProtocolError, resumableCertificate } from './request.js';
 import { sessionContextFromJson } from './session-context.js';
 
 /** A device registered and its certificate issued. */
 export interface Registration {
   readonly result: Extract<EnrollResult, { ok: true }>;
   readonly reenrolled: boolean;
+  /** The enrollment had completed before (its result was lost): the same certificate was sent again. */
+  readonly resumed?: boolean;
   readonly serial: string;
   /** Certificates of an earlier enrollment of this device, revoked by this one. */
   readonly supersededSerials: readonly string[];
@@ -55,6 +57,21 @@ export async function completeSession(
     refuse('proof-invalid', 'the proof does not match the credential secret: the AK is not in the TPM of this EK, or the proof is wrong');
   }
 
+  if (context.resume === true) {
+    // The enrollment completed earlier and its result was lost: the same answer again, nothing new registered.
+    const device = await ctx.store.getDevice(context.deviceId);
+    const certificate = device === null ? undefined : await resumableCertificate(ctx, device, context.akName, bootstrapKey, now);
+    if (certificate === undefined) refuse('already-enrolled', 'this TPM is already enrolled; an administrator must allow its re-enrollment');
+    await ctx.store.appendAudit({ actor: 'registrar', action: 'enroll.resume', subject: `device:${context.deviceId}`, details: { bootstrapId, serial: certificate.serial } });
+    return {
+      result: { v: 1, ok: true, deviceId: context.deviceId, certificate: certificate.pem, chain: [ctx.ca.certificatePem] },
+      reenrolled: false,
+      resumed: true,
+      serial: certificate.serial,
+      supersededSerials: [],
+    };
+  }
+
   const issued = ctx.ca.issueDeviceCertificate({ publicKey: bootstrapKey, deviceId: context.deviceId, validityMs: ctx.settings.certificateValidityMs });
   const enrolled = await ctx.store.enrollDevice({
     tokenHash: context.tokenHash,
@@ -75,6 +92,7 @@ export async function completeSession(
   return {
     result: { v: 1, ok: true, deviceId: enrolled.device.id, certificate: issued.pem, chain: [ctx.ca.certificatePem] },
     reenrolled: enrolled.reenrolled,
+    resumed: false,
     serial: issued.serial,
     supersededSerials: enrolled.revokedSerials,
   };

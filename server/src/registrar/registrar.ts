@@ -129,8 +129,11 @@ export class Registrar {
         this.#openSessions.delete(bootstrapId);
         const deviceId = registration.result.deviceId;
         if (registration.supersededSerials.length > 0) await this.#superseded(deviceId, registration.supersededSerials);
-        this.#count(registration.reenrolled ? 'reenrolled' : 'enrolled');
-        this.#log.info({ bootstrapId, deviceId, serial: registration.serial, reenrolled: registration.reenrolled }, 'device enrolled');
+        this.#count(registration.resumed === true ? 'resumed' : registration.reenrolled ? 'reenrolled' : 'enrolled');
+        this.#log.info(
+          { bootstrapId, deviceId, serial: registration.serial, reenrolled: registration.reenrolled },
+          registration.resumed === true ? 'enrollment resumed: its certificate sent again' : 'device enrolled',
+        );
         reply = { topic: topics.enrollResult(bootstrapId), payload: encodeEnrollResult(registration.result) };
       }
     } catch (err) {

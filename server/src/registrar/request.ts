@@ -1,7 +1,7 @@
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { decodeEnrollRequest, deviceIdFromEkPublic, type EnrollChallenge, type EnrollRequest, ProtocolError, randomId } from '@vigil/protocol';
 import { CredentialError, makeCredential, marshal, TPM2B_ENCRYPTED_SECRET, TPM2B_ID_OBJECT } from '@vigil/tpm2-ts';
-import { hashEnrollmentToken, type EnrollmentTokenRecord } from '../store/index.js';
+import { hashEnrollmentToken, type CertificateRecord, type Device, type EnrollmentTokenRecord } from '../store/index.js';
 import { checkAkPublic } from './ak-policy.js';
 import { certifiesKey } from './ek-certificate.js';
 import { checkEkPublic } from './ek-policy.js';
@@ -20,7 +20,8 @@ export interface OpenedSession {
   readonly challenge: EnrollChallenge;
   readonly deviceId: string;
   readonly ekName: string;
-  readonly tokenId: number;
+  /** The token presented; null when the request resumes a completed enrollment (see `resumableCertificate`). */
+  readonly tokenId: number | null;
 }
 
 /**
@@ -50,7 +51,8 @@ export async function openSession(
 
   const tokenHash = hashEnrollmentToken(request.token);
   const token = await ctx.store.checkToken(tokenHash, now);
-  if (!token.ok) refuse(`token-${token.reason}`, TOKEN_MESSAGES[token.reason]);
+  // A used-up token may belong to this very client's completed enrollment whose result was lost: judged below.
+  if (!token.ok && token.reason !== 'used-up') refuse(`token-${token.reason}`, TOKEN_MESSAGES[token.reason]);
 
   const ek = receivePublic(request.ekPublic, 'ek-invalid', 'EK');
   checkEkPublic(ek.public);
@@ -59,7 +61,11 @@ export async function openSession(
   checkAkPublic(ak.public);
 
   const ekName = hex(ek.name);
-  const { deviceId, reenroll } = await chooseDeviceId(ctx, ekName, ek.bytes, token.token);
+  const akName = hex(ak.name);
+  const known = await ctx.store.getDeviceByEkName(ekName);
+  const resume = known !== null && (await resumableCertificate(ctx, known, akName, bootstrapKey, now)) !== undefined;
+  if (!token.ok && !resume) refuse(`token-${token.reason}`, TOKEN_MESSAGES[token.reason]);
+  const { deviceId, reenroll } = resume ? { deviceId: known.id, reenroll: false } : await chooseDeviceId(ctx, ekName, ek.bytes, (token as Extract<typeof token, { ok: true }>).token);
 
   const secret = randomBytes(SECRET_BYTES);
   let credential;
@@ -75,11 +81,12 @@ export async function openSession(
     tokenHash,
     deviceId,
     reenroll,
+    ...(resume ? { resume: true } : {}),
     ekPublic: request.ekPublic,
     ekName,
     ekCertificate: ekCertificate ?? null,
     akPublic: request.akPublic,
-    akName: hex(ak.name),
+    akName,
     facts: request.facts,
   };
   const sessionId = randomId();
@@ -90,7 +97,7 @@ export async function openSession(
   return {
     deviceId,
     ekName,
-    tokenId: token.token.id,
+    tokenId: token.ok ? token.token.id : null,
     challenge: {
       v: 1,
       sessionId,
@@ -160,6 +167,31 @@ async function chooseDeviceId(
   const deviceId = token.deviceName ?? deviceIdFromEkPublic(ekPublic);
   if ((await ctx.store.getDevice(deviceId)) !== null) refuse('device-name-taken', `device id ${deviceId} belongs to another TPM`);
   return { deviceId, reenroll: false };
+}
+
+/**
+ * The certificate of a completed enrollment that this client may be given
+ * again: the device enrolled with this EK and AK is not revoked, and its
+ * newest unrevoked, unexpired certificate certifies exactly the bootstrap key
+ * this client proved in its TLS handshake. That is the same client asking
+ * again because the result never reached it (a dropped link, a server
+ * restart between commit and publish), not a second device: enrollment must
+ * be idempotent for it, or the device would be locked out as
+ * `already-enrolled` by its own lost answer. It gets no new identity: the
+ * same device, the same certificate, no token use, and it must still
+ * answer the MakeCredential challenge with its TPM. Anyone else presenting
+ * this EK is refused as before (`already-enrolled`).
+ */
+export async function resumableCertificate(ctx: RegistrarContext, device: Device, akName: string, bootstrapKey: KeyObject, now: number): Promise<CertificateRecord | undefined> {
+  if (device.revoked || device.akName !== akName) return undefined;
+  const spki = bootstrapKey.export({ type: 'spki', format: 'der' });
+  const certificates = await ctx.store.listCertificates(device.id);
+  for (const c of [...certificates].sort((a, b) => b.issuedAt - a.issuedAt)) {
+    if (c.revokedAt !== null || c.notAfter <= now) continue;
+    const issuedFor = new X509Certificate(c.pem).publicKey.export({ type: 'spki', format: 'der' });
+    return issuedFor.equals(spki) ? c : undefined;
+  }
+  return undefined;
 }
 
 function hex(bytes: Uint8Array): string {

@@ -20,6 +20,8 @@ export const SessionContext = Type.Object(
     deviceId: Type.String({ pattern: DEVICE_ID_PATTERN, maxLength: 63 }),
     /** True when the EK belongs to an enrolled device whose re-enrollment an administrator allowed. */
     reenroll: Type.Boolean(),
+    /** True when this client's enrollment already completed and only its result was lost (see `resumableCertificate`). */
+    resume: Type.Optional(Type.Boolean()),
     ekPublic: Base64(1024),
     ekName: Hex(66),
     ekCertificate: Type.Union([Base64(8192), Type.Null()]),
