@@ -293,9 +293,10 @@ export class Verifier {
     const serial = m.identity.serial;
     if (where.kind === 'device-evidence') {
       const receivedAt = this.#now();
+      const arrivedAt = performance.now();
       const queued = this.#queue.push(deviceId, async () => {
         try {
-          await this.appraise(deviceId, serial, m.payload, receivedAt);
+          await this.appraise(deviceId, serial, m.payload, receivedAt, arrivedAt);
         } catch (err) {
           await this.#unappraised(deviceId, m.payload, err);
         }
