@@ -1,4 +1,4 @@
-import { decodeEnrollResult, parseTopic, ProtocolError, sharedFilter, serverFilters } from '@vigil/protocol';
+import { decodeEnrollResult, parseTopic, ProtocolError, sharedFilter, serverFilters, topics } from '@vigil/protocol';
 import type { Broker, InboundMessage, MessageHandler, SubscribeHandler } from '../broker/index.js';
 import type { IdentityRef } from '../broker/index.js';
 import type { Logger } from '../log.js';
@@ -73,6 +73,11 @@ export class ExternalBroker implements Broker {
   readonly #membership: ReplicaMembership;
   readonly #serials: DeviceSerials;
   readonly #handlers = new Set<MessageHandler>();
+  readonly #subscribeHandlers = new Set<SubscribeHandler>();
+  /** Devices this replica's verifier schedules (all at its start, then as they are introduced); undefined before the first pass. */
+  #scheduled: Set<string> | undefined;
+  #discovering: Promise<void> | undefined;
+  #discoverTimer: NodeJS.Timeout | undefined;
   readonly #unlistenBootstrap: () => void;
   /** Per-device ordering of messages waiting for their serial. */
   readonly #chains = new Map<string, Promise<void>>();
@@ -131,6 +136,10 @@ export class ExternalBroker implements Broker {
     broker.#heartbeat.unref();
     broker.#reconcileTimer = setInterval(() => broker.#scheduleReconcile(), RECONCILE_EVERY_MS);
     broker.#reconcileTimer.unref();
+    // Before the components start: the verifier's own start schedules every device enrolled so far.
+    await broker.#discover();
+    broker.#discoverTimer = setInterval(() => void broker.#discover(), Math.max(5000, 10 * options.heartbeatMs));
+    broker.#discoverTimer.unref();
     broker.#log.info(
       { replica: options.replicaName, username: options.credentials.username, broker: `${options.host}:${options.port}`, shareGroup: options.shareGroup, dynamicSecurity: options.dynamicSecurity },
       'external broker mode: devices attest through the external broker, enrollment on the bootstrap listener',
@@ -181,9 +190,21 @@ export class ExternalBroker implements Broker {
     };
   }
 
-  /** Bootstrap clients' subscriptions only: an external broker does not tell its clients who subscribed (devices ask for a challenge when they connect). */
+  /**
+   * Bootstrap clients' subscriptions, from the enrollment listener. An
+   * external broker does not tell its clients who subscribes, so for devices
+   * this reports one thing instead: a device enrolled after this replica's
+   * verifier started, once this replica owns its challenge schedule (see
+   * `#discover`), is announced as subscribed to its challenges — which
+   * makes the verifier schedule it and challenge it once now.
+   */
   onSubscribe(handler: SubscribeHandler): () => void {
-    return this.#o.bootstrap.onSubscribe(handler);
+    const unsubscribe = this.#o.bootstrap.onSubscribe(handler);
+    this.#subscribeHandlers.add(handler);
+    return () => {
+      unsubscribe();
+      this.#subscribeHandlers.delete(handler);
+    };
   }
 
   disconnect(ref: IdentityRef): boolean {
@@ -234,6 +255,7 @@ export class ExternalBroker implements Broker {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     clearInterval(this.#reconcileTimer);
+    clearInterval(this.#discoverTimer);
     clearTimeout(this.#retryTimer);
     this.#o.crl.stop();
     this.#unlistenBootstrap();
@@ -249,7 +271,10 @@ export class ExternalBroker implements Broker {
   #onLinkMessage(topic: string, payload: Buffer): void {
     if (topic === DYNSEC_RESPONSE_TOPIC) return this.#dynsec.handleResponse(payload);
     if (topic.startsWith(REPLICA_TOPIC_PREFIX)) {
-      if (this.#membership.handle(topic, payload)) this.#log.info({ replicas: this.#membership.live() }, 'live replicas changed');
+      if (this.#membership.handle(topic, payload)) {
+        this.#log.info({ replicas: this.#membership.live() }, 'live replicas changed');
+        void this.#discover();
+      }
       return;
     }
     const where = parseTopic(topic);
@@ -307,6 +332,50 @@ export class ExternalBroker implements Broker {
     // A re-enrolled device's earlier certificates (revoked by whichever replica) must be refused at the handshake before its client is enabled again.
     await this.#o.crl.publish();
     await this.#accessWork(`admit ${deviceId}`, () => this.#access.admit(deviceId));
+    // If this replica owns the new device's schedule, it is scheduled at once (after the result is out).
+    setImmediate(() => void this.#discover());
+  }
+
+  /**
+   * Keeps the verifier's challenge schedule covering every device this
+   * replica owns. The verifier schedules the devices enrolled when it
+   * starts; in embedded mode it learns of later ones when they subscribe,
+   * which an external broker does not report. So the store is read now and
+   * then (every ten heartbeats, at least 5 s; and when the live replicas
+   * change or this replica enrolled a device), and a device this replica
+   * owns but has not scheduled yet is announced as subscribed
+   * (`onSubscribe`). The first pass, before the verifier starts, only
+   * records what the verifier will schedule itself.
+   */
+  #discover(): Promise<void> {
+    this.#discovering ??= (async () => {
+      try {
+        const ids = (await this.#o.store.listDevices({ revoked: false })).map((d) => d.id);
+        if (this.#scheduled === undefined) {
+          this.#scheduled = new Set(ids);
+          return;
+        }
+        // A revoked device leaves the schedules; if it is reinstated and enrolls again, it is new here.
+        const current = new Set(ids);
+        for (const id of this.#scheduled) if (!current.has(id)) this.#scheduled.delete(id);
+        for (const deviceId of ids) {
+          if (this.#scheduled.has(deviceId) || !this.#membership.owns(deviceId)) continue;
+          this.#scheduled.add(deviceId);
+          for (const h of this.#subscribeHandlers) {
+            try {
+              h({ kind: 'device', deviceId, serial: '' }, topics.deviceChallenge(deviceId));
+            } catch (err) {
+              this.#log.error({ err, deviceId }, 'subscribe handler threw');
+            }
+          }
+        }
+      } catch (err) {
+        this.#log.error({ err: (err as Error).message }, 'could not read the devices to schedule');
+      } finally {
+        this.#discovering = undefined;
+      }
+    })();
+    return this.#discovering;
   }
 
   /** Runs dynamic-security work one at a time; a failure is logged and a reconciliation scheduled. */
