@@ -267,6 +267,7 @@ export class SimDevice {
   disconnects = 0;
   client: MqttClient | undefined;
   #stopped = false;
+  readonly #answered = new Set<string>();
 
   constructor(
     readonly identity: SimIdentity,
@@ -309,6 +310,13 @@ export class SimDevice {
     this.client = client;
     client.on('message', (topic: string, payload: Buffer) => this.#onMessage(topic, payload));
     client.on('close', () => this.disconnects++);
+    // Like the real agent: after a reconnect, ask for a challenge (reason `reconnect`) rather than wait for the schedule.
+    let connects = 0;
+    client.on('connect', () => {
+      if (connects++ > 0 && !this.#stopped) {
+        void client.publishAsync(topics.deviceChallengeRequest(this.deviceId), Buffer.from(encodeChallengeRequest({ v: 1, reason: 'reconnect' })), { qos: 1 }).catch(() => undefined);
+      }
+    });
     client.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
@@ -360,7 +368,9 @@ export class SimDevice {
       const c = decodeChallenge(payload);
       if (c instanceof ProtocolError) return;
       this.challenges.push(c);
-      if (this.options.autoAnswer === true && !this.#stopped) {
+      // The server re-sends an open challenge when asked again: answer each one once (a second answer is a replay).
+      if (this.options.autoAnswer === true && !this.#stopped && !this.#answered.has(c.challengeId)) {
+        this.#answered.add(c.challengeId);
         void this.publishEvidence(simEvidence(this.tpm, c)).catch(() => undefined);
       }
     } else if (topic === topics.deviceResult(this.deviceId)) {

@@ -142,7 +142,12 @@ export class Verifier {
   async start(): Promise<void> {
     this.#unsubscribe.push(this.deps.broker.onMessage((m) => this.#onMessage(m)));
     this.#unsubscribe.push(this.deps.broker.onSubscribe((identity, topic) => this.#onSubscribe(identity, topic)));
-    for (const d of await this.deps.store.listDevices({ revoked: false })) this.scheduler.add(d.id);
+    for (const d of await this.deps.store.listDevices({ revoked: false })) {
+      this.scheduler.add(d.id);
+      // The broker starts before the verifier: a device that reconnected and subscribed in between was
+      // not seen subscribing, and would otherwise wait up to a whole interval for its first challenge.
+      if (this.deps.broker.isConnected({ kind: 'device', deviceId: d.id })) void this.#challenge(d.id, 'subscribe');
+    }
     this.scheduler.start();
   }
 
