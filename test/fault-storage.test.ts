@@ -103,7 +103,7 @@ afterAll(async () => {
 
 describe.skipIf(process.getuid?.() !== 0)('storage faults (tmpfs, needs root)', () => {
   it('the disk fills up: evidence is refused with internal-error naming the storage, nothing stored is lost, and work resumes once space is freed', async () => {
-    expect(mounted).toBe(true);
+    if (!mounted) throw new Error(`could not mount a tmpfs on ${mountPoint} (this test needs root with CAP_SYS_ADMIN)`);
     const d = await device();
     const before = await d.attest();
     expect(status(before)).toBe('affirming');
