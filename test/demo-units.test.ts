@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -91,7 +91,12 @@ describe('the data directory', () => {
     await expect(prepareDataDir(join(tmp.path, 'd2'))).rejects.toMatchObject({ exitCode: ExitCode.Usage });
     await expect(prepareDataDir(join(tmp.path, 'd2', 'vigil.db'))).rejects.toThrow(/not a directory/);
     const temporary = await prepareDataDir(undefined);
-    expect(temporary.temporary).toBe(true);
+    try {
+      expect(temporary.temporary).toBe(true);
+      expect(statSync(temporary.path).isDirectory()).toBe(true);
+    } finally {
+      await rm(temporary.path, { recursive: true, force: true });
+    }
   });
 });
 
