@@ -49,7 +49,8 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
     sans: config.pki.serverSans,
     validityMs: days(config.pki.serverCertificateValidityDays),
   });
-  if (server.renewed) log.warn({ file: paths.serverCert }, 'broker certificate was missing, foreign or near expiry: reissued');
+  // reason: missing, unusable, foreign (another CA or key), expiring (< 30 days), sans-changed (pki.serverSans edited).
+  if (server.renewed) log.warn({ file: paths.serverCert, reason: server.reason }, 'broker certificate reissued');
 
   const crlSerials = await refreshCrl(paths, ca, config, log);
   let store: Store;

@@ -30,4 +30,4 @@ export {
   type ServerCredentials,
 } from './ca-files.js';
 export { readCrl, readCrlFile, reissueCrlFile, type CrlSummary } from './crl-file.js';
-export { issueServerCredentialFiles, loadOrRenewServerCredentials } from './server-credentials.js';
+export { issueServerCredentialFiles, loadOrRenewServerCredentials, type ServerCredentialsRenewal } from './server-credentials.js';
