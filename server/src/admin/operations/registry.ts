@@ -3,6 +3,7 @@ import { issueAdminCredential } from './admins/issue.js';
 import { revokeAdminCredential } from './admins/revoke.js';
 import { listAudit } from './audit/list.js';
 import { verifyAudit } from './audit/verify.js';
+import { allowReenrollment } from './devices/allow-reenrollment.js';
 import { listAttestations } from './devices/attestations.js';
 import { listDevices } from './devices/list.js';
 import { showDevice } from './devices/show.js';
@@ -46,6 +47,7 @@ export const operations: readonly Operation[] = [
   attestDevice,
   revokeDevice,
   reinstateDevice,
+  allowReenrollment,
   listPolicies,
   showPolicy,
   diffPolicy,
