@@ -9,18 +9,33 @@ import { replayMemoryBenchmark } from './replay-memory.js';
 import { tamperBenchmark } from './tamper.js';
 import { revocationBenchmark } from './revocation.js';
 import { verifyQuoteBenchmark } from './verify-quote.js';
+import { verifyBenchmark } from './verify.js';
 
 export interface BenchOptions {
   /** Tiny sizes, for a smoke test: the figures mean nothing, the code paths all run. */
   readonly quick: boolean;
+  /** `--name value` options given on the command line (only those the benchmark declares in `options`). */
+  readonly args: ReadonlyMap<string, string>;
 }
 
 export interface Benchmark {
   readonly description: string;
+  /** Options it takes (`--devices 1000`): name → help text. */
+  readonly options?: Readonly<Record<string, string>>;
   run(options: BenchOptions): Promise<Record<string, unknown>>;
 }
 
+/** A numeric `--name` option, or `fallback`; throws a RangeError that names the option when it is not a positive number. */
+export function numberArg(options: BenchOptions, name: string, fallback: number): number {
+  const raw = options.args.get(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`--${name} must be a non-negative number, got ${raw}`);
+  return value;
+}
+
 export const benchmarks: Readonly<Record<string, Benchmark>> = {
+  verify: verifyBenchmark,
   hash: hashBenchmark,
   'replay-memory': replayMemoryBenchmark,
   'verify-quote': verifyQuoteBenchmark,

@@ -1,0 +1,231 @@
+/**
+ * A simulated device on the wire: one mqtt.js client (the library the agent
+ * uses) over mutual TLS with the device's certificate, MQTT 3.1.1, client id
+ * = device id, QoS 1 both ways, subscribed to its challenges, results and
+ * the fleet revocations, exactly as `agent/src/daemon/server-connection.ts`.
+ * It answers challenges through its `SimAttester` and times each answer:
+ * from the evidence handed to the client to its result arriving.
+ */
+import { performance } from 'node:perf_hooks';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import {
+  decodeChallenge,
+  decodeResult,
+  decodeRevocation,
+  encodeChallengeRequest,
+  encodeEvidence,
+  overallStatus,
+  ProtocolError,
+  topics,
+  type AttestationChallenge,
+  type AttestationResult,
+  type ChallengeRequestReason,
+  type Evidence,
+  type RevocationEvent,
+} from '@vigil/protocol';
+import { SimAttester, type SimPlatform, type SimQuoteParts } from './attester.js';
+import type { SimIdentity } from './identity.js';
+import { Inbox } from './inbox.js';
+import type { SoftwareTpm } from './software-tpm.js';
+
+/** One answered challenge, as the device saw it. */
+export interface SimVerdictTiming {
+  readonly deviceId: string;
+  readonly challengeId: string;
+  /** Evidence handed to the MQTT client → result received, ms. */
+  readonly latencyMs: number;
+  /** `affirming` … for verdicts, `error:<code>` for error results. */
+  readonly outcome: string;
+}
+
+export interface SimDeviceOptions {
+  /** Answer every challenge at once with honest evidence (the fleet mode). */
+  readonly autoAnswer?: boolean;
+  /** After each verdict, ask for the next challenge at once (continuous load). */
+  readonly loop?: boolean;
+  /** Reconnect after the connection drops (mqtt.js reconnect period, ms); 0 = never. */
+  readonly reconnectMs?: number;
+  /** Host to connect to (default localhost). */
+  readonly host?: string;
+  /** MQTT keep-alive, s (mqtt.js default 60). */
+  readonly keepaliveSeconds?: number;
+  /** What the platform measures at boot; none: PCRs stay zero and no logs are sent. */
+  readonly platform?: SimPlatform;
+  /** Keep every message received in the inboxes (default true: tests read them; a long fleet run should not). */
+  readonly record?: boolean;
+  /** Called for every result that answers evidence this device sent. */
+  readonly onVerdict?: (timing: SimVerdictTiming) => void;
+}
+
+/**
+ * Everything it receives is kept (unless `record: false`), so a test can
+ * tell exactly which verdicts the device saw.
+ */
+export class SimDevice {
+  readonly challenges: Inbox<AttestationChallenge>;
+  readonly results: Inbox<AttestationResult>;
+  readonly revocations: Inbox<RevocationEvent>;
+  readonly attester: SimAttester;
+  /** Connection closes seen (drops, server restarts, revocation). */
+  disconnects = 0;
+  /** Evidence sent and results received that answer it (the difference is verdicts lost or pending). */
+  evidenceSent = 0;
+  answered = 0;
+  challengesSeen = 0;
+  /** Evidence that carried the boot log in full (first of a boot, or the server did not name it). */
+  bootLogsSent = 0;
+  /** Ask for the next challenge as soon as a verdict arrives (starts as `options.loop`). */
+  loop: boolean;
+  client: MqttClient | undefined;
+  #stopped = false;
+  /** Challenge id → when the evidence for it was handed to the client. */
+  readonly #pending = new Map<string, number>();
+  readonly #answeredIds = new Set<string>();
+
+  constructor(
+    readonly identity: SimIdentity,
+    readonly options: SimDeviceOptions = {},
+  ) {
+    const record = options.record ?? true;
+    this.challenges = new Inbox(record);
+    this.results = new Inbox(record);
+    this.revocations = new Inbox(record);
+    this.attester = new SimAttester(identity.tpm, options.platform);
+    this.loop = options.loop === true;
+  }
+
+  get deviceId(): string {
+    return this.identity.deviceId;
+  }
+
+  get tpm(): SoftwareTpm {
+    return this.identity.tpm;
+  }
+
+  /** Evidence sent that has no result yet. */
+  get unanswered(): number {
+    return this.#pending.size;
+  }
+
+  /** Verdicts (ok results) received, by challenge id. */
+  verdicts(): Map<string, Extract<AttestationResult, { ok: true }>> {
+    const out = new Map<string, Extract<AttestationResult, { ok: true }>>();
+    for (const r of this.results.items) if (r.ok) out.set(r.challengeId, r);
+    return out;
+  }
+
+  /** Connects (resolves on the first CONNACK and SUBACK) to the broker at `port`. */
+  async connect(port: number, caPem: string): Promise<void> {
+    this.#stopped = false;
+    const client = connect({
+      protocol: 'mqtts',
+      host: this.options.host ?? 'localhost',
+      servername: 'localhost',
+      port,
+      protocolVersion: 4,
+      clientId: this.deviceId,
+      ca: caPem,
+      cert: this.identity.certPem,
+      key: this.identity.keyPem,
+      rejectUnauthorized: true,
+      reconnectPeriod: this.options.reconnectMs ?? 0,
+      connectTimeout: 30_000,
+      keepalive: this.options.keepaliveSeconds ?? 60,
+      clean: true,
+      resubscribe: true,
+    } as IClientOptions);
+    this.client = client;
+    client.on('message', (topic: string, payload: Buffer) => this.#onMessage(topic, payload));
+    client.on('close', () => this.disconnects++);
+    client.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('close', () => reject(new Error(`${this.deviceId}: connection closed before CONNACK`)));
+    });
+    await client.subscribeAsync([topics.deviceResult(this.deviceId), topics.fleetRevocations], { qos: 1 });
+    // Last: the server challenges a device as soon as it subscribes to its challenges.
+    await client.subscribeAsync(topics.deviceChallenge(this.deviceId), { qos: 1 });
+  }
+
+  /** Publishes raw bytes or evidence on the device's own evidence topic (QoS 1: resolves on PUBACK). */
+  async publishEvidence(payload: Evidence | Uint8Array): Promise<void> {
+    const bytes = payload instanceof Uint8Array ? payload : encodeEvidence(payload);
+    if (!(payload instanceof Uint8Array)) {
+      this.#pending.set(payload.challengeId, performance.now());
+      this.evidenceSent++;
+    }
+    await this.client!.publishAsync(topics.deviceEvidence(this.deviceId), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 });
+  }
+
+  /** Asks for a challenge now. */
+  async requestChallenge(reason: ChallengeRequestReason = 'manual'): Promise<void> {
+    await this.client!.publishAsync(topics.deviceChallengeRequest(this.deviceId), Buffer.from(encodeChallengeRequest({ v: 1, reason })), { qos: 1 });
+  }
+
+  /** A fresh challenge: one not seen before (asking for it if none comes). */
+  async freshChallenge(): Promise<AttestationChallenge> {
+    const seen = new Set(this.results.items.map((r) => r.challengeId));
+    const next = this.challenges.take((c) => !seen.has(c.challengeId) && c.expiresAt > Date.now() + 1000);
+    for (let i = 0; ; i++) {
+      const got = await Promise.race([next, delay(1500).then(() => undefined)]);
+      if (got !== undefined) return got;
+      if (i > 20) throw new Error(`no challenge for ${this.deviceId}`);
+      await this.requestChallenge();
+    }
+  }
+
+  /** One honest attestation round (or a bent one): challenge → evidence → the result naming the challenge. */
+  async attest(bend?: (parts: SimQuoteParts) => void): Promise<AttestationResult> {
+    const challenge = await this.freshChallenge();
+    await this.publishEvidence(this.attester.evidence(challenge, bend));
+    return this.results.take((r) => r.challengeId === challenge.challengeId);
+  }
+
+  /** Closes the connection; no reconnect. */
+  close(): void {
+    this.#stopped = true;
+    this.client?.end(true);
+  }
+
+  /** Closes the connection cleanly (DISCONNECT sent) and waits for it. */
+  async end(): Promise<void> {
+    this.#stopped = true;
+    await this.client?.endAsync(false).catch(() => undefined);
+  }
+
+  #onMessage(topic: string, payload: Buffer): void {
+    if (topic === topics.deviceChallenge(this.deviceId)) {
+      const c = decodeChallenge(payload);
+      if (c instanceof ProtocolError) return;
+      this.challenges.push(c);
+      this.challengesSeen++;
+      // The server re-sends an open challenge when asked again: answer each one once (a second answer is a replay).
+      if (this.options.autoAnswer === true && !this.#stopped && !this.#answeredIds.has(c.challengeId)) {
+        if (this.#answeredIds.size >= 64) this.#answeredIds.clear();
+        this.#answeredIds.add(c.challengeId);
+        const evidence = this.attester.evidence(c);
+        if (this.attester.lastReport.bootLog === 'sent') this.bootLogsSent++;
+        void this.publishEvidence(evidence).catch(() => undefined);
+      }
+    } else if (topic === topics.deviceResult(this.deviceId)) {
+      const r = decodeResult(payload);
+      if (r instanceof ProtocolError) return;
+      this.results.push(r);
+      const sentAt = r.challengeId === undefined ? undefined : this.#pending.get(r.challengeId);
+      if (sentAt !== undefined) {
+        this.#pending.delete(r.challengeId!);
+        this.answered++;
+        const outcome = r.ok ? overallStatus(r.verdict) : `error:${r.error}`;
+        this.options.onVerdict?.({ deviceId: this.deviceId, challengeId: r.challengeId!, latencyMs: performance.now() - sentAt, outcome });
+      }
+      if (this.loop && r.ok && !this.#stopped) void this.requestChallenge().catch(() => undefined);
+    } else if (topic === topics.fleetRevocations) {
+      const e = decodeRevocation(payload);
+      if (!(e instanceof ProtocolError)) this.revocations.push(e);
+    }
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,59 @@
+/**
+ * What the fleet controller and its load-generator processes say to each
+ * other over the IPC channel (`child_process.fork`, advanced serialization:
+ * typed arrays cross without JSON).
+ */
+import type { SimIdentityRecord } from './identity.js';
+import type { ModelFile } from './model-set.js';
+
+export interface WorkerInit {
+  readonly type: 'init';
+  readonly host: string;
+  readonly port: number;
+  readonly caPem: string;
+  readonly devices: readonly SimIdentityRecord[];
+  /** Binary event log file replayed into every device's PCRs; null: none. */
+  readonly bootLogPath: string | null;
+  readonly models: readonly ModelFile[] | null;
+  readonly keepaliveSeconds: number;
+  readonly reconnectMs: number;
+}
+
+export type ControlMessage =
+  | WorkerInit
+  /** Connect every device, `perSecond` per second with each slot jittered by ±`jitter` of its width. */
+  | { readonly type: 'connect'; readonly perSecond: number; readonly jitter: number }
+  /** Open loop: ask for challenges at this rate over this worker's devices (0: stop asking). */
+  | { readonly type: 'rate'; readonly perSecond: number }
+  /** Closed loop: each device asks for its next challenge as soon as its verdict arrives. */
+  | { readonly type: 'loop'; readonly on: boolean }
+  /** Report the counters and the latencies since the last report. */
+  | { readonly type: 'stats'; readonly id: number }
+  | { readonly type: 'stop' };
+
+/** Counters of one worker since it started; latencies since the last report. */
+export interface WorkerStats {
+  readonly connected: number;
+  readonly connectFailures: number;
+  readonly disconnects: number;
+  readonly challenges: number;
+  readonly evidenceSent: number;
+  readonly answered: number;
+  /** Evidence with no result yet. */
+  readonly unanswered: number;
+  readonly requestsSkipped: number;
+  readonly bootLogsSent: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+  /** Evidence → result, ms, one per result since the last report. */
+  readonly latencies: Float64Array;
+  /** This process's CPU time (user + system), ms, and RSS, bytes. */
+  readonly cpuMs: number;
+  readonly rssBytes: number;
+}
+
+export type WorkerMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'connected'; readonly connected: number; readonly failed: number; readonly firstError?: string }
+  | { readonly type: 'stats'; readonly id: number; readonly stats: WorkerStats }
+  | { readonly type: 'stopped' }
+  | { readonly type: 'error'; readonly message: string };

@@ -1,0 +1,98 @@
+/**
+ * One measurement window of a load benchmark: what the simulated fleet saw
+ * (verdicts, latencies) and what the server and the load generators spent
+ * (CPU, memory) between two snapshots.
+ */
+import { performance } from 'node:perf_hooks';
+import { percentile, type Fleet, type FleetSnapshot } from './fleet/index.js';
+import type { LoadServer } from './server-rig.js';
+
+export interface WindowResult {
+  readonly seconds: number;
+  readonly verdicts: number;
+  readonly verdictsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Share of one core: 1.0 = one core busy for the whole window. */
+  readonly serverCpuCores: number;
+  readonly loadCpuCores: number;
+  readonly serverRssMiB: number;
+  readonly loadRssMiB: number;
+  readonly requestsSkipped: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+}
+
+export const round = (x: number, digits = 1): number => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Starts a window now; `end()` closes it. Latencies are those of results arriving inside it. */
+export async function openWindow(fleet: Fleet, server: LoadServer): Promise<{ end(): Promise<WindowResult> }> {
+  const before = await fleet.snapshot(); // also clears the latencies gathered so far
+  const t0 = performance.now();
+  const s0 = server.usage();
+  return {
+    async end() {
+      const after = await fleet.snapshot();
+      const seconds = (performance.now() - t0) / 1000;
+      const s1 = server.usage();
+      return summarize(before, after, seconds, s1.cpuMs - s0.cpuMs, s1.rssBytes);
+    },
+  };
+}
+
+function summarize(before: FleetSnapshot, after: FleetSnapshot, seconds: number, serverCpuMs: number, serverRss: number): WindowResult {
+  const verdicts = after.answered - before.answered;
+  const outcomes: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.outcomes)) {
+    const d = v - (before.outcomes[k] ?? 0);
+    if (d > 0) outcomes[k] = d;
+  }
+  const l = after.latencies;
+  return {
+    seconds: round(seconds, 2),
+    verdicts,
+    verdictsPerSecond: round(verdicts / seconds),
+    p50Ms: round(percentile(l, 50), 2),
+    p90Ms: round(percentile(l, 90), 2),
+    p99Ms: round(percentile(l, 99), 2),
+    maxMs: round(l.length > 0 ? l[l.length - 1]! : Number.NaN, 2),
+    serverCpuCores: round(serverCpuMs / 1000 / seconds, 2),
+    loadCpuCores: round((after.loadCpuMs - before.loadCpuMs) / 1000 / seconds, 2),
+    serverRssMiB: round(serverRss / 2 ** 20),
+    loadRssMiB: round(after.loadRssBytes / 2 ** 20),
+    requestsSkipped: after.requestsSkipped - before.requestsSkipped,
+    outcomes,
+  };
+}
+
+/** Measures `seconds` of whatever load is running. */
+export async function measure(fleet: Fleet, server: LoadServer, seconds: number): Promise<WindowResult> {
+  const w = await openWindow(fleet, server);
+  await delay(seconds * 1000);
+  return w.end();
+}
+
+/** Waits until the fleet has no evidence without a result (or `timeoutMs`); returns what is still unanswered. */
+export async function drain(fleet: Fleet, timeoutMs: number): Promise<number> {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
+    const s = await fleet.snapshot();
+    if (s.unanswered === 0 || performance.now() > end) return s.unanswered;
+    await delay(250);
+  }
+}
+
+export function formatWindow(label: string, w: WindowResult): string {
+  return (
+    `${label.padEnd(28)} ${String(Math.round(w.verdictsPerSecond)).padStart(6)} verdicts/s` +
+    `  p50 ${w.p50Ms} ms  p99 ${w.p99Ms} ms  max ${w.maxMs} ms` +
+    `  server ${w.serverCpuCores} cores  load gen ${w.loadCpuCores} cores` +
+    (w.requestsSkipped > 0 ? `  (${w.requestsSkipped} requests skipped: device still waiting)` : '') +
+    '\n'
+  );
+}

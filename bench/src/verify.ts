@@ -1,0 +1,276 @@
+// Benchmark `verify`: end-to-end verification throughput and latency. The
+// real server runs in this process (mutual-TLS broker, verifier, SQLite
+// store); the fleet simulator runs its devices in a separate load-generator
+// process on the same machine. Each simulated device (software AK: labelled
+// SIMULATED in the output) has its own certificate, AK and TLS connection,
+// boots from a real firmware event log (sent in full on its first evidence,
+// then named by digest) and runs three models (a model measurement log), so
+// every verdict goes the whole way: challenge request → challenge stored and
+// published → evidence over MQTT → schema, challenge consumed, quote,
+// signature, PCR digest, clock, event log, model log, policy → verdict
+// stored → published back. A few real devices (swtpm + the built
+// vigil-agent, enrolled through the registrar) attest on the server's
+// schedule throughout, so the real path runs in the same server.
+//
+// Figures: the closed-loop saturation rate (every device asks again as soon
+// as its verdict arrives), the open-loop maximum (challenge requests at a
+// fixed rate whatever the answers do, raised step by step until the server
+// stops keeping up), latency (evidence handed to the device's MQTT client →
+// its result received) at that maximum and at half of it, and the rate of a
+// bare crypto.verify of the same kind of quote signature on one core,
+// measured in the same run.
+import { constants, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { generateEnrollmentToken, hashEnrollmentToken } from '@vigil/server';
+import { BootImage, enrollSimDevices, Fleet, modelRelease, tlsKeyPool, type SimAkKind } from './fleet/index.js';
+import { SwtpmAgents } from './fleet/swtpm-agents.js';
+import { delay, drain, formatWindow, measure, round, type WindowResult } from './load-window.js';
+import { profiled } from './profile/cpu-profile.js';
+import { numberArg, type Benchmark, type BenchOptions } from './registry.js';
+import { startLoadServer, type LoadServer } from './server-rig.js';
+
+/** Bare signature verifications per second on this thread, the same kind and size of message as a quote. */
+export function rawVerifyRate(kind: SimAkKind, seconds: number): number {
+  const message = Buffer.alloc(145, 0x5a); // a TPMS_ATTEST of a 12-PCR quote is ~145 bytes
+  const keys = kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const opts = kind === 'rsa' ? { key: keys.publicKey, padding: constants.RSA_PKCS1_PADDING } : { key: keys.publicKey, dsaEncoding: 'ieee-p1363' as const };
+  const signature = kind === 'rsa' ? sign('sha256', message, keys.privateKey) : sign('sha256', message, { key: keys.privateKey, dsaEncoding: 'ieee-p1363' });
+  const run = (ms: number) => {
+    let n = 0;
+    const start = performance.now();
+    let now = start;
+    while (now - start < ms) {
+      for (let i = 0; i < 20; i++) if (!verify('sha256', message, opts, signature)) throw new Error('raw verify failed');
+      n += 20;
+      now = performance.now();
+    }
+    return (n * 1000) / (now - start);
+  };
+  run(Math.min(500, seconds * 250)); // warm up
+  // Median of five windows: the machine is shared, a single window catches whatever else ran.
+  const rates = Array.from({ length: 5 }, () => run((seconds * 1000) / 5)).sort((a, b) => a - b);
+  return rates[2]!;
+}
+
+async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!(await probe())) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await delay(250);
+  }
+}
+
+export interface LoadSetup {
+  readonly root: string;
+  readonly server: LoadServer;
+  readonly fleet: Fleet;
+  readonly real: SwtpmAgents | undefined;
+  readonly enrollSeconds: number;
+  readonly connectSeconds: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The rig both load benchmarks use: server, `devices` simulated devices
+ * registered in the store and connected at `connectPerSecond`, every one
+ * past its first (affirming) verdict, and `swtpm` real devices.
+ */
+export async function startLoad(options: {
+  readonly name: string;
+  readonly devices: number;
+  readonly swtpm: number;
+  readonly akKind: SimAkKind;
+  readonly connectPerSecond: number;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly keyPool: number;
+  readonly processes?: number;
+  readonly log: (line: string) => void;
+}): Promise<LoadSetup> {
+  const root = await mkdtemp(join(tmpdir(), `vigil-bench-${options.name}-`));
+  let server: LoadServer | undefined;
+  let fleet: Fleet | undefined;
+  let real: SwtpmAgents | undefined;
+  const stop = async () => {
+    await fleet?.stop();
+    await real?.stop();
+    await server?.stop();
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    const bootImage = BootImage.load();
+    if (options.swtpm > 0) real = await SwtpmAgents.prepare({ root: join(root, 'real'), count: options.swtpm, bootImage });
+    server = await startLoadServer({ root, config: options.config, ...(real !== undefined ? { manufacturerCaPem: real.caPem } : {}) });
+    const keys = await tlsKeyPool(Math.min(options.keyPool, options.devices));
+    const t0 = performance.now();
+    let lastReport = t0;
+    const identities = await enrollSimDevices(server.store, server.ca, options.devices, 'sim', {
+      keys,
+      akKind: options.akKind,
+      validityMs: 6 * 3_600_000,
+      onEnrolled: (n) => {
+        if (performance.now() - lastReport > 10_000) {
+          lastReport = performance.now();
+          options.log(`  ${n}/${options.devices} simulated devices registered\n`);
+        }
+      },
+    });
+    const enrollSeconds = (performance.now() - t0) / 1000;
+    options.log(`  ${options.devices} SIMULATED devices (software ${options.akKind.toUpperCase()} AKs) registered in ${round(enrollSeconds)} s (store + fleet CA; TLS keys from a pool of ${keys.length})\n`);
+
+    if (real !== undefined) {
+      await real.startAgents({
+        serverUrl: `mqtts://localhost:${server.port}`,
+        caFile: server.paths.caCert,
+        newToken: async () => {
+          const token = generateEnrollmentToken();
+          await server!.store.createToken({ hash: hashEnrollmentToken(token), maxUses: 1, expiresAt: Date.now() + 3_600_000, deviceName: null, actor: 'bench' });
+          return token;
+        },
+      });
+    }
+
+    fleet = await Fleet.start({ port: server.port, caPem: server.caPem, devices: identities, processes: options.processes ?? 1, models: modelRelease() });
+    const c0 = performance.now();
+    const connected = await fleet.connect(options.connectPerSecond);
+    const connectSeconds = (performance.now() - c0) / 1000;
+    if (connected.failed > 0) throw new Error(`${connected.failed} simulated devices could not connect: ${connected.firstError}`);
+    options.log(`  ${connected.connected} connected in ${round(connectSeconds)} s (${options.connectPerSecond}/s, jittered)\n`);
+    // Each device is challenged as it subscribes; its first evidence carries the whole boot log.
+    await waitFor('every simulated device to answer its first challenge', 120_000 + options.devices * 20, async () => {
+      const s = await fleet!.snapshot();
+      return s.answered >= options.devices && s.unanswered === 0;
+    });
+    const first = await fleet.snapshot();
+    const affirming = first.outcomes['affirming'] ?? 0;
+    if (affirming < options.devices) throw new Error(`first verdicts were not all affirming: ${JSON.stringify(first.outcomes)}`);
+    if (real !== undefined) {
+      await real.waitAffirmed(180_000);
+      options.log(`  ${real.count} REAL devices (swtpm + vigil-agent) enrolled through the registrar and affirmed\n`);
+    }
+    return { root, server, fleet, real, enrollSeconds, connectSeconds, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+interface Step {
+  readonly offered: number;
+  readonly window: WindowResult;
+  readonly sustained: boolean;
+}
+
+export const verifyBenchmark: Benchmark = {
+  description: 'end-to-end verdicts per second over mutual-TLS MQTT (simulated + swtpm devices), p50/p99 at the maximum and at half of it, against raw crypto.verify',
+  options: {
+    devices: 'simulated devices (default 1000)',
+    swtpm: 'real devices: swtpm + vigil-agent (default 2)',
+    window: 'seconds per measurement window (default 10)',
+    ak: 'AK kind of the simulated devices: ecc (default) or rsa',
+  },
+  async run(options: BenchOptions): Promise<Record<string, unknown>> {
+    const log = (s: string) => process.stdout.write(s);
+    const devices = numberArg(options, 'devices', options.quick ? 20 : 1000);
+    const swtpm = numberArg(options, 'swtpm', options.quick ? 1 : 2);
+    const windowS = numberArg(options, 'window', options.quick ? 2 : 10);
+    const akKind = (options.args.get('ak') ?? 'ecc') as SimAkKind;
+    if (akKind !== 'ecc' && akKind !== 'rsa') throw new RangeError(`--ak must be ecc or rsa, got ${akKind}`);
+    log(`  load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+
+    const setup = await startLoad({
+      name: 'verify',
+      devices,
+      swtpm,
+      akKind,
+      connectPerSecond: 500,
+      keyPool: 64,
+      // Real devices attest on the server's schedule; simulated ones as the load asks.
+      config: { 'attestation.intervalSeconds': 20 },
+      log,
+    });
+    const { fleet, server } = setup;
+    try {
+      const raw = rawVerifyRate(akKind, options.quick ? 0.5 : 3);
+      log(`  raw crypto.verify (${akKind === 'ecc' ? 'ECDSA P-256' : 'RSASSA-2048'}, SHA-256), one core: ${Math.round(raw)}/s\n`);
+
+      // Closed loop: the saturation rate.
+      fleet.setLoop(true);
+      await delay(options.quick ? 1000 : 3000);
+      const closed = await profiled('verify-closed-loop', () => measure(fleet, server, windowS));
+      fleet.setLoop(false);
+      await drain(fleet, 30_000);
+      log(formatWindow('closed loop (saturation)', closed));
+
+      // Open loop, raised until the server stops keeping up.
+      const steps: Step[] = [];
+      let offered = Math.max(10, Math.round(closed.verdictsPerSecond * 0.7));
+      for (let i = 0; i < (options.quick ? 2 : 6); i++) {
+        fleet.setRequestRate(offered);
+        await delay(options.quick ? 500 : 2000);
+        const w = await measure(fleet, server, windowS);
+        fleet.setRequestRate(0);
+        await drain(fleet, 30_000);
+        const sustained = w.verdictsPerSecond >= 0.97 * offered && w.p99Ms < 1000;
+        steps.push({ offered, window: w, sustained });
+        log(formatWindow(`open loop, offered ${offered}/s`, w).replace('\n', sustained ? '\n' : '  (not sustained)\n'));
+        if (!sustained) break;
+        offered = Math.round(offered * 1.15);
+      }
+      const best = steps.filter((s) => s.sustained).sort((a, b) => b.window.verdictsPerSecond - a.window.verdictsPerSecond)[0];
+      const maxRate = best?.window.verdictsPerSecond ?? steps[0]!.window.verdictsPerSecond;
+
+      // Half of the maximum: the latency a fleet sees with headroom.
+      const half = Math.max(5, Math.round(maxRate / 2));
+      fleet.setRequestRate(half);
+      await delay(options.quick ? 500 : 2000);
+      const atHalf = await measure(fleet, server, windowS * 2);
+      fleet.setRequestRate(0);
+      log(formatWindow(`open loop, half (${half}/s)`, atHalf));
+
+      const lost = await drain(fleet, 30_000);
+      const final = await fleet.snapshot();
+      const realVerdicts = setup.real?.verdicts() ?? {};
+      const errors = Object.entries(final.outcomes).filter(([k]) => k !== 'affirming');
+      log(
+        `  simulated devices: ${final.answered} verdicts in all, ${lost} evidence without a result, outcomes ${JSON.stringify(final.outcomes)}\n` +
+          `  real devices: verdicts ${JSON.stringify(realVerdicts)}\n`,
+      );
+      if (lost > 0) throw new Error(`${lost} pieces of evidence got no result`);
+      if (errors.length > 0) throw new Error(`non-affirming outcomes under load: ${JSON.stringify(Object.fromEntries(errors))}`);
+      const p = best?.window ?? steps[0]!.window;
+      const result = {
+        verdicts_per_s: Math.round(maxRate),
+        p50_ms: p.p50Ms,
+        p99_ms: p.p99Ms,
+        half_load_per_s: half,
+        half_load_p50_ms: atHalf.p50Ms,
+        half_load_p99_ms: atHalf.p99Ms,
+        raw_verify_per_s: Math.round(raw),
+        ratio: round(maxRate / raw, 3),
+        closed_loop_verdicts_per_s: Math.round(closed.verdictsPerSecond),
+        closed_loop: closed,
+        open_loop_steps: steps,
+        half_load: atHalf,
+        simulated_devices: devices,
+        simulated_ak: akKind,
+        real_devices: setup.real?.count ?? 0,
+        real_device_verdicts: realVerdicts,
+        evidence_without_result: lost,
+        outcomes: final.outcomes,
+        boot_logs_sent_in_full: final.bootLogsSent,
+        registration_seconds: round(setup.enrollSeconds),
+        connect_seconds: round(setup.connectSeconds),
+      };
+      log(
+        `verify: ${result.verdicts_per_s} verdicts/s (open loop, SIMULATED ${akKind.toUpperCase()} AKs), p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms;` +
+          ` at ${half}/s p50 ${result.half_load_p50_ms} ms, p99 ${result.half_load_p99_ms} ms; raw verify ${result.raw_verify_per_s}/s, ratio ${result.ratio}\n`,
+      );
+      return result;
+    } finally {
+      await setup.stop();
+    }
+  },
+};
