@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeResult, encodeEnrollResult, ProtocolError, topics } from '@vigil/protocol';
+import { decodeResult, encodeEnrollResult, overallStatus, ProtocolError, topics } from '@vigil/protocol';
 import { hours } from '@vigil/server';
 import { startVigilServer, type RunningServer } from '../server/src/app/index.js';
 import { ExternalBroker } from '../server/src/broker-external/index.js';
@@ -13,6 +13,7 @@ import { mosquittoAvailable, startMosquitto, type MosquittoBroker } from './harn
 import { makeForeignCa, sharedKeyPem, type DeviceCredentials } from './harness/pki.js';
 import { postgresAvailable, startPostgres, type PostgresCluster } from './harness/postgres.js';
 import { makeReplicaDirs, replicaOverrides, type ReplicaDirs } from './harness/replicas.js';
+import { enrollSimDevices, SimDevice } from './harness/sim-fleet.js';
 
 /**
  * External-broker mode against a real Mosquitto 2 (configured from
@@ -28,6 +29,7 @@ let replicas: ReplicaDirs;
 const servers = new Map<string, RunningServer>();
 const logs = new Map<string, LogCapture>();
 const clients: MqttClient[] = [];
+const sims: SimDevice[] = [];
 let storeUrl: string;
 
 async function startReplica(name: string): Promise<RunningServer> {
@@ -148,6 +150,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) c.end(true);
+  for (const d of sims) d.close();
   for (const s of servers.values()) await s.stop().catch(() => undefined);
   await mq?.stop();
   await pg?.stop();
@@ -274,6 +277,41 @@ describe.skipIf(!available)('external broker (Mosquitto + dynamic security) with
     await new Promise((r) => setTimeout(r, 300));
     expect(c6.connected).toBe(true);
     expect(c7.connected).toBe(true);
+  });
+
+  it('a device attesting back to back gets a fresh challenge each time, while a replica stops and another starts', async () => {
+    const [identity] = await enrollSimDevices(store(), replicas.ca, 1, 'loop');
+    await servers.get('a')!.context.broker.publish(topics.enrollResult('ef'.repeat(32)), encodeEnrollResult({ v: 1, ok: true, deviceId: identity!.deviceId, certificate: identity!.certPem, chain: [replicas.ca.certificatePem] }));
+    const device = new SimDevice(identity!, { autoAnswer: true });
+    sims.push(device);
+    await device.connect(mq.port, replicas.ca.certificatePem);
+    const rounds: string[] = [];
+    /** One round: ask, the challenge is answered (autoAnswer), the verdict comes back — through whichever replicas the broker picks. */
+    const round = async () => {
+      const before = device.results.items.length;
+      await device.requestChallenge();
+      const r = await until('a verdict', () => device.results.items[before], 15_000);
+      expect(r.ok && overallStatus(r.verdict)).toBe('affirming');
+      rounds.push(r.ok ? r.challengeId : 'error');
+    };
+    for (let i = 0; i < 2; i++) await round();
+    // One stray message on the evidence topic: the broker's turns for requests and for evidence
+    // (one per shared subscription) fall out of step, so a challenge asked of one replica is
+    // answered to the other, and the next request goes back to the first.
+    const before = device.results.items.length;
+    await device.publishEvidence(Buffer.from('not evidence'));
+    await until('the stray message to be answered', () => device.results.items[before], 15_000);
+    for (let i = 0; i < 6; i++) await round();
+    // Replica b stops: it hands its share to a before its verifier closes.
+    await servers.get('b')!.stop();
+    servers.delete('b');
+    for (let i = 0; i < 4; i++) await round();
+    // ... and starts again: it takes work only once its verifier runs.
+    await startReplica('b');
+    for (let i = 0; i < 8; i++) await round();
+    // A challenge answered through one replica is never handed out again by the other (a second answer would be a replay).
+    expect(new Set(rounds).size).toBe(rounds.length);
+    expect((await store().getDevice(identity!.deviceId))!.revoked).toBe(false);
   });
 
   it('the schedule of every device belongs to exactly one live replica, and moves when a replica leaves', async () => {

@@ -8,6 +8,7 @@ import { hashBenchmark } from './hash.js';
 import { replayMemoryBenchmark } from './replay-memory.js';
 import { tamperBenchmark } from './tamper.js';
 import { revocationBenchmark } from './revocation.js';
+import { replicasBenchmark } from './replicas.js';
 import { verifyQuoteBenchmark } from './verify-quote.js';
 import { verifyBenchmark } from './verify.js';
 
@@ -42,4 +43,5 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   revocation: revocationBenchmark,
   agent: agentFootprintBenchmark,
   tamper: tamperBenchmark,
+  replicas: replicasBenchmark,
 };

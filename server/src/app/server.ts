@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { type Broker, MemoryRevocationList } from '../broker/index.js';
-import { startServerBroker } from '../broker-external/index.js';
+import { startBrokerIntake, startServerBroker, stopBrokerIntake } from '../broker-external/index.js';
 import { CliError, ExitCode } from '../cli/exit-codes.js';
 import { type ConfigOverride, loadServerConfig } from '../config/index.js';
 import type { DataDir } from '../datadir.js';
@@ -87,6 +87,8 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
   const context: ServerContext = { paths, config, log, ca, store, broker, revocations, metrics, services: new ServiceDirectory() };
   const started: Component[] = [];
   const stopAll = async (): Promise<void> => {
+    // An external broker gives this replica's share of new work to the others while the components finish.
+    await stopBrokerIntake(broker);
     for (const c of started.reverse()) {
       await c.close().catch((err: unknown) => log.error({ err, component: c.name }, 'component failed to stop cleanly'));
     }
@@ -100,6 +102,7 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
       started.push(await factory(context));
       log.debug({ component: name }, 'component started');
     }
+    await startBrokerIntake(broker);
   } catch (err) {
     await stopAll();
     throw err;

@@ -88,18 +88,15 @@ export class ExternalBroker implements Broker {
   #reconcileTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  #intake = false;
 
   private constructor(options: ExternalBrokerOptions) {
     this.#o = options;
     this.#log = options.log.child({ component: 'external-broker' });
     this.#membership = new ReplicaMembership(options.replicaName, options.heartbeatMs);
     this.#serials = new DeviceSerials(options.store);
-    const subscriptions = [
-      sharedFilter(options.shareGroup, serverFilters.evidence),
-      sharedFilter(options.shareGroup, serverFilters.challengeRequests),
-      REPLICA_FILTER,
-      ...(options.dynamicSecurity ? [DYNSEC_RESPONSE_TOPIC] : []),
-    ];
+    const subscriptions = [REPLICA_FILTER, ...(options.dynamicSecurity ? [DYNSEC_RESPONSE_TOPIC] : [])];
+    const intake = [sharedFilter(options.shareGroup, serverFilters.evidence), sharedFilter(options.shareGroup, serverFilters.challengeRequests)];
     this.#link = new MqttLink({
       host: options.host,
       port: options.port,
@@ -109,6 +106,7 @@ export class ExternalBroker implements Broker {
       clientId: options.credentials.username,
       tlsMinVersion: options.tlsMinVersion,
       subscriptions,
+      intake,
       will: { topic: this.#membership.topic, payload: this.#membership.down() },
       keepaliveSeconds: Math.max(5, Math.min(60, Math.ceil((options.heartbeatMs * 3) / 1000))),
       log: this.#log,
@@ -164,9 +162,28 @@ export class ExternalBroker implements Broker {
     return 0;
   }
 
-  /** The enrollment listener accepts connections and the external broker session is up. */
+  /** The enrollment listener accepts connections, the external broker session is up and this replica takes its share of the work. */
   get listening(): boolean {
-    return this.#o.bootstrap.listening && this.#link.online;
+    return this.#o.bootstrap.listening && this.#link.online && this.#intake;
+  }
+
+  /**
+   * Starts taking this replica's share of evidence and challenge requests
+   * (the shared subscriptions). Called once every component is running: a
+   * message the broker handed over before the verifier listened would be
+   * lost, since the broker gives each message to one replica only.
+   */
+  async startIntake(): Promise<void> {
+    this.#intake = true;
+    await this.#link.openIntake();
+    this.#log.info({ shareGroup: this.#o.shareGroup }, 'taking a share of the evidence and challenge requests');
+  }
+
+  /** Stops taking new work (before the components close), so the broker hands it to the other replicas instead. */
+  async stopIntake(): Promise<void> {
+    if (!this.#intake) return;
+    this.#intake = false;
+    await this.#link.closeIntake();
   }
 
   /** The live replicas (this one included), as far as this replica knows. */

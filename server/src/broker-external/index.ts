@@ -4,7 +4,7 @@
  * any number of verifier replicas share the load through MQTT 5 shared
  * subscriptions. See README.md.
  */
-export { startServerBroker, type ServerBrokerInputs } from './start.js';
+export { startBrokerIntake, startServerBroker, stopBrokerIntake, type ServerBrokerInputs } from './start.js';
 export { ExternalBroker, type ExternalBrokerOptions } from './external-broker.js';
 export { ReplicaMembership, REPLICA_FILTER, REPLICA_TOPIC_PREFIX } from './membership.js';
 export { issueVerifierCredentials, loadOrIssueVerifierCredentials, verifierCredentialPaths, type VerifierCredentials } from './verifier-credentials.js';

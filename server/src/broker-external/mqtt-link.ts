@@ -15,6 +15,13 @@ export interface MqttLinkOptions {
   readonly tlsMinVersion: 'TLSv1.3' | 'TLSv1.2';
   /** Subscribed (QoS 1) on every new session, before the link counts as online. */
   readonly subscriptions: readonly string[];
+  /**
+   * Subscribed too, but only between `openIntake` and `closeIntake`: the
+   * shared subscriptions that bring this replica its share of the work,
+   * taken only while the components that handle it are running (the
+   * broker hands a subscriber messages as soon as it subscribes).
+   */
+  readonly intake?: readonly string[];
   /** Published by the broker if the connection ends without DISCONNECT. */
   readonly will: { readonly topic: string; readonly payload: Buffer };
   readonly keepaliveSeconds?: number;
@@ -49,6 +56,7 @@ export class MqttLink {
   readonly #client: MqttClient;
   #online = false;
   #everOnline = false;
+  #intakeOpen = false;
   #closed = false;
   #firstOnline: { promise: Promise<void>; resolve: () => void };
 
@@ -57,7 +65,7 @@ export class MqttLink {
     let resolve!: () => void;
     this.#firstOnline = { promise: new Promise<void>((r) => (resolve = r)), resolve };
     // mqtt.js hands the whole options object to tls.connect, so TLS options beyond its typings apply.
-    const clientOptions: IClientOptions & Pick<ConnectionOptions, 'minVersion'> = {
+    const clientOptions: IClientOptions & Pick<ConnectionOptions, 'minVersion'> & { readonly noDelay: boolean } = {
       protocol: 'mqtts',
       host: options.host,
       port: options.port,
@@ -77,6 +85,8 @@ export class MqttLink {
       key: options.privateKeyPem,
       rejectUnauthorized: true,
       minVersion: options.tlsMinVersion,
+      // Challenges and verdicts are small: no waiting for Nagle's algorithm.
+      noDelay: true,
       will: { topic: options.will.topic, payload: options.will.payload, qos: 1, retain: false },
     };
     this.#client = connect(clientOptions);
@@ -136,6 +146,24 @@ export class MqttLink {
     }
   }
 
+  /** Subscribes to the intake filters (now, and on every new session). */
+  async openIntake(): Promise<void> {
+    this.#intakeOpen = true;
+    const intake = this.#o.intake ?? [];
+    if (!this.#online || intake.length === 0) return;
+    await this.#client.subscribeAsync([...intake], { qos: 1 });
+  }
+
+  /** Unsubscribes from the intake filters: the broker hands this replica's share to the others from now on. */
+  async closeIntake(): Promise<void> {
+    this.#intakeOpen = false;
+    const intake = this.#o.intake ?? [];
+    if (!this.#online || intake.length === 0) return;
+    await this.#client.unsubscribeAsync([...intake]).catch((err: unknown) => {
+      this.#o.log.warn({ err: (err as Error).message }, 'could not unsubscribe from the external broker');
+    });
+  }
+
   /** Sends DISCONNECT (after `lastWords`, if given, so peers need not wait for the will) and stops reconnecting. */
   async close(lastWords?: { topic: string; payload: Buffer }): Promise<void> {
     if (this.#closed) return;
@@ -148,7 +176,8 @@ export class MqttLink {
   async #subscribe(): Promise<void> {
     const client = this.#client;
     try {
-      const granted = await client.subscribeAsync([...this.#o.subscriptions], { qos: 1 });
+      const filters = [...this.#o.subscriptions, ...(this.#intakeOpen ? (this.#o.intake ?? []) : [])];
+      const granted = await client.subscribeAsync(filters, { qos: 1 });
       // MQTT 5 §3.9.3: reason codes 0x80 and above refuse the subscription.
       const refused = granted.filter((g) => g.qos >= 0x80).map((g) => g.topic);
       if (refused.length > 0) {

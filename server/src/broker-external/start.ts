@@ -57,6 +57,19 @@ export async function startServerBroker(inputs: ServerBrokerInputs): Promise<Bro
   }
 }
 
+/**
+ * Once every component runs: an external broker starts handing this
+ * replica its share of the work (a no-op for Vigil's own broker).
+ */
+export async function startBrokerIntake(broker: Broker): Promise<void> {
+  if (broker instanceof ExternalBroker) await broker.startIntake();
+}
+
+/** Before the components close: an external broker hands new work to the other replicas (a no-op for Vigil's own broker). */
+export async function stopBrokerIntake(broker: Broker): Promise<void> {
+  if (broker instanceof ExternalBroker) await broker.stopIntake().catch(() => undefined);
+}
+
 async function startExternal(inputs: ServerBrokerInputs, bootstrap: Broker): Promise<Broker> {
   const { config, paths } = inputs;
   const b = config.broker;

@@ -56,9 +56,15 @@ export class ChallengeIssuer {
     const now = this.deps.now();
     const open = this.#open.get(deviceId);
     if (open !== undefined && !open.answered && open.message.expiresAt > now && now - open.issuedAt < this.options.minSpacingMs && trigger !== 'admin') {
-      // Sent again, not made again: a lost message is recovered without a new store row.
-      await this.#publish(deviceId, open.message);
-      return { ok: true, challenge: open.message, reused: true };
+      // With several verifier replicas the answer may have been appraised by
+      // another one, which this process never hears of: the store knows.
+      const stored = await this.deps.store.getChallenge(open.message.challengeId);
+      if (stored !== null && stored.usedAt === null) {
+        // Sent again, not made again: a lost message is recovered without a new store row.
+        await this.#publish(deviceId, open.message);
+        return { ok: true, challenge: open.message, reused: true };
+      }
+      open.answered = true;
     }
     if (open !== undefined && !open.answered && open.message.expiresAt <= now) this.deps.onExpired?.();
     const device = await this.deps.store.getDevice(deviceId);

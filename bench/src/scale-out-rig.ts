@@ -1,0 +1,395 @@
+// The scale-out rig for `npm run bench -- replicas`: PostgreSQL, Mosquitto
+// (deploy/mosquitto/mosquitto.conf with the port and file locations
+// changed) and `vigil-server start` replicas in external-broker mode, set
+// up the way docs/deployment.md tells an operator to (vigil-server init,
+// broker server-certificate, broker dynsec-config), plus simulated devices
+// whose evidence is what a TPM sends: a software ECDSA P-256 AK signing
+// genuine TPMS_ATTEST / TPMT_SIGNATURE structures.
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { decodeChallenge, decodeResult, encodeChallengeRequest, encodeEvidence, ProtocolError, topics, type AttestationChallenge, type Evidence } from '@vigil/protocol';
+import { AK_TEMPLATE_ECC, encodePublicBlob, marshal, objectName, TPM_ALG, TPM_GENERATED_VALUE, TPM_ST, TPMS_ATTEST, TPMT_SIGNATURE, type TpmtPublic } from '@vigil/tpm2-ts';
+import { dataDir, generateEnrollmentToken, hashEnrollmentToken, loadFleetCaFiles, openPostgresStore, type DataDir, type FleetCa } from '@vigil/server';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SERVER_CLI = join(ROOT, 'server', 'dist', 'cli', 'main.js');
+const REFERENCE_CONF = join(ROOT, 'deploy', 'mosquitto', 'mosquitto.conf');
+const INSTALL_CRL = join(ROOT, 'deploy', 'mosquitto', 'install-crl.sh');
+
+/** A process we started and the CPU time it and its children used, read from /proc. */
+export interface Tracked {
+  readonly pid: number;
+  /** CPU seconds (user + system) of the process and every descendant alive now. */
+  cpuSeconds(): number;
+}
+
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function cpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime, stime are fields 14 and 15 of stat(5); cutime/cstime (16, 17) count reaped children.
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+export function track(pid: number): Tracked {
+  return {
+    pid,
+    cpuSeconds() {
+      let total = 0;
+      const stack = [pid];
+      while (stack.length > 0) {
+        const p = stack.pop()!;
+        total += cpuOf(p);
+        stack.push(...childrenOf(p));
+      }
+      return total;
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The OS user a service runs as when we are root (PostgreSQL refuses root; Mosquitto would switch anyway). */
+function userIds(name: string): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  return { uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' })) };
+}
+
+const WATCHDOG = 'exec 3<&0; "$@" & p=$!; ( read _ <&3; kill -INT $p 2>/dev/null ) & w=$!; wait $p; rc=$?; kill $w 2>/dev/null; exit $rc';
+
+function service(args: readonly string[], as: { uid: number; gid: number } | undefined, cwd: string): ChildProcess {
+  const child = spawn('sh', ['-c', WATCHDOG, 'bench-service', ...args], { ...(as ?? {}), cwd, stdio: ['pipe', 'ignore', 'ignore'] });
+  return child;
+}
+
+async function stopService(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.stdin?.end();
+  await exited;
+}
+
+export interface Replica {
+  readonly name: string;
+  readonly process: Tracked;
+  stop(): Promise<void>;
+}
+
+export interface ScaleOutRig {
+  readonly storeUrl: string;
+  readonly brokerPort: number;
+  readonly ca: FleetCa;
+  readonly postgres: Tracked;
+  readonly mosquitto: Tracked;
+  startReplica(name: string): Promise<Replica>;
+  stop(): Promise<void>;
+}
+
+/** PostgreSQL + Mosquitto + data directories for `replicas`, and `devices` simulated devices enrolled in the store. */
+export async function startScaleOutRig(replicaNames: readonly string[], deviceCount: number): Promise<{ rig: ScaleOutRig; devices: SimulatedDevice[] }> {
+  const root = mkdtempSync(join(tmpdir(), 'vigil-bench-scale-'));
+  // PostgreSQL and Mosquitto run as their own users: they may pass through (not list) the rig's directory.
+  chmodSync(root, 0o711);
+  const services: ChildProcess[] = [];
+  const replicas: Array<{ child: ChildProcess; stop(): Promise<void> }> = [];
+  const cleanup = async () => {
+    for (const r of replicas) await r.stop();
+    for (const s of services.reverse()) await stopService(s);
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    // PostgreSQL: a throwaway cluster on a Unix socket in the rig's directory.
+    const pgBin = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))[0];
+    if (pgBin === undefined) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
+    const bin = join('/usr/lib/postgresql', pgBin, 'bin');
+    const pgDir = join(root, 'pg');
+    mkdirSync(pgDir);
+    const pgUser = userIds('postgres');
+    if (pgUser !== undefined) chownSync(pgDir, pgUser.uid, pgUser.gid);
+    await run(join(bin, 'initdb'), ['-D', join(pgDir, 'data'), '-U', 'vigil', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], { ...(pgUser ?? {}), cwd: pgDir });
+    // Durability as a production server has it (fsync on): what a commit costs is part of the figure.
+    writeFileSync(join(pgDir, 'data', 'postgresql.auto.conf'), `listen_addresses = ''\nunix_socket_directories = '${pgDir}'\nmax_connections = 200\n`);
+    const postgres = service([join(bin, 'postgres'), '-D', join(pgDir, 'data')], pgUser, pgDir);
+    services.push(postgres);
+    const storeUrl = `postgresql://vigil@localhost/postgres?host=${encodeURIComponent(pgDir)}`;
+    await until('PostgreSQL', () => existsSync(join(pgDir, '.s.PGSQL.5432')));
+    await new Promise((r) => setTimeout(r, 300));
+
+    // Data directories: one fleet CA, copied to every replica.
+    const dirs = new Map<string, DataDir>();
+    const first = dataDir(join(root, replicaNames[0]!));
+    await run(process.execPath, [SERVER_CLI, 'init', '--data', first.root, '--san', 'localhost'], { env: { ...process.env, VIGIL_PKI_CA_KEY_BITS: '2048' } });
+    dirs.set(replicaNames[0]!, first);
+    for (const name of replicaNames.slice(1)) {
+      const d = dataDir(join(root, name));
+      mkdirSync(d.root, { mode: 0o700 });
+      for (const f of ['caCert', 'caKey', 'crl', 'config'] as const) copyFileSync(first[f], d[f]);
+      dirs.set(name, d);
+    }
+    const ca = await loadFleetCaFiles(first);
+
+    // Mosquitto: its certificate and dynamic-security file from the operator commands.
+    const mqDir = join(root, 'mosquitto');
+    await run(process.execPath, [SERVER_CLI, 'broker', 'server-certificate', '--data', first.root, '--san', 'localhost', '--san', '127.0.0.1', '--out-dir', mqDir]);
+    await run(process.execPath, [SERVER_CLI, 'broker', 'dynsec-config', ...replicaNames.flatMap((n) => ['--replica', n]), '--out', join(mqDir, 'dynamic-security.json')]);
+    const port = await freePort();
+    const plugin = ['/usr/lib', ...readdirSync('/usr/lib').map((d) => join('/usr/lib', d))].map((d) => join(d, 'mosquitto_dynamic_security.so')).find(existsSync);
+    if (plugin === undefined) throw new Error('the Mosquitto dynamic-security plugin is not installed (apt-get install mosquitto)');
+    const replace: Record<string, string> = {
+      listener: `listener ${port} 127.0.0.1`,
+      cafile: `cafile ${join(mqDir, 'ca.pem')}`,
+      certfile: `certfile ${join(mqDir, 'broker.pem')}`,
+      keyfile: `keyfile ${join(mqDir, 'broker.key')}`,
+      crlfile: `crlfile ${join(mqDir, 'crl.pem')}`,
+      plugin: `plugin ${plugin}`,
+      plugin_opt_config_file: `plugin_opt_config_file ${join(mqDir, 'dynamic-security.json')}`,
+    };
+    const conf = readFileSync(REFERENCE_CONF, 'utf8')
+      .split('\n')
+      .map((l) => replace[/^([a-z_]+)\s/.exec(l)?.[1] ?? ''] ?? l)
+      .concat([`pid_file ${join(mqDir, 'mosquitto.pid')}`, 'log_dest none', 'persistence false', ''])
+      .join('\n');
+    writeFileSync(join(mqDir, 'mosquitto.conf'), conf);
+    const mqUser = userIds('mosquitto');
+    if (mqUser !== undefined) for (const f of ['', ...readdirSync(mqDir)]) chownSync(join(mqDir, f), mqUser.uid, mqUser.gid);
+    const mosquitto = service(['mosquitto', '-c', join(mqDir, 'mosquitto.conf')], mqUser, mqDir);
+    services.push(mosquitto);
+    await until('Mosquitto', () => new Promise<boolean>((resolve) => {
+      const s = netConnect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    }));
+
+    // The fleet, enrolled before any replica starts (each admits it at the broker when it connects).
+    const store = await openPostgresStore(storeUrl, { poolSize: 2 });
+    const devices: SimulatedDevice[] = [];
+    try {
+      const token = generateEnrollmentToken();
+      await store.createToken({ hash: hashEnrollmentToken(token), maxUses: deviceCount, expiresAt: Date.now() + 3_600_000, actor: 'bench' });
+      const tlsKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      for (let i = 0; i < deviceCount; i++) {
+        const device = new SimulatedDevice(`bench-${i}`, tlsKey, ca);
+        const enrolled = await store.enrollDevice({
+          tokenHash: hashEnrollmentToken(token),
+          device: {
+            id: device.id,
+            ekPublic: randomBytes(64),
+            ekName: '000b' + randomBytes(32).toString('hex'),
+            akPublic: encodePublicBlob(device.akPublic),
+            akName: Buffer.from(objectName(device.akPublic)).toString('hex'),
+            facts: { hostname: device.id, os: 'simulated', arch: process.arch, agentVersion: 'bench', tpm: { manufacturer: 'SIM', firmwareVersion: '0' } },
+          },
+          certificate: { serial: device.certificate.serial, notBefore: device.certificate.notBefore.getTime(), notAfter: device.certificate.notAfter.getTime(), pem: device.certificate.pem },
+          actor: 'bench',
+        });
+        if (!enrolled.ok) throw new Error(`enrollment of ${device.id} refused: ${enrolled.reason}`);
+        devices.push(device);
+      }
+    } finally {
+      await store.close();
+    }
+
+    const rig: ScaleOutRig = {
+      storeUrl,
+      brokerPort: port,
+      ca,
+      postgres: track(postgres.pid!),
+      mosquitto: track(mosquitto.pid!),
+      async startReplica(name) {
+        const paths = dirs.get(name)!;
+        const child = spawn(process.execPath, [SERVER_CLI, 'start', '--data', paths.root], {
+          env: {
+            ...process.env,
+            VIGIL_LISTEN_HOST: '127.0.0.1',
+            VIGIL_LISTEN_PORT: '0',
+            VIGIL_ADMIN_PORT: '0',
+            VIGIL_BROKER_MODE: 'external',
+            VIGIL_BROKER_URL: `mqtts://localhost:${port}`,
+            VIGIL_BROKER_REPLICA_NAME: name,
+            VIGIL_BROKER_CRL_RELOAD_COMMAND: [INSTALL_CRL, join(mqDir, 'crl.pem'), join(mqDir, 'mosquitto.pid')].join(','),
+            VIGIL_BROKER_HEARTBEAT_SECONDS: '1',
+            VIGIL_STORE_URL: storeUrl,
+            VIGIL_STORE_POOL_SIZE: '8',
+            // Only the devices' own requests drive the load: no periodic challenges, no staleness.
+            VIGIL_ATTESTATION_INTERVAL_SECONDS: '3600',
+            VIGIL_LOG_LEVEL: 'info',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let output = '';
+        let ready = false;
+        createInterface({ input: child.stderr! }).on('line', (l) => {
+          if (output.length < 20_000) output += l + '\n';
+          if (process.env['VIGIL_BENCH_DEBUG'] === '1' && /"level":(4|5|6)0/.test(l)) process.stderr.write(`[${name}] ${l}\n`);
+          if (l.includes('"vigil-server ready"')) ready = true;
+        });
+        const handle = {
+          child,
+          async stop() {
+            if (child.exitCode !== null || child.signalCode !== null) return;
+            const exited = new Promise((r) => child.once('exit', r));
+            child.kill('SIGTERM');
+            await exited;
+          },
+        };
+        replicas.push(handle);
+        await until(`replica ${name} to start`, () => {
+          if (child.exitCode !== null) throw new Error(`replica ${name} exited: ${output}`);
+          return ready;
+        }, 60_000);
+        return { name, process: track(child.pid!), stop: () => handle.stop() };
+      },
+      stop: cleanup,
+    };
+    return { rig, devices };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** A device with a software TPM, attesting in a closed loop: ask for a challenge, answer it, on the verdict ask again. */
+export class SimulatedDevice {
+  readonly akPublic: TpmtPublic;
+  readonly certificate: ReturnType<FleetCa['issueDeviceCertificate']>;
+  readonly #akKey: KeyObject;
+  readonly #tlsKeyPem: string;
+  #client: MqttClient | undefined;
+  #clock = 1_000_000n;
+  #askedAt = 0;
+  #running = false;
+  /** Like the agent, each challenge is answered once (a second answer would be a replay). */
+  #answered = new Set<string>();
+  /** Verdict latencies (challenge asked → verdict received), ms, with the time each verdict arrived. */
+  readonly verdicts: Array<{ at: number; latencyMs: number; status: string }> = [];
+
+  constructor(
+    readonly id: string,
+    tlsKey: KeyObject,
+    ca: FleetCa,
+  ) {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = publicKey.export({ format: 'jwk' });
+    this.#akKey = privateKey;
+    this.akPublic = { ...AK_TEMPLATE_ECC, unique: { x: new Uint8Array(Buffer.from(jwk.x!, 'base64url')), y: new Uint8Array(Buffer.from(jwk.y!, 'base64url')) } };
+    this.certificate = ca.issueDeviceCertificate({ publicKey: tlsKey, deviceId: id, validityMs: 3_600_000 });
+    this.#tlsKeyPem = tlsKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  }
+
+  async connect(port: number, caPem: string): Promise<void> {
+    const client = connect({ protocol: 'mqtts', host: 'localhost', port, protocolVersion: 4, clientId: this.id, ca: caPem, cert: this.certificate.pem, key: this.#tlsKeyPem, rejectUnauthorized: true, reconnectPeriod: 1000, noDelay: true } as IClientOptions);
+    this.#client = client;
+    client.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('close', () => reject(new Error(`${this.id}: refused by the broker`)));
+    });
+    client.on('message', (topic, payload) => this.#onMessage(topic, payload));
+    const granted = await client.subscribeAsync([topics.deviceChallenge(this.id), topics.deviceResult(this.id)], { qos: 1 });
+    if (granted.some((g) => g.qos >= 0x80)) {
+      client.end(true);
+      throw new Error(`${this.id}: not admitted at the broker yet`);
+    }
+  }
+
+  /** Starts the closed loop. */
+  start(): void {
+    this.#running = true;
+    this.#ask();
+  }
+
+  stop(): void {
+    this.#running = false;
+  }
+
+  close(): void {
+    this.#running = false;
+    this.#client?.end(true);
+  }
+
+  #ask(): void {
+    if (!this.#running || this.#client === undefined) return;
+    this.#askedAt = performance.now();
+    this.#client.publish(topics.deviceChallengeRequest(this.id), Buffer.from(encodeChallengeRequest({ v: 1, reason: 'manual' })), { qos: 1 });
+  }
+
+  #onMessage(topic: string, payload: Buffer): void {
+    if (topic === topics.deviceChallenge(this.id)) {
+      const c = decodeChallenge(payload);
+      if (c instanceof ProtocolError || this.#answered.has(c.challengeId)) return;
+      if (this.#answered.size > 1000) this.#answered.clear();
+      this.#answered.add(c.challengeId);
+      this.#client!.publish(topics.deviceEvidence(this.id), Buffer.from(encodeEvidence(this.#evidence(c))), { qos: 1 });
+    } else if (topic === topics.deviceResult(this.id)) {
+      const r = decodeResult(payload);
+      if (r instanceof ProtocolError) return;
+      const now = performance.now();
+      this.verdicts.push({ at: now, latencyMs: now - this.#askedAt, status: r.ok ? 'verdict' : r.error });
+      this.#ask();
+    }
+  }
+
+  /** What an honest TPM with nothing extended quotes: all-zero PCRs, the challenge's nonce, a clock that moves on. */
+  #evidence(challenge: AttestationChallenge): Evidence {
+    const selected = [...(challenge.pcrSelection.sha256 ?? [])].sort((a, b) => a - b);
+    const pcrs = Object.fromEntries(selected.map((p) => [String(p), '00'.repeat(32)]));
+    const digest = createHash('sha256');
+    for (const _ of selected) digest.update(Buffer.alloc(32));
+    const sel = new Uint8Array(3);
+    for (const p of selected) sel[p >> 3]! |= 1 << (p & 7);
+    this.#clock += 1000n;
+    const attest = marshal(TPMS_ATTEST, {
+      magic: TPM_GENERATED_VALUE,
+      type: TPM_ST.ATTEST_QUOTE,
+      qualifiedSigner: objectName(this.akPublic),
+      extraData: Buffer.from(challenge.nonce, 'hex'),
+      clockInfo: { clock: this.#clock, resetCount: 1, restartCount: 0, safe: true },
+      firmwareVersion: 0x2024_0101_0000_0001n,
+      attested: { pcrSelect: [{ hash: TPM_ALG.SHA256, pcrSelect: sel }], pcrDigest: new Uint8Array(digest.digest()) },
+    });
+    const raw = sign('sha256', attest, { key: this.#akKey, dsaEncoding: 'ieee-p1363' });
+    const signature = marshal(TPMT_SIGNATURE, { sigAlg: TPM_ALG.ECDSA, signature: { hash: TPM_ALG.SHA256, signatureR: raw.subarray(0, 32), signatureS: raw.subarray(32) } });
+    return { v: 1, challengeId: challenge.challengeId, quote: Buffer.from(attest).toString('base64'), signature: Buffer.from(signature).toString('base64'), pcrs: { sha256: pcrs } };
+  }
+}
