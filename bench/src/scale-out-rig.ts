@@ -2,11 +2,9 @@
 // (deploy/mosquitto/mosquitto.conf with the port and file locations
 // changed) and `vigil-server start` replicas in external-broker mode, set
 // up the way docs/deployment.md tells an operator to (vigil-server init,
-// broker server-certificate, broker dynsec-config), plus simulated devices
-// whose evidence is what a TPM sends: a software ECDSA P-256 AK signing
-// genuine TPMS_ATTEST / TPMT_SIGNATURE structures.
+// broker server-certificate, broker dynsec-config). The devices come from
+// the fleet simulator (./fleet).
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,10 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { decodeChallenge, decodeResult, encodeChallengeRequest, encodeEvidence, ProtocolError, topics, type AttestationChallenge, type Evidence } from '@vigil/protocol';
-import { AK_TEMPLATE_ECC, encodePublicBlob, marshal, objectName, TPM_ALG, TPM_GENERATED_VALUE, TPM_ST, TPMS_ATTEST, TPMT_SIGNATURE, type TpmtPublic } from '@vigil/tpm2-ts';
-import { dataDir, generateEnrollmentToken, hashEnrollmentToken, loadFleetCaFiles, openPostgresStore, type DataDir, type FleetCa } from '@vigil/server';
+import { dataDir, loadFleetCaFiles, type DataDir, type FleetCa } from '@vigil/server';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -111,6 +106,8 @@ async function stopService(child: ChildProcess): Promise<void> {
 export interface Replica {
   readonly name: string;
   readonly process: Tracked;
+  /** Resolves when the replica logs a line containing `text` (from its start). */
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -124,8 +121,8 @@ export interface ScaleOutRig {
   stop(): Promise<void>;
 }
 
-/** PostgreSQL + Mosquitto + data directories for `replicas`, and `devices` simulated devices enrolled in the store. */
-export async function startScaleOutRig(replicaNames: readonly string[], deviceCount: number): Promise<{ rig: ScaleOutRig; devices: SimulatedDevice[] }> {
+/** PostgreSQL + Mosquitto + a data directory per replica name; replicas start on demand. */
+export async function startScaleOutRig(replicaNames: readonly string[]): Promise<ScaleOutRig> {
   const root = mkdtempSync(join(tmpdir(), 'vigil-bench-scale-'));
   // PostgreSQL and Mosquitto run as their own users: they may pass through (not list) the rig's directory.
   chmodSync(root, 0o711);
@@ -201,35 +198,6 @@ export async function startScaleOutRig(replicaNames: readonly string[], deviceCo
       s.once('error', () => resolve(false));
     }));
 
-    // The fleet, enrolled before any replica starts (each admits it at the broker when it connects).
-    const store = await openPostgresStore(storeUrl, { poolSize: 2 });
-    const devices: SimulatedDevice[] = [];
-    try {
-      const token = generateEnrollmentToken();
-      await store.createToken({ hash: hashEnrollmentToken(token), maxUses: deviceCount, expiresAt: Date.now() + 3_600_000, actor: 'bench' });
-      const tlsKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-      for (let i = 0; i < deviceCount; i++) {
-        const device = new SimulatedDevice(`bench-${i}`, tlsKey, ca);
-        const enrolled = await store.enrollDevice({
-          tokenHash: hashEnrollmentToken(token),
-          device: {
-            id: device.id,
-            ekPublic: randomBytes(64),
-            ekName: '000b' + randomBytes(32).toString('hex'),
-            akPublic: encodePublicBlob(device.akPublic),
-            akName: Buffer.from(objectName(device.akPublic)).toString('hex'),
-            facts: { hostname: device.id, os: 'simulated', arch: process.arch, agentVersion: 'bench', tpm: { manufacturer: 'SIM', firmwareVersion: '0' } },
-          },
-          certificate: { serial: device.certificate.serial, notBefore: device.certificate.notBefore.getTime(), notAfter: device.certificate.notAfter.getTime(), pem: device.certificate.pem },
-          actor: 'bench',
-        });
-        if (!enrolled.ok) throw new Error(`enrollment of ${device.id} refused: ${enrolled.reason}`);
-        devices.push(device);
-      }
-    } finally {
-      await store.close();
-    }
-
     const rig: ScaleOutRig = {
       storeUrl,
       brokerPort: port,
@@ -259,8 +227,10 @@ export async function startScaleOutRig(replicaNames: readonly string[], deviceCo
         });
         let output = '';
         let ready = false;
+        const seen: string[] = [];
         createInterface({ input: child.stderr! }).on('line', (l) => {
           if (output.length < 20_000) output += l + '\n';
+          if (seen.length < 10_000) seen.push(l);
           if (process.env['VIGIL_BENCH_DEBUG'] === '1' && /"level":(4|5|6)0/.test(l)) process.stderr.write(`[${name}] ${l}\n`);
           if (l.includes('"vigil-server ready"')) ready = true;
         });
@@ -278,118 +248,18 @@ export async function startScaleOutRig(replicaNames: readonly string[], deviceCo
           if (child.exitCode !== null) throw new Error(`replica ${name} exited: ${output}`);
           return ready;
         }, 60_000);
-        return { name, process: track(child.pid!), stop: () => handle.stop() };
+        return {
+          name,
+          process: track(child.pid!),
+          waitFor: (text, timeoutMs = 60_000) => until(`replica ${name} to log ${text}`, () => seen.some((l) => l.includes(text)), timeoutMs),
+          stop: () => handle.stop(),
+        };
       },
       stop: cleanup,
     };
-    return { rig, devices };
+    return rig;
   } catch (err) {
     await cleanup();
     throw err;
-  }
-}
-
-/** A device with a software TPM, attesting in a closed loop: ask for a challenge, answer it, on the verdict ask again. */
-export class SimulatedDevice {
-  readonly akPublic: TpmtPublic;
-  readonly certificate: ReturnType<FleetCa['issueDeviceCertificate']>;
-  readonly #akKey: KeyObject;
-  readonly #tlsKeyPem: string;
-  #client: MqttClient | undefined;
-  #clock = 1_000_000n;
-  #askedAt = 0;
-  #running = false;
-  /** Like the agent, each challenge is answered once (a second answer would be a replay). */
-  #answered = new Set<string>();
-  /** Verdict latencies (challenge asked → verdict received), ms, with the time each verdict arrived. */
-  readonly verdicts: Array<{ at: number; latencyMs: number; status: string }> = [];
-
-  constructor(
-    readonly id: string,
-    tlsKey: KeyObject,
-    ca: FleetCa,
-  ) {
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwk = publicKey.export({ format: 'jwk' });
-    this.#akKey = privateKey;
-    this.akPublic = { ...AK_TEMPLATE_ECC, unique: { x: new Uint8Array(Buffer.from(jwk.x!, 'base64url')), y: new Uint8Array(Buffer.from(jwk.y!, 'base64url')) } };
-    this.certificate = ca.issueDeviceCertificate({ publicKey: tlsKey, deviceId: id, validityMs: 3_600_000 });
-    this.#tlsKeyPem = tlsKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  }
-
-  async connect(port: number, caPem: string): Promise<void> {
-    const client = connect({ protocol: 'mqtts', host: 'localhost', port, protocolVersion: 4, clientId: this.id, ca: caPem, cert: this.certificate.pem, key: this.#tlsKeyPem, rejectUnauthorized: true, reconnectPeriod: 1000, noDelay: true } as IClientOptions);
-    this.#client = client;
-    client.on('error', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('close', () => reject(new Error(`${this.id}: refused by the broker`)));
-    });
-    client.on('message', (topic, payload) => this.#onMessage(topic, payload));
-    const granted = await client.subscribeAsync([topics.deviceChallenge(this.id), topics.deviceResult(this.id)], { qos: 1 });
-    if (granted.some((g) => g.qos >= 0x80)) {
-      client.end(true);
-      throw new Error(`${this.id}: not admitted at the broker yet`);
-    }
-  }
-
-  /** Starts the closed loop. */
-  start(): void {
-    this.#running = true;
-    this.#ask();
-  }
-
-  stop(): void {
-    this.#running = false;
-  }
-
-  close(): void {
-    this.#running = false;
-    this.#client?.end(true);
-  }
-
-  #ask(): void {
-    if (!this.#running || this.#client === undefined) return;
-    this.#askedAt = performance.now();
-    this.#client.publish(topics.deviceChallengeRequest(this.id), Buffer.from(encodeChallengeRequest({ v: 1, reason: 'manual' })), { qos: 1 });
-  }
-
-  #onMessage(topic: string, payload: Buffer): void {
-    if (topic === topics.deviceChallenge(this.id)) {
-      const c = decodeChallenge(payload);
-      if (c instanceof ProtocolError || this.#answered.has(c.challengeId)) return;
-      if (this.#answered.size > 1000) this.#answered.clear();
-      this.#answered.add(c.challengeId);
-      this.#client!.publish(topics.deviceEvidence(this.id), Buffer.from(encodeEvidence(this.#evidence(c))), { qos: 1 });
-    } else if (topic === topics.deviceResult(this.id)) {
-      const r = decodeResult(payload);
-      if (r instanceof ProtocolError) return;
-      const now = performance.now();
-      this.verdicts.push({ at: now, latencyMs: now - this.#askedAt, status: r.ok ? 'verdict' : r.error });
-      this.#ask();
-    }
-  }
-
-  /** What an honest TPM with nothing extended quotes: all-zero PCRs, the challenge's nonce, a clock that moves on. */
-  #evidence(challenge: AttestationChallenge): Evidence {
-    const selected = [...(challenge.pcrSelection.sha256 ?? [])].sort((a, b) => a - b);
-    const pcrs = Object.fromEntries(selected.map((p) => [String(p), '00'.repeat(32)]));
-    const digest = createHash('sha256');
-    for (const _ of selected) digest.update(Buffer.alloc(32));
-    const sel = new Uint8Array(3);
-    for (const p of selected) sel[p >> 3]! |= 1 << (p & 7);
-    this.#clock += 1000n;
-    const attest = marshal(TPMS_ATTEST, {
-      magic: TPM_GENERATED_VALUE,
-      type: TPM_ST.ATTEST_QUOTE,
-      qualifiedSigner: objectName(this.akPublic),
-      extraData: Buffer.from(challenge.nonce, 'hex'),
-      clockInfo: { clock: this.#clock, resetCount: 1, restartCount: 0, safe: true },
-      firmwareVersion: 0x2024_0101_0000_0001n,
-      attested: { pcrSelect: [{ hash: TPM_ALG.SHA256, pcrSelect: sel }], pcrDigest: new Uint8Array(digest.digest()) },
-    });
-    const raw = sign('sha256', attest, { key: this.#akKey, dsaEncoding: 'ieee-p1363' });
-    const signature = marshal(TPMT_SIGNATURE, { sigAlg: TPM_ALG.ECDSA, signature: { hash: TPM_ALG.SHA256, signatureR: raw.subarray(0, 32), signatureS: raw.subarray(32) } });
-    return { v: 1, challengeId: challenge.challengeId, quote: Buffer.from(attest).toString('base64'), signature: Buffer.from(signature).toString('base64'), pcrs: { sha256: pcrs } };
   }
 }
