@@ -5,12 +5,12 @@ import { CliError, ExitCode } from '../cli/exit-codes.js';
 import { type ConfigOverride, loadServerConfig } from '../config/index.js';
 import type { DataDir } from '../datadir.js';
 import { createLogger, type Logger } from '../log.js';
-import { days, hours, loadFleetCaFiles, loadOrRenewServerCredentials } from '../pki/index.js';
+import { days, loadFleetCaFiles, loadOrRenewServerCredentials } from '../pki/index.js';
 import { openSelectedStore, StoreError, type Store } from '../store/index.js';
 import { components as defaultComponents } from './components.js';
 import { createServerMetrics } from '../metrics.js';
 import type { Component, ComponentFactory, ServerContext } from './context.js';
-import { refreshCrl } from './crl.js';
+import { CrlUpkeep } from './crl.js';
 import { ServiceDirectory } from './services.js';
 
 export interface StartServerOptions {
@@ -52,7 +52,6 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
   // reason: missing, unusable, foreign (another CA or key), expiring (< 30 days), sans-changed (pki.serverSans edited).
   if (server.renewed) log.warn({ file: paths.serverCert, reason: server.reason }, 'broker certificate reissued');
 
-  const crlSerials = await refreshCrl(paths, ca, config, log);
   let store: Store;
   try {
     // store.url selects SQLite in the data directory (default) or a PostgreSQL database shared by replicas.
@@ -61,10 +60,19 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
     if (err instanceof StoreError) throw new CliError(err.message, ExitCode.Io, { cause: err });
     throw err;
   }
+  let crl: CrlUpkeep;
+  try {
+    // The store is the source of truth for revoked serials: the CRL is rebuilt from it, never parsed from the
+    // previous file (a CRL grows with the fleet's revocations, past what an ASN.1 decoder accepts).
+    crl = await CrlUpkeep.atStart(paths, ca, config, store, log);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const revokedCertificates = await store.listRevokedCertificates();
   const revokedDevices = await store.listDevices({ revoked: true });
   const revocations = new MemoryRevocationList({
-    serials: [...crlSerials, ...revokedCertificates.map((c) => c.serial)],
+    serials: revokedCertificates.map((c) => c.serial),
     deviceIds: revokedDevices.map((d) => d.id),
   });
 
@@ -73,6 +81,7 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
     // broker.mode: Vigil's own broker, or an external broker cluster (with this listener for enrollment only).
     broker = await startServerBroker({ config, paths, ca, store, serverCredentials: server.credentials, revocations, log });
   } catch (err) {
+    await crl.close();
     await store.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
@@ -93,6 +102,7 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
       await c.close().catch((err: unknown) => log.error({ err, component: c.name }, 'component failed to stop cleanly'));
     }
     started.length = 0;
+    await crl.close();
     await broker.close();
     await store.close();
   };
@@ -109,10 +119,7 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
   }
 
   // Keep the CRL current for relying parties even when nothing is revoked for a while.
-  const crlTimer = setInterval(() => {
-    refreshCrl(paths, ca, config, log).catch((err: unknown) => log.error({ err }, 'CRL refresh failed'));
-  }, hours(1));
-  crlTimer.unref();
+  crl.start();
 
   log.info(
     {
@@ -130,7 +137,6 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
     port: broker.port,
     log,
     async stop() {
-      clearInterval(crlTimer);
       await stopAll();
       log.info('vigil-server stopped');
     },

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { CRL_NUMBER_OID, crlReasonName, parseDerNonNegativeInteger, type RevokedCertificate } from './crl.js';
+import { readCrlHeaderFile } from './crl-header.js';
 import { PkiError } from './errors.js';
 import type { FleetCa, IssueCrlOptions } from './fleet-ca.js';
 import { PUBLIC_FILE_MODE } from './ca-files.js';
@@ -19,6 +20,9 @@ export interface CrlSummary {
 
 /**
  * Parses a CRL (PEM) this CA wrote, checking its signature against the CA.
+ * Decodes every entry with @peculiar/x509, which refuses CRLs past ~1,600
+ * entries: for tests and tools. The server reads only the header of its
+ * CRL (`readCrlHeader`) and rebuilds the list from the store.
  * @throws PkiError 'invalid-crl'
  */
 export async function readCrl(pem: string, ca: FleetCa): Promise<CrlSummary> {
@@ -65,7 +69,8 @@ export async function readCrlFile(path: string, ca: FleetCa): Promise<CrlSummary
 /**
  * Reissues the CRL file with `revoked`, numbered one past the file's current
  * number (RFC 5280 §5.2.3: monotonically increasing), so the number survives
- * restarts without any other state. Written atomically.
+ * restarts without any other state. Only the file's header is read
+ * (`readCrlHeaderFile`), whatever its size. Written atomically.
  */
 export async function reissueCrlFile(
   path: string,
@@ -73,7 +78,7 @@ export async function reissueCrlFile(
   revoked: readonly RevokedCertificate[],
   options: Omit<IssueCrlOptions, 'crlNumber'> = {},
 ): Promise<string> {
-  const previous = await readCrlFile(path, ca);
+  const previous = await readCrlHeaderFile(path, ca);
   const pem = await ca.issueCrl(revoked, { ...options, crlNumber: (previous?.crlNumber ?? 0n) + 1n });
   await writeFileAtomic(path, pem, PUBLIC_FILE_MODE);
   return pem;

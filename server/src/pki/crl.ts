@@ -36,6 +36,8 @@ export interface RevokedCertificate {
 
 /** OID of the cRLNumber extension (RFC 5280 §5.2.3). */
 export const CRL_NUMBER_OID = '2.5.29.20';
+/** The same OID as a DER element (06 03 55 1D 14), for readers that walk the DER. */
+export const CRL_NUMBER_OID_DER = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x14]);
 /** §5.2.3: CRL numbers are at most 20 octets. */
 const MAX_CRL_NUMBER = (1n << 159n) - 1n;
 

@@ -30,4 +30,5 @@ export {
   type ServerCredentials,
 } from './ca-files.js';
 export { readCrl, readCrlFile, reissueCrlFile, type CrlSummary } from './crl-file.js';
+export { readCrlHeader, readCrlHeaderFile, type CrlHeader } from './crl-header.js';
 export { issueServerCredentialFiles, loadOrRenewServerCredentials, type ServerCredentialsRenewal } from './server-credentials.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { readCrlFile, type CrlReason, type FleetCa, type RevokedCertificate as CrlEntry } from '../pki/index.js';
+import { readCrlHeaderFile, type CrlReason, type FleetCa, type RevokedCertificate as CrlEntry } from '../pki/index.js';
 import { writeFileAtomic } from '../pki/secret-file.js';
 import type { RevokedCertificate, Store } from '../store/index.js';
 import { CrlSigner } from './crl-signer.js';
@@ -25,9 +25,11 @@ const CRL_REASON: Readonly<Record<RevokedCertificate['reason'], CrlReason>> = {
  *   thousands of entries takes @peculiar/x509 seconds of JavaScript, which
  *   must not stall verdicts.
  * - cRLNumber (§5.2.3) increases monotonically: one past the larger of the
- *   last number this process wrote and the file's at start, and never less
- *   than the current time in milliseconds, so another writer of the file
- *   (the hourly refresh) cannot make it go back.
+ *   last number this publisher wrote and the file's, and never less than
+ *   the current time in milliseconds, so other writers of the file (another
+ *   publisher, a replica) cannot make it go back. The file's number is read
+ *   from its header only (`readCrlHeaderFile`): a CRL of any size is never
+ *   decoded on this path.
  */
 export class CrlPublisher {
   #running: Promise<void> | undefined;
@@ -76,13 +78,13 @@ export class CrlPublisher {
   }
 
   async #nextNumber(now: number): Promise<bigint> {
-    if (this.#last === undefined) {
-      this.#last = await readCrlFile(this.deps.path, this.deps.ca).then(
-        (c) => c?.crlNumber ?? 0n,
-        () => 0n,
-      );
-    }
-    const candidate = this.#last + 1n;
+    // A missing, foreign or damaged file numbers nothing: the clock and our own last number still hold.
+    const onDisk = await readCrlHeaderFile(this.deps.path, this.deps.ca).then(
+      (h) => h?.crlNumber ?? 0n,
+      () => 0n,
+    );
+    const last = this.#last !== undefined && this.#last > onDisk ? this.#last : onDisk;
+    const candidate = last + 1n;
     const clock = BigInt(now);
     return candidate > clock ? candidate : clock;
   }
