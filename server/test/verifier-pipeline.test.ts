@@ -174,6 +174,34 @@ describe('identity: freshness, quote, signature, PCR digest, clock', () => {
     expect(findings(await appraise(f, deviceId, { ...missing, pcrs: { sha256: rest } })).codes).toEqual(['identity/pcr-selection-mismatch']);
   });
 
+  it('PCR banks: a bank asked for and missing from the quote as a whole is named in boot (pcr-bank-unavailable), never passed; partial banks and extra banks stay identity failures', async () => {
+    // The TPM has no sha384 bank: the agent quotes the sha256 part of the challenge.
+    const sha256 = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14];
+    f.policies.set(deviceId, preparedPolicy({ v: 1, pcrSelection: { sha256 }, pcrs: { sha384: { '0': ['ab'.repeat(48)], '7': ['cd'.repeat(48)] } } }));
+    let c = await challenge(f.store, deviceId, { sha256, sha384: [0, 7] });
+    const banked = tpm.quote({ sha256 }, c.nonce);
+    const asEvidence = (q: typeof banked) => ({ ...evidence(tpm, c), quote: Buffer.from(q.attest).toString('base64'), signature: Buffer.from(q.signature).toString('base64'), pcrs: q.pcrs });
+    let a = await appraise(f, deviceId, asEvidence(banked));
+    expect(findings(a).codes).toEqual(['boot/pcr-bank-unavailable']);
+    expect(findings(a).status).toMatchObject({ identity: 'affirming', boot: 'contraindicated' });
+    const v = a.v.build({ deviceId, receivedAt: 0 });
+    expect(v.submods.boot?.['vigil.reasons']?.[0]).toMatchObject({ where: { bank: 'sha384' } });
+    expect(v.submods.boot?.['vigil.reasons']?.[0]?.message).toContain('sha384 PCRs 0, 7 (with golden values)');
+
+    // With no golden values at all, a bank the quote drops still keeps the device from passing.
+    f.policies.delete(deviceId);
+    c = await challenge(f.store, deviceId);
+    a = await appraise(f, deviceId, asEvidence(tpm.quote({}, c.nonce)));
+    expect(findings(a).codes).toContain('boot/pcr-bank-unavailable');
+    expect(findings(a).status['boot']).toBe('contraindicated');
+
+    // Part of a bank, or a bank nobody asked for: the quote is not what was asked.
+    c = await challenge(f.store, deviceId, { sha256, sha384: [0, 7] });
+    expect(findings(await appraise(f, deviceId, asEvidence(tpm.quote({ sha256: [0, 1] }, c.nonce)))).codes).toEqual(['identity/pcr-selection-mismatch']);
+    c = await challenge(f.store, deviceId, { sha256 });
+    expect(findings(await appraise(f, deviceId, asEvidence(tpm.quote({ sha256, sha1: [0] }, c.nonce)))).codes).toEqual(['identity/pcr-selection-mismatch']);
+  });
+
   it('clock: a reboot is a note; resetCount down, restartCount down and clock back are rollbacks', async () => {
     const attest = async () => appraise(f, deviceId, evidence(tpm, await challenge(f.store, deviceId)));
     expect(findings(await attest()).codes).toEqual([]);

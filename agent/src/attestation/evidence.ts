@@ -1,7 +1,8 @@
 import type { AttestationChallenge, Evidence, ImaLogChunk, ModelLogChunk, PcrSelection as WireSelection } from '@vigil/protocol';
 import { MAX_BOOT_LOG_BYTES, MAX_IMA_CHUNK_BYTES, MAX_MODEL_CHUNK_BYTES } from '@vigil/protocol';
-import { hashAlgorithmByName, pcrValuesToJson, type CommandRunner, type LoadedKey, type PcrSelection } from '@vigil/tpm2-ts';
-import { quotePcrs } from '../tpm/quote.js';
+import { hashAlgorithmByName, PcrNotAllocatedError, pcrValuesToJson, type CommandRunner, type LoadedKey, type PcrSelection } from '@vigil/tpm2-ts';
+import { allocatedSelection } from '../tpm/allocated-selection.js';
+import { quotePcrs, type QuoteEvidence } from '../tpm/quote.js';
 import { blobBytes, packBlob } from './blob.js';
 import { DEFAULT_BOOT_LOG_PATH, readBootLog } from './boot-log.js';
 import { EvidenceError } from './errors.js';
@@ -35,6 +36,8 @@ export interface EvidenceSession {
 /** What went into the evidence, for the agent's logs and status. */
 export interface EvidenceReport {
   readonly resetCount: number;
+  /** Banks the challenge asked for that this TPM has not allocated: left out of the quote, which the verifier reports. */
+  readonly unallocatedBanks: readonly string[];
   /** `sent`: in full; `by-digest`: the server has it; `absent`: the platform has none; `too-large`: left out. */
   readonly bootLog: 'sent' | 'by-digest' | 'absent' | 'too-large';
   /** IMA entries sent (from `imaOffset`), or null without IMA. */
@@ -80,7 +83,7 @@ export async function buildEvidence(challenge: AttestationChallenge, sources: Ev
   const modelLog = sources.modelLog;
   // The model log is read under its lock, after the quote: no measurement can slip between them unlogged.
   const run = async () => {
-    const quote = await quotePcrs(sources.tpm, sources.ak, nonce, selection);
+    const { quote, unallocatedBanks } = await quoteAllocated(sources.tpm, sources.ak, nonce, selection);
     const resetCount = quote.attest.clockInfo.resetCount;
     const rebooted = sources.session?.resetCount !== undefined && sources.session.resetCount !== resetCount;
     if (sources.session !== undefined) sources.session.resetCount = resetCount;
@@ -134,7 +137,28 @@ export async function buildEvidence(challenge: AttestationChallenge, sources: Ev
       evidence.modelLog = chunk;
       modelEntries = { offset, count, total: modelLog.length };
     }
-    return { evidence, report: { resetCount, bootLog, imaEntries, modelEntries } };
+    return { evidence, report: { resetCount, unallocatedBanks, bootLog, imaEntries, modelEntries } };
   };
   return modelLog === undefined ? run() : modelLog.exclusive(run);
+}
+
+/**
+ * The quote over `selection`; if the TPM lacks a bank the challenge asked
+ * for (a policy made on another platform), the quote over the banks it has,
+ * so the device still answers and the verifier can name what is missing.
+ * Checking the allocation only after a failure keeps it off the usual path.
+ */
+async function quoteAllocated(
+  tpm: CommandRunner,
+  ak: LoadedKey,
+  nonce: Uint8Array,
+  selection: readonly PcrSelection[],
+): Promise<{ quote: QuoteEvidence; unallocatedBanks: readonly string[] }> {
+  try {
+    return { quote: await quotePcrs(tpm, ak, nonce, selection), unallocatedBanks: [] };
+  } catch (err) {
+    if (!(err instanceof PcrNotAllocatedError)) throw err;
+  }
+  const allocated = await allocatedSelection(tpm, selection);
+  return { quote: await quotePcrs(tpm, ak, nonce, allocated.selection), unallocatedBanks: allocated.unallocated };
 }

@@ -85,6 +85,9 @@ export function createAttester(context: { readonly config: AgentConfig; readonly
         log.warn({ path: config.eventlog, bootLog: r.bootLog }, r.bootLog === 'absent' ? 'no boot event log on this platform: evidence goes without one' : 'the boot event log is too large to send');
       }
       lastBootLog = r.bootLog;
+      if (r.unallocatedBanks.length > 0) {
+        log.warn({ challengeId: challenge.challengeId, banks: r.unallocatedBanks }, 'the challenge asks for PCR banks this TPM has not allocated: quoted the others (the verdict names the missing banks)');
+      }
       log.debug({ challengeId: challenge.challengeId, ...r }, 'evidence built');
       return built.evidence;
     },

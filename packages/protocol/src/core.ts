@@ -52,8 +52,9 @@ export { EAR_PROFILE, EAR_STATUSES, SUBMODULES, type EarStatus, type Submodule }
 export { Ar4si, claimTier } from './ear/ar4si.js';
 export { overallStatus, worseStatus, worstStatus } from './ear/status.js';
 
+export { DIGEST_SIZE, HASH_ALGORITHMS, type HashAlgorithm } from './hash-algorithms.js';
+
 // Message types (erased at run time: importing them loads no schema code).
-export type { HashAlgorithm } from './schema/primitives.js';
 export type { DeviceFacts, EnrollChallenge, EnrollProof, EnrollRejection, EnrollRequest, EnrollResult } from './schema/enroll.js';
 export type {
   AttestationChallenge,

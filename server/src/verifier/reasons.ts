@@ -31,6 +31,7 @@ export const REASON_CODES = {
   policy: [
     'pcr-value-not-allowed',
     'pcr-not-quoted',
+    'pcr-bank-unavailable',
     'event-log-missing',
     'boot-application-not-allowed',
     'boot-driver-not-allowed',

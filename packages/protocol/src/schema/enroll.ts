@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { Base64, EpochMs, Pem, RandomId, Sha256Hex, Struct, Text, Version, DeviceId } from './primitives.js';
+import { Base64, EpochMs, HASH_ALGORITHMS, HashAlgorithm, Pem, RandomId, Sha256Hex, Struct, Text, Version, DeviceId } from './primitives.js';
 
 /**
  * Enrollment: a bootstrap client (self-signed TLS certificate, identity =
@@ -31,6 +31,15 @@ export const DeviceFacts = Struct({
   tpm: Struct({
     manufacturer: Text(64, { description: 'TPM_PT_MANUFACTURER as text, e.g. "IBM", "INTC"' }),
     firmwareVersion: Text(64, { description: 'TPM_PT_FIRMWARE_VERSION_1/2, e.g. "20191023.0.0.0"' }),
+    // Optional: agents before this field existed did not send it.
+    pcrBanks: Type.Optional(
+      Type.Array(HashAlgorithm, {
+        maxItems: HASH_ALGORITHMS.length,
+        uniqueItems: true,
+        description:
+          'PCR banks the TPM has allocated (TPM_CAP_PCRS), of those the protocol names. The verifier asks only for these; a bank the policy needs and the TPM lacks is reported as pcr-bank-unavailable',
+      }),
+    ),
   }),
 });
 export type DeviceFacts = Static<typeof DeviceFacts>;

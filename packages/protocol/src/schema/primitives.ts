@@ -5,6 +5,7 @@ import {
   DEVICE_ID_PATTERN,
   RANDOM_ID_PATTERN,
 } from '../ids.js';
+import { DIGEST_SIZE, HASH_ALGORITHMS, type HashAlgorithm as HashAlgorithmName } from '../hash-algorithms.js';
 
 /**
  * Building blocks shared by every message schema. Every string has a
@@ -67,13 +68,9 @@ export function Base64(maxBytes: number, options: { description?: string } = {})
   );
 }
 
-/** TPM hash algorithms Vigil accepts for PCR banks and digests (TPM 2.0 Part 2 §6.3 TPM_ALG_ID). */
-export const HASH_ALGORITHMS = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
-export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
+export { HASH_ALGORITHMS, DIGEST_SIZE };
+export type HashAlgorithm = HashAlgorithmName;
 export const HashAlgorithm = Type.Enum(HASH_ALGORITHMS);
-
-/** Digest size in bytes per algorithm. */
-export const DIGEST_SIZE: Readonly<Record<HashAlgorithm, number>> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
 
 /** A digest as lowercase hex of exactly `bytes` bytes. */
 export function HexBytes(bytes: number, options: { description?: string } = {}) {

@@ -44,6 +44,8 @@ export function appraiseBoot(policy: PreparedPolicy, facts: AppraisalFacts): Ver
 function checkPcrs(policy: PreparedPolicy, facts: AppraisalFacts, out: VerdictReason[]): void {
   for (const [bank, values] of policy.pcrs) {
     const quoted = facts.quoted[bank];
+    // A bank the quote lacks entirely is one the TPM does not have: `appraiseBanks` names it once.
+    if (quoted === undefined) continue;
     for (const [pcr, allowed] of values) {
       const actual = quoted?.[String(pcr)];
       if (actual === undefined) {

@@ -5,6 +5,7 @@ import type { Logger } from '../../log.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
 import type { ChallengeRecord, Device, Store } from '../../store/index.js';
 import type { DeviceStates } from '../state/device-state.js';
+import { selectionForDevice } from './device-banks.js';
 
 /** Why a challenge was sent (for logs and metrics). */
 export type ChallengeTrigger = 'schedule' | 'subscribe' | 'request' | 'admin';
@@ -27,7 +28,8 @@ export type IssueResult =
 
 /**
  * Makes, records and sends attestation challenges: 32 random bytes of
- * nonce, the PCR selection of the device's policy, the log offsets the
+ * nonce, the PCR selection of the device's policy (in the banks its TPM
+ * has, `selectionForDevice`), the log offsets the
  * verifier holds for its current boot, an expiry. Each challenge is stored
  * before it is published (single use, bound to the device, expiring: any
  * verifier process sharing the store can check the answer). A device that
@@ -79,7 +81,8 @@ export class ChallengeIssuer {
       id: randomId(),
       deviceId,
       nonce,
-      pcrSelection: policy.selection,
+      // The device's TPM may lack a bank the policy names (a policy imported from another platform).
+      pcrSelection: selectionForDevice(policy.selection, device),
       offsets: {
         imaEntries: log.ima.entries,
         modelEntries: log.model.entries,

@@ -15,12 +15,19 @@ export function toTpmSelection(selection: WirePcrSelection): PcrSelection[] {
 }
 
 /**
- * Step 7, the reported PCR values are the quoted ones: the quote must cover
- * exactly the PCRs the challenge asked for, the evidence must report a value
- * for exactly those, and the hash of the values concatenated in the quote's
- * TPML_PCR_SELECTION order (banks as the quote lists them, indices
- * ascending), with the signature's hash, must equal the signed pcrDigest
- * (Part 3 §18.4). From here on the reported values are as good as signed.
+ * Step 7, the reported PCR values are the quoted ones: each bank the quote
+ * covers must be one the challenge asked for, with exactly the PCRs asked,
+ * the evidence must report a value for exactly those, and the hash of the
+ * values concatenated in the quote's TPML_PCR_SELECTION order (banks as the
+ * quote lists them, indices ascending), with the signature's hash, must
+ * equal the signed pcrDigest (Part 3 §18.4). From here on the reported
+ * values are as good as signed.
+ *
+ * A bank asked for may be missing as a whole: the device's TPM has not
+ * allocated it, and the agent quotes the banks it has rather than not
+ * answer. That is not an identity failure (the quote is genuine); the policy
+ * step names every bank the policy needs and the quote lacks
+ * (`pcr-bank-unavailable`), so nothing it would have checked passes unseen.
  */
 export function pcrDigestStep(a: Appraisal): StepResult {
   const quoted = fromTpmlPcrSelection(a.attest!.attested.pcrSelect);
@@ -29,12 +36,14 @@ export function pcrDigestStep(a: Appraisal): StepResult {
   const ordered: Buffer[] = [];
   let quotedCount = 0;
   let selectionOk = true;
+  const quotedBanks = new Set<number>();
   for (const s of quoted) {
     if (s.pcrs.length === 0) continue; // a bank listed with nothing selected
     const name = hashAlgorithm(s.hashAlg)?.name;
     const wanted = name === undefined ? undefined : (asked as Readonly<Record<string, readonly number[] | undefined>>)[name];
-    // Same PCRs as asked, in this bank (both lists are duplicate-free; the quote's is ascending).
-    if (wanted === undefined || wanted.length !== s.pcrs.length || !s.pcrs.every((p) => wanted.includes(p))) selectionOk = false;
+    // Same PCRs as asked, in this bank (both lists are duplicate-free; the quote's is ascending), each bank once.
+    if (wanted === undefined || wanted.length !== s.pcrs.length || !s.pcrs.every((p) => wanted.includes(p)) || quotedBanks.has(s.hashAlg)) selectionOk = false;
+    quotedBanks.add(s.hashAlg);
     const values = name === undefined ? undefined : reported[name];
     for (const p of s.pcrs) {
       quotedCount++;
@@ -47,8 +56,7 @@ export function pcrDigestStep(a: Appraisal): StepResult {
       ordered.push(Buffer.from(v, 'hex'));
     }
   }
-  const askedBanks = Object.values(asked).filter((l) => l !== undefined && l.length > 0).length;
-  if (!selectionOk || askedBanks !== quoted.filter((s) => s.pcrs.length > 0).length) {
+  if (!selectionOk) {
     const wanted = toTpmSelection(asked);
     a.v.fail(
       'identity',
