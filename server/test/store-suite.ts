@@ -5,6 +5,7 @@ import {
   StoreError,
   generateEnrollmentToken,
   hashEnrollmentToken,
+  type ChallengeRecord,
   type EnrollDeviceInput,
   type NewAttestation,
   type Store,
@@ -558,6 +559,32 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         ]);
         expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['ok', 'used', 'other-device', 'expired', 'unknown']);
         expect(await store.consumeChallenges([])).toEqual([]);
+      });
+
+      it('createChallenges stores each challenge on its own terms: a refused one is returned as its error, the others are kept and usable once', async () => {
+        const { device } = await enrolled();
+        const expiresAt = Date.now() + 60_000;
+        const mk = (deviceId: string, nonceBytes = 32) => ({ id: randomId(), deviceId, nonce: randomBytes(nonceBytes), pcrSelection: { sha256: [0, 7] }, offsets: { imaEntries: 3, modelEntries: 1 }, expiresAt });
+        const good = mk(device.id);
+        const ghost = mk('ghost');
+        const shortNonce = mk(device.id, 4);
+        const second = mk(device.id);
+        const results = await store.createChallenges([good, ghost, shortNonce, second]);
+        expect(results.map((r) => (r instanceof StoreError ? r.code : 'created'))).toEqual(['created', 'invalid-argument', 'invalid-argument', 'created']);
+        const created = results[0] as ChallengeRecord;
+        expect(created).toMatchObject({ id: good.id, deviceId: device.id, pcrSelection: good.pcrSelection, offsets: good.offsets, expiresAt, usedAt: null });
+        expect(Buffer.from(created.nonce).equals(good.nonce)).toBe(true);
+        // Stored as createChallenge would have stored them: readable, and consumed once only.
+        expect(await store.getChallenge(ghost.id)).toBeNull();
+        expect(await store.getChallenge(shortNonce.id)).toBeNull();
+        const now = Date.now();
+        const used = await store.consumeChallenges([
+          { id: good.id, deviceId: device.id, now },
+          { id: second.id, deviceId: device.id, now },
+          { id: good.id, deviceId: device.id, now },
+        ]);
+        expect(used.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['ok', 'ok', 'used']);
+        expect(await store.createChallenges([])).toEqual([]);
       });
 
       it('recordAttestations commits each attestation on its own terms: a refused one is returned as its error, the others are kept', async () => {

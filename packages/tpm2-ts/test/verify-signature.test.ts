@@ -4,7 +4,7 @@ import { constants, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { TPM_ALG } from '../src/constants/alg.js';
 import type { TpmtSignature } from '../src/structures/signature.js';
-import { verifyTpmSignature } from '../src/verify/signature.js';
+import { verifyTpmSignature, verifyTpmSignatureAsync } from '../src/verify/signature.js';
 import { verificationKey } from '../src/verify/verification-key.js';
 import { softwareAk, tpmSign } from './verify-software-quote.js';
 
@@ -70,5 +70,32 @@ describe('verifyTpmSignature', () => {
       expect(reason(verifyTpmSignature(key, message, s))).toBe('unsupported-signature');
     }
     expect(reason(verifyTpmSignature(key, message, { sigAlg: TPM_ALG.NULL, signature: null }))).toBe('unsupported-signature');
+  });
+
+  it('verifyTpmSignatureAsync (the math on the thread pool) answers exactly as verifyTpmSignature, case by case', async () => {
+    const rsassa = softwareAk('rsassa');
+    const ecc = softwareAk('ecdsa-p256');
+    const rsassaSig = tpmSign(rsassa, message) as TpmtSignature & { signature: { sig: Uint8Array } };
+    const eccSig = tpmSign(ecc, message) as TpmtSignature & { signature: { signatureS: Uint8Array } };
+    const flipped = Uint8Array.from(rsassaSig.signature.sig);
+    flipped[10]! ^= 0x01;
+    const cases: Array<[string, Parameters<typeof verifyTpmSignature>[0], Uint8Array, TpmtSignature]> = [
+      ['rsassa ok', verificationKey(rsassa.public), message, rsassaSig],
+      ['rsassa flipped bit', verificationKey(rsassa.public), message, { ...rsassaSig, signature: { ...rsassaSig.signature, sig: flipped } }],
+      ['rsassa other message', verificationKey(rsassa.public), Uint8Array.from([...message, 1]), rsassaSig],
+      ['pss hash-length salt', rsaKey, message, pss(32)],
+      ['pss maximum salt', rsaKey, message, pss(256 - 32 - 2)],
+      ['pss other salt', rsaKey, message, pss(20)],
+      ['ecdsa ok', verificationKey(ecc.public), message, eccSig],
+      ['ecdsa s zeroed', verificationKey(ecc.public), message, { ...eccSig, signature: { ...eccSig.signature, signatureS: new Uint8Array(32) } }],
+      ['ecdsa for an RSA key', verificationKey(rsassa.public), message, eccSig],
+      ['hmac', verificationKey(ecc.public), message, { sigAlg: TPM_ALG.HMAC, signature: { hashAlg: TPM_ALG.SHA256, digest: new Uint8Array(32) } }],
+    ];
+    for (const [label, key, msg, sig] of cases) {
+      const sync = verifyTpmSignature(key, msg, sig);
+      expect({ label, result: await verifyTpmSignatureAsync(key, msg, sig) }).toEqual({ label, result: sync });
+    }
+    // Both outcomes occur among the cases: the comparison is not vacuous.
+    expect(cases.map(([, k, m, s]) => verifyTpmSignature(k, m, s).ok)).toEqual([true, false, false, true, true, false, true, false, false, false]);
   });
 });

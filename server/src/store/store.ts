@@ -86,6 +86,14 @@ export interface Store {
 
   // ── challenges ─────────────────────────────────────────────────────────
   createChallenge(challenge: NewChallenge): Promise<ChallengeRecord>;
+  /**
+   * Several `createChallenge`s committed together (the verifier batches the
+   * challenges it issues in one turn of its event loop: one commit instead
+   * of one each), each atomic on its own: one that is refused (an unknown
+   * device, a bad nonce) is returned as its StoreError and the others are
+   * stored. Results in input order.
+   */
+  createChallenges(challenges: readonly NewChallenge[]): Promise<Array<ChallengeRecord | StoreError>>;
   getChallenge(id: string): Promise<ChallengeRecord | null>;
   /** Single use, bound to the device, before expiry; refusal reasons checked in the order unknown, other-device, used, expired. */
   consumeChallenge(id: string, deviceId: string, now: EpochMs): Promise<ChallengeConsumption>;

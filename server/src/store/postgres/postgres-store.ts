@@ -482,6 +482,11 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** Each challenge its own statement, concurrently (see `consumeChallenges`); a refused one is its StoreError. */
+  createChallenges(challenges: readonly NewChallenge[]): Promise<Array<ChallengeRecord | StoreError>> {
+    return Promise.all(challenges.map((c) => this.createChallenge(c).catch((err: unknown) => (err instanceof StoreError ? err : Promise.reject(err)))));
+  }
+
   getChallenge(id: string): Promise<ChallengeRecord | null> {
     return this.read('getChallenge', async (db) => {
       const row = await one<ChallengeRow>(db, 'SELECT * FROM challenges WHERE id = $1', [id]);

@@ -426,22 +426,38 @@ export class SqliteStore implements Store {
   // ── challenges ─────────────────────────────────────────────────────────
 
   createChallenge(c: NewChallenge): Promise<ChallengeRecord> {
-    return this.write('createChallenge', () => {
-      if (this.s.deviceById.get(c.deviceId) === undefined) throw new StoreError('invalid-argument', `no device ${c.deviceId}`);
-      if (c.nonce.length < 16 || c.nonce.length > 64) throw new StoreError('invalid-argument', `challenge nonce of ${c.nonce.length} bytes`);
-      const row: ChallengeRow = {
-        id: checkRandomId(c.id, 'challenge id'),
-        device_id: c.deviceId,
-        nonce: Buffer.from(c.nonce),
-        pcr_selection: JSON.stringify(c.pcrSelection),
-        offsets: JSON.stringify(c.offsets),
-        created_at: this.now(),
-        expires_at: checkTime(c.expiresAt, 'challenge expiry'),
-        used_at: null,
-      };
-      this.s.insertChallenge.run(row);
-      return toChallenge(row);
-    });
+    return this.write('createChallenge', () => this.createChallengeInTx(c));
+  }
+
+  createChallenges(challenges: readonly NewChallenge[]): Promise<Array<ChallengeRecord | StoreError>> {
+    return this.write('createChallenges', () =>
+      challenges.map((c) => {
+        try {
+          // A savepoint per challenge: one that is refused is undone alone, the others commit together.
+          return this.nested(() => this.createChallengeInTx(c)) as ChallengeRecord;
+        } catch (err) {
+          return asStoreError('createChallenge', err);
+        }
+      }),
+    );
+  }
+
+  private createChallengeInTx(c: NewChallenge): ChallengeRecord {
+    // Existence only: the status column, not the whole row (keys, facts).
+    if (this.s.deviceStatus.get(c.deviceId) === undefined) throw new StoreError('invalid-argument', `no device ${c.deviceId}`);
+    if (c.nonce.length < 16 || c.nonce.length > 64) throw new StoreError('invalid-argument', `challenge nonce of ${c.nonce.length} bytes`);
+    const row: ChallengeRow = {
+      id: checkRandomId(c.id, 'challenge id'),
+      device_id: c.deviceId,
+      nonce: Buffer.from(c.nonce),
+      pcr_selection: JSON.stringify(c.pcrSelection),
+      offsets: JSON.stringify(c.offsets),
+      created_at: this.now(),
+      expires_at: checkTime(c.expiresAt, 'challenge expiry'),
+      used_at: null,
+    };
+    this.s.insertChallenge.run(row);
+    return toChallenge(row);
   }
 
   getChallenge(id: string): Promise<ChallengeRecord | null> {

@@ -3,7 +3,7 @@ import { encodeChallenge, randomId, topics, type AttestationChallenge } from '@v
 import type { Broker } from '../../broker/index.js';
 import type { Logger } from '../../log.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
-import type { ChallengeRecord, Device, Store } from '../../store/index.js';
+import type { ChallengeRecord, Device, NewChallenge, Store } from '../../store/index.js';
 import type { DeviceStates } from '../state/device-state.js';
 import { selectionForDevice } from './device-banks.js';
 
@@ -48,6 +48,8 @@ export class ChallengeIssuer {
       readonly log: Logger;
       readonly now: () => number;
       readonly onSent?: (trigger: ChallengeTrigger) => void;
+      /** `store.createChallenge`, possibly batched with other challenges' (group commit); the challenge is published only once it resolves. */
+      readonly createChallenge?: (challenge: NewChallenge) => Promise<ChallengeRecord>;
       readonly onExpired?: () => void;
     },
     private readonly options: ChallengeIssuerOptions,
@@ -77,7 +79,8 @@ export class ChallengeIssuer {
     // replicas, the device's last evidence may have been appraised by another one.
     const log = await this.deps.states.reloadLogState(this.deps.states.get(deviceId));
     const nonce = randomBytes(32);
-    const record: ChallengeRecord = await this.deps.store.createChallenge({
+    const create = this.deps.createChallenge ?? ((c: NewChallenge) => this.deps.store.createChallenge(c));
+    const record: ChallengeRecord = await create({
       id: randomId(),
       deviceId,
       nonce,
