@@ -18,6 +18,11 @@ export interface WindowResult {
   /** Share of one core: 1.0 = one core busy for the whole window. */
   readonly serverCpuCores: number;
   readonly loadCpuCores: number;
+  /** CPU time per verdict, µs: the figure other load on the machine moves least. */
+  readonly serverCpuUsPerVerdict: number;
+  /** The server's event loop alone (its main thread): the part that cannot use a second core. */
+  readonly serverLoopUsPerVerdict: number;
+  readonly loadCpuUsPerVerdict: number;
   readonly serverRssMiB: number;
   readonly loadRssMiB: number;
   readonly requestsSkipped: number;
@@ -40,12 +45,12 @@ export async function openWindow(fleet: Fleet, server: LoadServer): Promise<{ en
       const after = await fleet.snapshot();
       const seconds = (performance.now() - t0) / 1000;
       const s1 = server.usage();
-      return summarize(before, after, seconds, s1.cpuMs - s0.cpuMs, s1.rssBytes);
+      return summarize(before, after, seconds, s1.cpuMs - s0.cpuMs, s1.mainThreadCpuMs - s0.mainThreadCpuMs, s1.rssBytes);
     },
   };
 }
 
-function summarize(before: FleetSnapshot, after: FleetSnapshot, seconds: number, serverCpuMs: number, serverRss: number): WindowResult {
+function summarize(before: FleetSnapshot, after: FleetSnapshot, seconds: number, serverCpuMs: number, serverLoopMs: number, serverRss: number): WindowResult {
   const verdicts = after.answered - before.answered;
   const outcomes: Record<string, number> = {};
   for (const [k, v] of Object.entries(after.outcomes)) {
@@ -63,6 +68,9 @@ function summarize(before: FleetSnapshot, after: FleetSnapshot, seconds: number,
     maxMs: round(l.length > 0 ? l[l.length - 1]! : Number.NaN, 2),
     serverCpuCores: round(serverCpuMs / 1000 / seconds, 2),
     loadCpuCores: round((after.loadCpuMs - before.loadCpuMs) / 1000 / seconds, 2),
+    serverCpuUsPerVerdict: Math.round((serverCpuMs * 1000) / Math.max(1, verdicts)),
+    serverLoopUsPerVerdict: Math.round((serverLoopMs * 1000) / Math.max(1, verdicts)),
+    loadCpuUsPerVerdict: Math.round(((after.loadCpuMs - before.loadCpuMs) * 1000) / Math.max(1, verdicts)),
     serverRssMiB: round(serverRss / 2 ** 20),
     loadRssMiB: round(after.loadRssBytes / 2 ** 20),
     requestsSkipped: after.requestsSkipped - before.requestsSkipped,
@@ -91,7 +99,7 @@ export function formatWindow(label: string, w: WindowResult): string {
   return (
     `${label.padEnd(28)} ${String(Math.round(w.verdictsPerSecond)).padStart(6)} verdicts/s` +
     `  p50 ${w.p50Ms} ms  p99 ${w.p99Ms} ms  max ${w.maxMs} ms` +
-    `  server ${w.serverCpuCores} cores  load gen ${w.loadCpuCores} cores` +
+    `  server ${w.serverCpuCores} cores (${w.serverCpuUsPerVerdict} µs/verdict, event loop ${w.serverLoopUsPerVerdict})  load gen ${w.loadCpuCores} cores (${w.loadCpuUsPerVerdict} µs/verdict)` +
     (w.requestsSkipped > 0 ? `  (${w.requestsSkipped} requests skipped: device still waiting)` : '') +
     '\n'
   );

@@ -9,7 +9,7 @@
  * CPU time and RSS are the server's (plus a few timers of the benchmark).
  */
 import { execFile } from 'node:child_process';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -19,6 +19,21 @@ import { startVigilServer } from '@vigil/server';
 const run = promisify(execFile);
 const SERVER_CLI = fileURLToPath(new URL('../../server/dist/cli/main.js', import.meta.url));
 
+/**
+ * CPU time of this process's main thread (the event loop, where a Node
+ * server is single-threaded), from /proc/self/task/<pid>/stat: utime and
+ * stime, fields 14 and 15 (proc(5)), in clock ticks of 10 ms. NaN elsewhere.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface LoadServer {
   readonly running: RunningServer;
   readonly paths: DataDir;
@@ -27,8 +42,8 @@ export interface LoadServer {
   readonly caPem: string;
   readonly port: number;
   readonly logFile: string;
-  /** CPU time of this process (user + system), ms, and its RSS, bytes. */
-  usage(): { cpuMs: number; rssBytes: number };
+  /** CPU time of this process (user + system, every thread), of its main thread alone (the event loop), ms, and its RSS, bytes. */
+  usage(): { cpuMs: number; mainThreadCpuMs: number; rssBytes: number };
   stop(): Promise<void>;
 }
 
@@ -71,7 +86,7 @@ export async function startLoadServer(options: LoadServerOptions): Promise<LoadS
     logFile,
     usage() {
       const cpu = process.cpuUsage();
-      return { cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage.rss() };
+      return { cpuMs: (cpu.user + cpu.system) / 1000, mainThreadCpuMs: mainThreadCpuMs(), rssBytes: process.memoryUsage.rss() };
     },
     async stop() {
       await running.stop();

@@ -170,6 +170,7 @@ export const verifyBenchmark: Benchmark = {
     swtpm: 'real devices: swtpm + vigil-agent (default 2)',
     window: 'seconds per measurement window (default 10)',
     ak: 'AK kind of the simulated devices: ecc (default) or rsa',
+    phases: 'all (default), or closed: only the closed-loop saturation window (for profiling)',
   },
   async run(options: BenchOptions): Promise<Record<string, unknown>> {
     const log = (s: string) => process.stdout.write(s);
@@ -203,6 +204,7 @@ export const verifyBenchmark: Benchmark = {
       fleet.setLoop(false);
       await drain(fleet, 30_000);
       log(formatWindow('closed loop (saturation)', closed));
+      if (options.args.get('phases') === 'closed') return { closed_loop: closed, raw_verify_per_s: Math.round(raw), simulated_devices: devices };
 
       // Open loop, raised until the server stops keeping up.
       const steps: Step[] = [];

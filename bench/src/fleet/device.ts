@@ -51,6 +51,13 @@ export interface SimDeviceOptions {
   readonly keepaliveSeconds?: number;
   /** What the platform measures at boot; none: PCRs stay zero and no logs are sent. */
   readonly platform?: SimPlatform;
+  /**
+   * Validate what is received and sent against the protocol schemas, as the
+   * agent does (default true). A load generator turns it off: the server
+   * under test validates every message anyway, and the generator's CPU is
+   * better spent generating load on a machine it shares with the server.
+   */
+  readonly validate?: boolean;
   /** Keep every message received in the inboxes (default true: tests read them; a long fleet run should not). */
   readonly record?: boolean;
   /** Called for every result that answers evidence this device sent. */
@@ -81,6 +88,10 @@ export class SimDevice {
   /** Challenge id → when the evidence for it was handed to the client. */
   readonly #pending = new Map<string, number>();
   readonly #answeredIds = new Set<string>();
+  readonly #challengeTopic: string;
+  readonly #resultTopic: string;
+  readonly #requestTopic: string;
+  readonly #evidenceTopic: string;
 
   constructor(
     readonly identity: SimIdentity,
@@ -92,6 +103,10 @@ export class SimDevice {
     this.revocations = new Inbox(record);
     this.attester = new SimAttester(identity.tpm, options.platform);
     this.loop = options.loop === true;
+    this.#challengeTopic = topics.deviceChallenge(identity.deviceId);
+    this.#resultTopic = topics.deviceResult(identity.deviceId);
+    this.#requestTopic = topics.deviceChallengeRequest(identity.deviceId);
+    this.#evidenceTopic = topics.deviceEvidence(identity.deviceId);
   }
 
   get deviceId(): string {
@@ -149,17 +164,17 @@ export class SimDevice {
 
   /** Publishes raw bytes or evidence on the device's own evidence topic (QoS 1: resolves on PUBACK). */
   async publishEvidence(payload: Evidence | Uint8Array): Promise<void> {
-    const bytes = payload instanceof Uint8Array ? payload : encodeEvidence(payload);
+    const bytes = payload instanceof Uint8Array ? payload : this.options.validate === false ? Buffer.from(JSON.stringify(payload)) : encodeEvidence(payload);
     if (!(payload instanceof Uint8Array)) {
       this.#pending.set(payload.challengeId, performance.now());
       this.evidenceSent++;
     }
-    await this.client!.publishAsync(topics.deviceEvidence(this.deviceId), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 });
+    await this.client!.publishAsync(this.#evidenceTopic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 });
   }
 
   /** Asks for a challenge now. */
   async requestChallenge(reason: ChallengeRequestReason = 'manual'): Promise<void> {
-    await this.client!.publishAsync(topics.deviceChallengeRequest(this.deviceId), Buffer.from(encodeChallengeRequest({ v: 1, reason })), { qos: 1 });
+    await this.client!.publishAsync(this.#requestTopic, requestPayload(reason), { qos: 1 });
   }
 
   /** A fresh challenge: one not seen before (asking for it if none comes). */
@@ -194,8 +209,8 @@ export class SimDevice {
   }
 
   #onMessage(topic: string, payload: Buffer): void {
-    if (topic === topics.deviceChallenge(this.deviceId)) {
-      const c = decodeChallenge(payload);
+    if (topic === this.#challengeTopic) {
+      const c = this.options.validate === false ? (JSON.parse(payload.toString()) as AttestationChallenge) : decodeChallenge(payload);
       if (c instanceof ProtocolError) return;
       this.challenges.push(c);
       this.challengesSeen++;
@@ -207,8 +222,8 @@ export class SimDevice {
         if (this.attester.lastReport.bootLog === 'sent') this.bootLogsSent++;
         void this.publishEvidence(evidence).catch(() => undefined);
       }
-    } else if (topic === topics.deviceResult(this.deviceId)) {
-      const r = decodeResult(payload);
+    } else if (topic === this.#resultTopic) {
+      const r = this.options.validate === false ? (JSON.parse(payload.toString()) as AttestationResult) : decodeResult(payload);
       if (r instanceof ProtocolError) return;
       this.results.push(r);
       const sentAt = r.challengeId === undefined ? undefined : this.#pending.get(r.challengeId);
@@ -224,6 +239,15 @@ export class SimDevice {
       if (!(e instanceof ProtocolError)) this.revocations.push(e);
     }
   }
+}
+
+const requests = new Map<ChallengeRequestReason, Buffer>();
+
+/** The four possible challenge requests, each encoded once. */
+function requestPayload(reason: ChallengeRequestReason): Buffer {
+  let b = requests.get(reason);
+  if (b === undefined) requests.set(reason, (b = Buffer.from(encodeChallengeRequest({ v: 1, reason }))));
+  return b;
 }
 
 export function delay(ms: number): Promise<void> {

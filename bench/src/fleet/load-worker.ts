@@ -153,6 +153,7 @@ process.on('message', (raw: unknown) => {
             new SimDevice(identityFromRecord(r), {
               autoAnswer: true,
               record: false,
+              validate: false,
               platform,
               host: m.host,
               keepaliveSeconds: m.keepaliveSeconds,

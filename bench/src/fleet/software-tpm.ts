@@ -93,7 +93,10 @@ export class SoftwareTpm {
   #poweredAt = Date.now();
   #lastClock = 0n;
   readonly #pcrs = new Map<SimBank, Uint8Array[]>();
-  #akNameHex: string | undefined;
+  #akName: Uint8Array | undefined;
+  /** Bumped by every extend and reset: the key of `pcrValues`' cache. */
+  #pcrVersion = 0;
+  readonly #valuesCache = new Map<string, { version: number; values: PcrValues }>();
 
   constructor(options: SoftwareTpmOptions = {}) {
     const state = options.state;
@@ -134,7 +137,12 @@ export class SoftwareTpm {
 
   /** The AK's Name (nameAlg ‖ H(TPMT_PUBLIC), Part 1 §16), hex. */
   get akNameHex(): string {
-    return (this.#akNameHex ??= Buffer.from(objectName(this.akPublic)).toString('hex'));
+    return Buffer.from(this.akName).toString('hex');
+  }
+
+  /** The AK's Name, bytes: TPMS_ATTEST.qualifiedSigner of its quotes. */
+  get akName(): Uint8Array {
+    return (this.#akName ??= objectName(this.akPublic));
   }
 
   /** The EK's private key: only the device-side credential activation uses it (`activateCredential`). */
@@ -149,6 +157,7 @@ export class SoftwareTpm {
       if (values === undefined || digest.length !== SIM_BANKS[bank]) throw new RangeError(`cannot extend ${bank}:${pcr} with ${digest.length} bytes`);
       values[pcr] = new Uint8Array(createHash(bank).update(values[pcr]!).update(digest).digest());
     }
+    this.#pcrVersion++;
   }
 
   /** The current value of one PCR. */
@@ -158,6 +167,17 @@ export class SoftwareTpm {
 
   /** Values of the PCRs a challenge selects, as evidence reports them (hex, by bank and index). */
   pcrValues(selection: PcrSelection): PcrValues {
+    // The same selection between two extends gets the same values (a fleet is quoted over one selection, again and again).
+    const key = JSON.stringify(selection);
+    const cached = this.#valuesCache.get(key);
+    if (cached !== undefined && cached.version === this.#pcrVersion) return cached.values;
+    const values = this.#readValues(selection);
+    if (this.#valuesCache.size > 8) this.#valuesCache.clear();
+    this.#valuesCache.set(key, { version: this.#pcrVersion, values });
+    return values;
+  }
+
+  #readValues(selection: PcrSelection): PcrValues {
     const out: Record<string, Record<string, string>> = {};
     for (const [bank, pcrs] of Object.entries(selection) as Array<[string, readonly number[] | undefined]>) {
       if (pcrs === undefined) continue;
@@ -194,7 +214,7 @@ export class SoftwareTpm {
     return {
       magic: TPM_GENERATED_VALUE,
       type: TPM_ST.ATTEST_QUOTE,
-      qualifiedSigner: objectName(this.akPublic),
+      qualifiedSigner: this.akName,
       extraData: nonce,
       clockInfo: { clock: clock.clock, resetCount: clock.resetCount, restartCount: clock.restartCount, safe: true },
       firmwareVersion: 0x2024_0101_0000_0001n,
@@ -223,6 +243,7 @@ export class SoftwareTpm {
   }
 
   #resetPcrs(): void {
+    this.#pcrVersion++;
     for (const [bank, size] of Object.entries(SIM_BANKS) as Array<[SimBank, number]>) {
       this.#pcrs.set(bank, Array.from({ length: PCR_COUNT }, () => new Uint8Array(size)));
     }
