@@ -117,12 +117,12 @@ describe('ModelMeasurementLog', () => {
     key = await prepareAttestationKey(tpm, 'rsa');
     // Another log of an earlier boot, opened now, starts afresh.
     expect((await ModelMeasurementLog.open(tpm, join(tmp.path, 'state'))).length).toBe(0);
-    expect(await log.followReset()).toBe(true);
+    expect(await log.followTpm()).toBe('reset');
     expect(log.length).toBe(0);
     expect(log.resetCount).toBe(before + 1);
     await log.measureModels([model()]);
     expect(log.length).toBe(1);
-    expect(await log.followReset()).toBe(false);
+    expect(await log.followTpm()).toBeUndefined();
   });
 });
 

@@ -74,13 +74,16 @@ const MAX_IMA_RAW = 3 * MAX_IMA_CHUNK_BYTES;
  * - the boot event log in full, unless its SHA-256 is the one the server
  *   names in `offsets.bootLogDigest` (then by digest); absent is reported;
  * - IMA and model log entries from the challenge's offsets (from 0 when the
- *   TPM rebooted since the last evidence, or the offset is past the log's end);
+ *   TPM rebooted since the last evidence, the offset is past the log's end,
+ *   or the model log started over after a TPM Restart in this boot);
  * - gzip where it pays.
  */
 export async function buildEvidence(challenge: AttestationChallenge, sources: EvidenceSources): Promise<BuiltEvidence> {
   const selection = selectionOf(challenge.pcrSelection);
   const nonce = Buffer.from(challenge.nonce, 'hex');
   const modelLog = sources.modelLog;
+  // A TPM reset, or a Restart that cleared the model PCR, starts the log over before it is sent against the quote.
+  await modelLog?.followTpm();
   // The model log is read under its lock, after the quote: no measurement can slip between them unlogged.
   const run = async () => {
     const { quote, unallocatedBanks } = await quoteAllocated(sources.tpm, sources.ak, nonce, selection);
@@ -130,7 +133,8 @@ export async function buildEvidence(challenge: AttestationChallenge, sources: Ev
     let modelEntries: EvidenceReport['modelEntries'] = null;
     if (modelLog !== undefined) {
       const asked = challenge.offsets.modelEntries;
-      const offset = rebooted || asked > modelLog.length ? 0 : asked;
+      // After a TPM Restart started the log over, the server's offset may count entries of the log before: all of it, every time.
+      const offset = rebooted || modelLog.restartedAt !== undefined || asked > modelLog.length ? 0 : asked;
       const { text, count } = modelLog.linesFrom(offset);
       const chunk: ModelLogChunk = { format: 'ima-ascii', offset, count, blob: packBlob(Buffer.from(text, 'utf8')) };
       if (blobBytes(chunk.blob) > MAX_MODEL_CHUNK_BYTES) throw new EvidenceError('log-unreadable', `the model log from entry ${offset} is larger than one message can carry`);

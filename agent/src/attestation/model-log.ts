@@ -13,8 +13,15 @@ interface ModelLogFile {
   readonly pcr: number;
   /** The TPM boot (resetCount) the entries were extended in. */
   readonly resetCount: number;
+  /** The TPM's restartCount when the log was last checked against it (absent in logs of earlier agents). */
+  readonly restartCount?: number;
+  /** Set when a TPM Restart cleared the model PCR and the log started over in this boot: the restartCount then. */
+  readonly restartedAt?: number;
   readonly entries: ReadonlyArray<{ readonly path: string; readonly digest: string }>;
 }
+
+/** What the TPM's counters say happened to the model PCR since the log last looked (TPMS_CLOCK_INFO, Part 2 §10.11.1). */
+export type TpmFollowed = 'reset' | 'restart' | undefined;
 
 export interface ModelLogOptions {
   /** The model PCR (0-15, default 13: see @vigil/evidence). */
@@ -38,7 +45,14 @@ const LOG_BANKS = [
  * Kept in the state directory (`model-log.json`, 0600) and bound to the
  * TPM's resetCount: the model PCR is zero again after a TPM Reset (a
  * reboot, a swtpm restart), so a log from another boot is discarded and the
- * files are measured again. Each entry is written to the file before it is
+ * files are measured again. A change of restartCount alone is a TPM Restart
+ * (Shutdown(STATE) then Startup(CLEAR): PCRs back to their reset values) or
+ * a TPM Resume (Startup(STATE): PCRs restored), which the counters cannot
+ * tell apart (Part 1 §12.2.3, TPM2_Startup); the model PCR can: if it no
+ * longer replays from the log, the log starts over in this boot as after a
+ * reset (`restartedAt`), and until the next reset its evidence chunks start
+ * at entry 0, since the verifier's offsets may count entries of the log
+ * before. Each entry is written to the file before it is
  * extended, so a crash in between leaves the log one entry ahead of the
  * PCR, which `open` repairs by extending that entry; a PCR that matches
  * neither the log nor the log without its last entry holds something the
@@ -48,6 +62,8 @@ const LOG_BANKS = [
 export class ModelMeasurementLog {
   #entries: Array<{ path: string; digest: string }>;
   #resetCount: number;
+  #restartCount: number;
+  #restartedAt: number | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -55,11 +71,14 @@ export class ModelMeasurementLog {
     private readonly file: string,
     readonly pcr: number,
     private readonly banks: ReadonlyArray<(typeof LOG_BANKS)[number]>,
-    resetCount: number,
+    counters: TpmCounters,
+    restartedAt: number | undefined,
     entries: Array<{ path: string; digest: string }>,
     private readonly hashing: HashModelOptions,
   ) {
-    this.#resetCount = resetCount;
+    this.#resetCount = counters.resetCount;
+    this.#restartCount = counters.restartCount;
+    this.#restartedAt = restartedAt;
     this.#entries = entries;
   }
 
@@ -72,11 +91,15 @@ export class ModelMeasurementLog {
     if (banks.length === 0) throw new EvidenceError('bad-challenge', `the TPM has neither a SHA-1 nor a SHA-256 bank for PCR ${pcr}`);
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     const file = join(stateDir, MODEL_LOG_FILE);
-    const resetCount = await currentResetCount(tpm);
+    const counters = await currentCounters(tpm);
     const stored = await readLogFile(file);
-    const entries = stored !== undefined && stored.resetCount === resetCount && stored.pcr === pcr ? [...stored.entries] : [];
-    const log = new ModelMeasurementLog(tpm, file, pcr, banks, resetCount, entries, options.hashing ?? {});
-    if (entries.length !== (stored?.entries.length ?? 0) || stored === undefined) await log.#save();
+    const sameBoot = stored !== undefined && stored.resetCount === counters.resetCount && stored.pcr === pcr;
+    const entries = sameBoot ? [...stored.entries] : [];
+    const log = new ModelMeasurementLog(tpm, file, pcr, banks, counters, sameBoot ? stored.restartedAt : undefined, entries, options.hashing ?? {});
+    // A TPM Restart or Resume while the agent was not running (a log of earlier agents names no restartCount: no restart is assumed).
+    const restarted = sameBoot && stored.restartCount !== undefined && stored.restartCount !== counters.restartCount;
+    if (restarted) await log.#startOverIfCleared();
+    if (!sameBoot || restarted || stored.restartCount === undefined) await log.#save();
     await log.#reconcile();
     return log;
   }
@@ -89,6 +112,15 @@ export class ModelMeasurementLog {
   /** The TPM resetCount this log belongs to. */
   get resetCount(): number {
     return this.#resetCount;
+  }
+
+  /**
+   * The TPM restartCount at which a TPM Restart cleared the model PCR and
+   * this log started over, or undefined if it runs from the boot's start.
+   * While set, evidence sends the log from entry 0.
+   */
+  get restartedAt(): number | undefined {
+    return this.#restartedAt;
   }
 
   /** The measurements of this boot, in log order. */
@@ -105,13 +137,13 @@ export class ModelMeasurementLog {
   /**
    * Hashes the model files at `paths` (files or folders) and measures every
    * file whose digest differs from its last measurement in this boot:
-   * appended to the log, then extended into the model PCR. A TPM reset since
-   * the last call restarts the log first (every file is then measured again).
-   * Returns the new measurements.
+   * appended to the log, then extended into the model PCR. A TPM reset (or
+   * a Restart that cleared the model PCR) since the last call restarts the
+   * log first (every file is then measured again). Returns the new measurements.
    */
   measureModels(paths: readonly string[]): Promise<ModelMeasurement[]> {
     return this.#serialised(async () => {
-      await this.#followReset();
+      await this.#followTpm();
       const added: ModelMeasurement[] = [];
       for (const path of paths) {
         const model = await hashModel(path, this.hashing);
@@ -133,9 +165,14 @@ export class ModelMeasurementLog {
     return this.#serialised(fn);
   }
 
-  /** If the TPM was reset since, starts a new log for the new boot. Returns true if it did. */
-  followReset(): Promise<boolean> {
-    return this.#serialised(() => this.#followReset());
+  /**
+   * Follows the TPM's counters: after a TPM Reset the log starts over for the
+   * new boot (`reset`); after a Restart or Resume it starts over if the model
+   * PCR no longer replays from it (`restart`: a Restart cleared it), and is
+   * kept otherwise (a Resume restored it: undefined).
+   */
+  followTpm(): Promise<TpmFollowed> {
+    return this.#serialised(() => this.#followTpm());
   }
 
   #latestDigest(path: string): string | undefined {
@@ -143,13 +180,45 @@ export class ModelMeasurementLog {
     return undefined;
   }
 
-  async #followReset(): Promise<boolean> {
-    const resetCount = await currentResetCount(this.tpm);
-    if (resetCount === this.#resetCount) return false;
-    this.#resetCount = resetCount;
-    this.#entries = [];
+  async #followTpm(): Promise<TpmFollowed> {
+    const counters = await currentCounters(this.tpm);
+    if (counters.resetCount !== this.#resetCount) {
+      this.#resetCount = counters.resetCount;
+      this.#restartCount = counters.restartCount;
+      this.#restartedAt = undefined;
+      this.#entries = [];
+      await this.#save();
+      return 'reset';
+    }
+    if (counters.restartCount === this.#restartCount) return undefined;
+    this.#restartCount = counters.restartCount;
+    const startedOver = await this.#startOverIfCleared();
     await this.#save();
+    return startedOver ? 'restart' : undefined;
+  }
+
+  /**
+   * After a restartCount change: a Resume restored the model PCR (the log
+   * still replays to it, or to all but its last entry, which `#reconcile`
+   * repairs), a Restart reset it. Then the log starts over, as after a
+   * reset; a PCR at its reset value always means that (an empty log is what
+   * it holds, whatever happened). A PCR that matches nothing is left for
+   * `#reconcile` to report on open; evidence shows the verifier what it holds.
+   */
+  async #startOverIfCleared(): Promise<boolean> {
+    const { actual, replay } = await this.#pcrAndReplay();
+    const cleared = actual.equals(replay[0]!);
+    if (!cleared && (actual.equals(replay.at(-1)!) || (replay.length >= 2 && actual.equals(replay.at(-2)!)))) return false;
+    if (this.#entries.length === 0) return false;
+    this.#entries = [];
+    this.#restartedAt = this.#restartCount;
     return true;
+  }
+
+  async #pcrAndReplay(): Promise<{ actual: Buffer; replay: Buffer[]; bank: (typeof LOG_BANKS)[number] }> {
+    const bank = this.banks.find((b) => b.name === 'sha256') ?? this.banks[0]!;
+    const { values } = await readPcrs(this.tpm, [{ hashAlg: bank.alg, pcrs: [this.pcr] }]);
+    return { actual: Buffer.from(values.get(bank.alg)!.get(this.pcr)!), replay: replayValues(this.measurements(), bank.name), bank };
   }
 
   #serialised<T>(fn: () => Promise<T>): Promise<T> {
@@ -164,10 +233,7 @@ export class ModelMeasurementLog {
 
   /** Makes the PCR agree with the log after a crash between append and extend, or reports that it cannot. */
   async #reconcile(): Promise<void> {
-    const bank = this.banks.find((b) => b.name === 'sha256') ?? this.banks[0]!;
-    const { values } = await readPcrs(this.tpm, [{ hashAlg: bank.alg, pcrs: [this.pcr] }]);
-    const actual = Buffer.from(values.get(bank.alg)!.get(this.pcr)!);
-    const replay = replayValues(this.measurements(), bank.name);
+    const { actual, replay, bank } = await this.#pcrAndReplay();
     if (actual.equals(replay.at(-1)!)) return;
     if (replay.length >= 2 && actual.equals(replay.at(-2)!)) {
       await this.#extend(this.measurements().at(-1)!);
@@ -180,7 +246,14 @@ export class ModelMeasurementLog {
   }
 
   async #save(): Promise<void> {
-    const body: ModelLogFile = { v: 1, pcr: this.pcr, resetCount: this.#resetCount, entries: this.#entries };
+    const body: ModelLogFile = {
+      v: 1,
+      pcr: this.pcr,
+      resetCount: this.#resetCount,
+      restartCount: this.#restartCount,
+      ...(this.#restartedAt !== undefined ? { restartedAt: this.#restartedAt } : {}),
+      entries: this.#entries,
+    };
     const tmp = `${this.file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(body) + '\n', { mode: 0o600 });
     await chmod(tmp, 0o600);
@@ -199,8 +272,14 @@ function replayValues(measurements: readonly ModelMeasurement[], bank: 'sha1' | 
   return out;
 }
 
-async function currentResetCount(tpm: CommandRunner): Promise<number> {
-  return (await tpm.execute(ReadClock, {})).currentTime.clockInfo.resetCount;
+interface TpmCounters {
+  readonly resetCount: number;
+  readonly restartCount: number;
+}
+
+async function currentCounters(tpm: CommandRunner): Promise<TpmCounters> {
+  const { clockInfo } = (await tpm.execute(ReadClock, {})).currentTime;
+  return { resetCount: clockInfo.resetCount, restartCount: clockInfo.restartCount };
 }
 
 async function readLogFile(file: string): Promise<ModelLogFile | undefined> {
@@ -217,6 +296,8 @@ async function readLogFile(file: string): Promise<ModelLogFile | undefined> {
       v.v === 1 &&
       Number.isInteger(v.pcr) &&
       Number.isInteger(v.resetCount) &&
+      (v.restartCount === undefined || Number.isInteger(v.restartCount)) &&
+      (v.restartedAt === undefined || Number.isInteger(v.restartedAt)) &&
       Array.isArray(v.entries) &&
       v.entries.every((e) => typeof e?.path === 'string' && typeof e.digest === 'string' && /^[0-9a-f]{64}$/.test(e.digest));
     if (!ok) throw new Error('not a model log');

@@ -66,10 +66,18 @@ export function createAttester(context: { readonly config: AgentConfig; readonly
 
     async logged(ctx) {
       const modelsLog = await open(ctx);
-      await modelsLog.followReset();
+      await modelsLog.followTpm();
       const latest = new Map<string, string>();
       for (const m of modelsLog.measurements()) latest.set(m.path, m.digest);
       return { resetCount: modelsLog.resetCount, pcr: modelsLog.pcr, latest };
+    },
+
+    async followRestart(ctx, since) {
+      const modelsLog = await open(ctx);
+      await modelsLog.followTpm();
+      // Whoever noticed it first (this call, evidence, a measurement): the log started over after `since`.
+      const at = modelsLog.restartedAt;
+      return at !== undefined && at > since;
     },
 
     async evidence(ctx, challenge: AttestationChallenge): Promise<Evidence> {

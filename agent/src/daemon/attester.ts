@@ -32,6 +32,13 @@ export interface Attester {
   measure(ctx: TpmContext, request: MeasureRequest): Promise<{ readonly failed: readonly string[]; readonly added: number }>;
   /** What the model measurement log holds for the TPM's current boot (each file's latest digest). */
   logged(ctx: TpmContext): Promise<LoggedMeasurements>;
+  /**
+   * After the TPM's restartCount moved past `since` (resetCount unchanged):
+   * a TPM Restart clears the model PCR, a Resume restores it, and only the
+   * PCR tells which. True when the model log started over for it, so every
+   * model file must be measured again.
+   */
+  followRestart(ctx: TpmContext, since: number): Promise<boolean>;
   /** The evidence for `challenge`: quote, PCR values, boot event log, IMA and model log since the server's offsets. */
   evidence(ctx: TpmContext, challenge: AttestationChallenge): Promise<Evidence>;
 }

@@ -352,8 +352,20 @@ export class AgentDaemon {
     this.#status?.update((s) => (s.tpm = { ...s.tpm, resetCount: change.current.resetCount, restartCount: change.current.restartCount }));
     this.#bootPending = true;
     void (async () => {
-      // After a TPM Reset the model PCR is zero and the model log starts over: measure every file again.
-      if (change.kind === 'reset') {
+      // After a TPM Reset the model PCR is zero and the model log starts over: measure every file again. After a
+      // Restart too, but the counters cannot tell a Restart from a Resume (PCRs restored): the model log checks its PCR.
+      let startedOver = change.kind === 'reset';
+      if (change.kind === 'restart') {
+        startedOver = await this.#useTpm((ctx) => this.#attester!.followRestart(ctx, change.previous.restartCount)).then(
+          (over) => {
+            if (over) this.#log.warn({ restartCount: change.current.restartCount }, 'TPM restart cleared the model PCR: model log started over');
+            return over;
+          },
+          // Not known now (the TPM went away again): measuring again is always safe.
+          () => true,
+        );
+      }
+      if (startedOver) {
         this.#remeasuring = true;
         try {
           await this.#watcher?.remeasureAll();

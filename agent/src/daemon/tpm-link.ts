@@ -36,7 +36,11 @@ export class TpmUnavailableError extends Error {
 export interface CounterChange {
   readonly previous: TpmCounters;
   readonly current: TpmCounters;
-  /** `reset`: resetCount changed (reboot: PCRs are zero); `restart`: only restartCount changed. */
+  /**
+   * `reset`: resetCount changed (reboot: PCRs are zero); `restart`: only
+   * restartCount changed, a TPM Restart (PCRs reset) or Resume (PCRs
+   * restored), which the counters cannot tell apart (the PCRs can).
+   */
   readonly kind: 'reset' | 'restart';
 }
 
