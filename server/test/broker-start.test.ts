@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, connectOk, subscribeResult } from '../../test/harness/broker.js';
 import { makeDeviceCredentials, makeTempDir, type DeviceCredentials } from '../../test/harness/pki.js';
 import { dataDir, type DataDir } from '../src/datadir.js';
-import { loadFleetCaFiles, reissueCrlFile, type FleetCa } from '../src/pki/index.js';
+import { loadFleetCaFiles, type FleetCa } from '../src/pki/index.js';
+import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore } from '../src/store/index.js';
 
 const run = promisify(execFile);
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
@@ -66,9 +68,25 @@ beforeAll(async () => {
   const init = await cli(['init', '--data', paths.root, '--san', 'localhost']);
   expect(init.code).toBe(0);
   ca = await loadFleetCaFiles(paths);
-  // A revocation already in the CRL on disk: start must load it.
+  // A revocation already in the store before start (the store, not the CRL file, is the source of truth:
+  // start rebuilds the broker's revocation list and the CRL from it).
   revoked = makeDeviceCredentials(ca, 'in-the-crl');
-  await reissueCrlFile(paths.crl, ca, [{ serial: revoked.serial, revokedAt: new Date(), reason: 'keyCompromise' }]);
+  const store = await openSqliteStore(paths.database);
+  try {
+    const token = generateEnrollmentToken();
+    await store.createToken({ hash: hashEnrollmentToken(token), maxUses: 1, expiresAt: Date.now() + 3_600_000, actor: 'test' });
+    const enrolled = await store.enrollDevice({
+      tokenHash: hashEnrollmentToken(token),
+      device: { id: 'in-the-crl', ekPublic: randomBytes(314), ekName: '000b' + randomBytes(32).toString('hex'), ekCertificate: null, akPublic: randomBytes(280), akName: '000b' + randomBytes(32).toString('hex'), facts: { hostname: 'h', os: 'linux', arch: 'x64', agentVersion: '0', tpm: { manufacturer: 'IBM', firmwareVersion: '1' } } },
+      certificate: { serial: revoked.serial, notBefore: Date.now(), notAfter: Date.now() + 3_600_000, pem: revoked.certPem },
+      actor: 'registrar',
+    });
+    expect(enrolled.ok).toBe(true);
+    const revocation = await store.revokeDevice({ deviceId: 'in-the-crl', reason: 'contraindicated', actor: 'test' });
+    expect(revocation.ok).toBe(true);
+  } finally {
+    await store.close();
+  }
 });
 
 afterAll(async () => {
