@@ -171,17 +171,14 @@ beforeAll(async () => {
     );
   }
 
-  // The simulated devices connect to the broker and, like the agent, ask for a challenge when they do
-  // and answer each challenge once. The first one answers only when the test says (it will replay its evidence).
+  // The simulated devices connect to the broker and answer each challenge once; they wait for the schedule's
+  // (the real agents ask for one when they connect). The first one answers only when the test says (it will replay its evidence).
   for (const identity of identities) sims.push(new SimDevice(identity, { reconnectMs: 1000 }));
   for (let i = 0; i < sims.length; i += 20) {
     await Promise.all(
       sims.slice(i, i + 20).map(async (d) => {
         await d.connect(mq.port, dirs.ca.certificatePem);
-        if (d !== sims[0]) {
-          answerEachChallengeOnce(d);
-          await d.requestChallenge();
-        }
+        if (d !== sims[0]) answerEachChallengeOnce(d);
       }),
     );
   }

@@ -35,6 +35,7 @@ export const replicasBenchmark: Benchmark = {
     const running: Replica[] = [];
     const rows: Array<Record<string, unknown>> = [];
     let fleet: Fleet | undefined;
+    let revoked: Record<string, number> = {};
     try {
       // The fleet is enrolled before the first replica starts, which admits it at the broker when it connects.
       const store = await openPostgresStore(rig.storeUrl, { poolSize: 2 });
@@ -80,12 +81,34 @@ export const replicasBenchmark: Benchmark = {
           },
           loadAverage: loadavg().map((x) => round(x, 2)),
         };
+        // CPU time per verdict (ms): what other load on the machine moves least, and what sizing needs.
+        const perVerdict = (percent: number) => round((10 * percent) / Math.max(row.verdictsPerSecond, 1e-9), 2);
+        const c0 = row.cpuPercentOfOneCore;
+        Object.assign(row, {
+          cpuMsPerVerdict: {
+            replicas: perVerdict(c0.replicas.reduce((a, b) => a + b, 0)),
+            postgres: perVerdict(c0.postgres),
+            mosquitto: perVerdict(c0.mosquitto),
+            loadGenerator: perVerdict(c0.loadGenerator),
+          },
+        });
         rows.push(row);
         const c = row.cpuPercentOfOneCore;
         process.stdout.write(
           `  ${n} replica${n === 1 ? ' ' : 's'} (load ${row.loadAverage[0]}): ${row.verdictsPerSecond} verdicts/s, evidence→verdict p50 ${row.latencyMs.p50} ms p99 ${row.latencyMs.p99} ms; ` +
             `CPU % of one core: replicas ${c.replicas.join(' + ')}, PostgreSQL ${c.postgres}, Mosquitto ${c.mosquitto}, load generator ${c.loadGenerator}\n`,
         );
+      }
+      // An honest fleet is never revoked: if some device was, say why (the revocation message names the reasons).
+      const audit = await openPostgresStore(rig.storeUrl, { poolSize: 1 });
+      try {
+        const revocations = await audit.listRevocations();
+        const why = new Map<string, number>();
+        for (const r of revocations) why.set(r.message ?? r.reason, (why.get(r.message ?? r.reason) ?? 0) + 1);
+        revoked = Object.fromEntries(why);
+        if (revocations.length > 0) process.stdout.write(`  devices revoked during the run: ${revocations.length} (${[...why].map(([m, n]) => `${n} × ${m}`).join('; ')})\n`);
+      } finally {
+        await audit.close();
       }
     } finally {
       await fleet?.stop();
@@ -97,6 +120,6 @@ export const replicasBenchmark: Benchmark = {
       return { replicas: n, verdictsPerSecond: samples, mean: round(samples.reduce((a, b) => a + b, 0) / samples.length) };
     });
     process.stdout.write(`  mean verdicts/s: ${byReplicas.map((b) => `${b.replicas} replica${b.replicas === 1 ? '' : 's'} ${b.mean}`).join(', ')}\n`);
-    return { devices: deviceCount, warmupSeconds: warmupMs / 1000, windowSeconds: windowMs / 1000, cores: cpus().length, postgresDurability: 'fsync on (defaults)', byReplicas, rows };
+    return { devices: deviceCount, warmupSeconds: warmupMs / 1000, windowSeconds: windowMs / 1000, cores: cpus().length, postgresDurability: 'fsync on (defaults)', byReplicas, rows, revoked };
   },
 };

@@ -183,7 +183,12 @@ export async function startScaleOutRig(replicaNames: readonly string[]): Promise
     const conf = readFileSync(REFERENCE_CONF, 'utf8')
       .split('\n')
       .map((l) => replace[/^([a-z_]+)\s/.exec(l)?.[1] ?? ''] ?? l)
-      .concat([`pid_file ${join(mqDir, 'mosquitto.pid')}`, 'log_dest none', 'persistence false', ''])
+      .concat([
+        `pid_file ${join(mqDir, 'mosquitto.pid')}`,
+        ...(process.env['VIGIL_BENCH_DEBUG'] === '1' ? [`log_dest file ${join(tmpdir(), 'vigil-bench-mosquitto.log')}`, 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'] : ['log_dest none']),
+        'persistence false',
+        '',
+      ])
       .join('\n');
     writeFileSync(join(mqDir, 'mosquitto.conf'), conf);
     const mqUser = userIds('mosquitto');
@@ -219,8 +224,9 @@ export async function startScaleOutRig(replicaNames: readonly string[]): Promise
             VIGIL_BROKER_HEARTBEAT_SECONDS: '1',
             VIGIL_STORE_URL: storeUrl,
             VIGIL_STORE_POOL_SIZE: '8',
-            // Only the devices' own requests drive the load: no periodic challenges, no staleness.
-            VIGIL_ATTESTATION_INTERVAL_SECONDS: '3600',
+            // Only the devices' own requests drive the load: periodic challenges as rare as the configuration allows
+            // (a scheduled challenge on top of a device's own would put two answers of one device in flight at once).
+            VIGIL_ATTESTATION_INTERVAL_SECONDS: '86400',
             VIGIL_LOG_LEVEL: 'info',
           },
           stdio: ['ignore', 'ignore', 'pipe'],

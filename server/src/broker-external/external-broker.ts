@@ -260,11 +260,15 @@ export class ExternalBroker implements Broker {
    * this replica challenge the device now? True while the link is up and
    * this replica is the device's schedule owner among the live replicas
    * (see `ReplicaMembership`). A device that (re)connects asks for a
-   * challenge itself, which whichever replica receives it answers.
+   * challenge itself, which whichever replica receives it answers. False
+   * until this replica takes its share of the work (`startIntake`): while
+   * it starts, the devices it will own are still served by the others, and
+   * challenging them all at once then would put a second challenge beside
+   * the one each may be answering.
    */
   isConnected(ref: IdentityRef): boolean {
     if (ref.kind === 'bootstrap') return this.#o.bootstrap.isConnected(ref);
-    return this.#link.online && this.#membership.owns(ref.deviceId);
+    return this.#intake && this.#link.online && this.#membership.owns(ref.deviceId);
   }
 
   async close(): Promise<void> {
