@@ -5,3 +5,5 @@ export { AgentDaemon, type DaemonExit, type DaemonOptions, type Attester, type T
 export { createAttester } from './daemon/attestation-adapter.js';
 export { loadAgentConfig, defaultAgentConfig, AgentConfigSchema, type AgentConfig, ConfigError as AgentConfigError } from './config/index.js';
 export { createAgentLogger } from './log.js';
+// Device-side enrollment in-process (the enrollment benchmark, fleet simulators); `vigil-agent enroll` runs the same.
+export { enroll, EnrollmentError, type EnrollOptions, type Enrollment } from './enroll/index.js';

@@ -11,6 +11,7 @@ import { revocationBenchmark } from './revocation.js';
 import { replicasBenchmark } from './replicas.js';
 import { verifyQuoteBenchmark } from './verify-quote.js';
 import { verifyBenchmark } from './verify.js';
+import { enrollBenchmark } from './enroll.js';
 
 export interface BenchOptions {
   /** Tiny sizes, for a smoke test: the figures mean nothing, the code paths all run. */
@@ -37,6 +38,7 @@ export function numberArg(options: BenchOptions, name: string, fallback: number)
 
 export const benchmarks: Readonly<Record<string, Benchmark>> = {
   verify: verifyBenchmark,
+  enroll: enrollBenchmark,
   hash: hashBenchmark,
   'replay-memory': replayMemoryBenchmark,
   'verify-quote': verifyQuoteBenchmark,

@@ -45,7 +45,7 @@ export interface SimDeviceOptions {
   readonly loop?: boolean;
   /** Reconnect after the connection drops (mqtt.js reconnect period, ms); 0 = never. */
   readonly reconnectMs?: number;
-  /** Host to connect to (default localhost). */
+  /** Host to connect to (default 127.0.0.1: `localhost` may try ::1 first and wait 250 ms per connection; the TLS server name is `localhost` either way). */
   readonly host?: string;
   /** MQTT keep-alive, s (mqtt.js default 60). */
   readonly keepaliveSeconds?: number;
@@ -134,7 +134,7 @@ export class SimDevice {
     this.#stopped = false;
     const client = connect({
       protocol: 'mqtts',
-      host: this.options.host ?? 'localhost',
+      host: this.options.host ?? '127.0.0.1',
       servername: 'localhost',
       port,
       protocolVersion: 4,

@@ -18,7 +18,7 @@ const WORKER = fileURLToPath(new URL('../../dist/fleet/load-worker.js', import.m
 export interface FleetOptions {
   readonly port: number;
   readonly caPem: string;
-  /** Default `localhost` (the name the broker certificate carries). */
+  /** Default 127.0.0.1 (TLS server name `localhost`, the name the broker certificate carries). */
   readonly host?: string;
   readonly devices: readonly SimIdentity[];
   /** Load-generator processes (default 1: on a 2-core machine the server needs the other core). */
@@ -94,7 +94,7 @@ export class Fleet {
           const ready = fleet.#await(i, (m) => m.type === 'ready');
           fleet.#send(i, {
             type: 'init',
-            host: options.host ?? 'localhost',
+            host: options.host ?? '127.0.0.1',
             port: options.port,
             caPem: options.caPem,
             devices: shares[i]!.map(identityRecord),
