@@ -1,5 +1,6 @@
 import type { LogOffsets, PcrSelection } from '@vigil/protocol/core';
 import type { EpochMs } from './common.js';
+import type { TpmClockState } from './device.js';
 
 /** An attestation challenge as issued: single-use, bound to one device, expiring. */
 export interface NewChallenge {
@@ -15,6 +16,15 @@ export interface NewChallenge {
 export interface ChallengeRecord extends NewChallenge {
   readonly createdAt: EpochMs;
   readonly usedAt: EpochMs | null;
+  /**
+   * The device's TPM clock as the store held it when the challenge was
+   * created (`Device.tpmClock` then; null before its first verified quote),
+   * read by the store in the statement that inserts the challenge. The
+   * freshness anchor of the clock check: a quote answering this challenge
+   * was made after it existed, so it cannot be older than any clock verified
+   * before it — whatever order concurrent answers are appraised in.
+   */
+  readonly tpmClockAtIssue: TpmClockState | null;
 }
 
 /** Why evidence cannot answer a challenge (checked in this order). */

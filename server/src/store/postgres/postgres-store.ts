@@ -58,10 +58,12 @@ import {
   type AuditDbRow,
   type BootLogRow,
   type CertificateRow,
+  type ChallengeClockRow,
   type ChallengeRow,
   type DeviceLogStateRow,
   type DeviceRow,
   type ModelRow,
+  type NewChallengeRow,
   type PolicyRow,
   type RevocationRow,
   type SessionRow,
@@ -88,6 +90,18 @@ import { all, asStoreError, bytes, lock, one, run, transaction, type Queryable }
 
 /** Audit chain pages read per statement by `verifyAuditChain` (memory stays bounded). */
 const AUDIT_PAGE = 2000;
+
+/**
+ * SQL of the device update in `recordAttestation`: the clock given ($3
+ * clock, $4 resetCount, $5 restartCount) is later than the stored one,
+ * ordered by (resetCount, restartCount, clock) as in SQLite
+ * (`sqlite-store.ts`, CLOCK_IS_NEWER: resetCount decides first, since
+ * restartCount starts again at 0 on a TPM Reset, Part 2 §10.11.1); the
+ * decimal text clock compared as numeric. Nothing stored: any clock is
+ * later; none given: never.
+ */
+const CLOCK_IS_NEWER = `($3::text IS NOT NULL AND (tpm_clock IS NULL OR
+  ($4::bigint, $5::bigint, $3::text::numeric) > (tpm_reset_count, tpm_restart_count, tpm_clock::numeric)))`;
 
 /**
  * The Store on PostgreSQL (`pg`), for fleets whose verifier replicas share
@@ -460,7 +474,7 @@ export class PostgresStore implements Store {
   createChallenge(ch: NewChallenge): Promise<ChallengeRecord> {
     return this.read('createChallenge', async (db) => {
       if (ch.nonce.length < 16 || ch.nonce.length > 64) throw new StoreError('invalid-argument', `challenge nonce of ${ch.nonce.length} bytes`);
-      const row: ChallengeRow = {
+      const row: NewChallengeRow = {
         id: checkRandomId(ch.id, 'challenge id'),
         device_id: ch.deviceId,
         nonce: bytes(ch.nonce),
@@ -468,17 +482,20 @@ export class PostgresStore implements Store {
         offsets: JSON.stringify(ch.offsets),
         created_at: this.now(),
         expires_at: checkTime(ch.expiresAt, 'challenge expiry'),
-        used_at: null,
       };
-      // One statement on the hot path: inserted only if the device exists.
-      const inserted = await run(
+      // One statement on the hot path: inserted only if the device exists, together with the device's
+      // TPM clock as committed now (the freshness anchor of the clock check, `ChallengeRecord.tpmClockAtIssue`).
+      const anchor = await one<ChallengeClockRow>(
         db,
-        `INSERT INTO challenges (id, device_id, nonce, pcr_selection, offsets, created_at, expires_at, used_at)
-         SELECT $1::text, $2::text, $3::bytea, $4::text, $5::text, $6::bigint, $7::bigint, NULL WHERE EXISTS (SELECT 1 FROM devices WHERE id = $2::text)`,
+        `INSERT INTO challenges (id, device_id, nonce, pcr_selection, offsets, created_at, expires_at, used_at,
+           tpm_clock_at_issue, tpm_reset_count_at_issue, tpm_restart_count_at_issue)
+         SELECT $1::text, $2::text, $3::bytea, $4::text, $5::text, $6::bigint, $7::bigint, NULL, tpm_clock, tpm_reset_count, tpm_restart_count
+         FROM devices WHERE id = $2::text
+         RETURNING tpm_clock_at_issue, tpm_reset_count_at_issue, tpm_restart_count_at_issue`,
         [row.id, row.device_id, row.nonce, row.pcr_selection, row.offsets, row.created_at, row.expires_at],
       );
-      if (inserted === 0) throw new StoreError('invalid-argument', `no device ${ch.deviceId}`);
-      return toChallenge(row);
+      if (anchor === undefined) throw new StoreError('invalid-argument', `no device ${ch.deviceId}`);
+      return toChallenge({ ...row, used_at: null, ...anchor });
     });
   }
 
@@ -587,9 +604,9 @@ export class PostgresStore implements Store {
           c,
           `UPDATE devices SET status = $1,
              last_verified_at = coalesce($2, last_verified_at),
-             tpm_clock = coalesce($3, tpm_clock),
-             tpm_reset_count = coalesce($4, tpm_reset_count),
-             tpm_restart_count = coalesce($5, tpm_restart_count),
+             tpm_clock = CASE WHEN ${CLOCK_IS_NEWER} THEN $3::text ELSE tpm_clock END,
+             tpm_reset_count = CASE WHEN ${CLOCK_IS_NEWER} THEN $4::bigint ELSE tpm_reset_count END,
+             tpm_restart_count = CASE WHEN ${CLOCK_IS_NEWER} THEN $5::bigint ELSE tpm_restart_count END,
              updated_at = $6
            WHERE id = $7`,
           [

@@ -227,4 +227,21 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
     `,
   },
+  {
+    version: 4,
+    name: 'the TPM clock each challenge is issued against',
+    sql: `
+      -- The device's TPM clock as the store held it when the challenge was created: the
+      -- clock check judges an answer against it, not against the device's latest clock,
+      -- which a concurrent answer to a later challenge may already have moved on.
+      ALTER TABLE challenges ADD COLUMN tpm_clock_at_issue TEXT;
+      ALTER TABLE challenges ADD COLUMN tpm_reset_count_at_issue INTEGER;
+      ALTER TABLE challenges ADD COLUMN tpm_restart_count_at_issue INTEGER;
+      -- Challenges still open get the device's clock now (what their answers were judged
+      -- against before), so none escapes the clock check across the upgrade.
+      UPDATE challenges SET (tpm_clock_at_issue, tpm_reset_count_at_issue, tpm_restart_count_at_issue) =
+        (SELECT tpm_clock, tpm_reset_count, tpm_restart_count FROM devices WHERE devices.id = challenges.device_id)
+      WHERE used_at IS NULL;
+    `,
+  },
 ];

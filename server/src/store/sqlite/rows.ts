@@ -156,7 +156,15 @@ export interface ChallengeRow {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+  /** The device's clock when the challenge was created (migration 4). */
+  tpm_clock_at_issue: string | null;
+  tpm_reset_count_at_issue: number | null;
+  tpm_restart_count_at_issue: number | null;
 }
+
+/** What a new challenge is inserted with; the store adds the device's clock (`ChallengeClockRow`). */
+export type NewChallengeRow = Omit<ChallengeRow, 'used_at' | keyof ChallengeClockRow>;
+export type ChallengeClockRow = Pick<ChallengeRow, 'tpm_clock_at_issue' | 'tpm_reset_count_at_issue' | 'tpm_restart_count_at_issue'>;
 
 export function toChallenge(r: ChallengeRow): ChallengeRecord {
   return {
@@ -168,6 +176,7 @@ export function toChallenge(r: ChallengeRow): ChallengeRecord {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     usedAt: r.used_at,
+    tpmClockAtIssue: clockFrom(r.tpm_clock_at_issue, r.tpm_reset_count_at_issue, r.tpm_restart_count_at_issue),
   };
 }
 

@@ -72,11 +72,13 @@ import {
   type AuditDbRow,
   type BootLogRow,
   type CertificateRow,
+  type ChallengeClockRow,
   type ChallengeRow,
   type DeviceLogStateRow,
   type WebhookRow,
   type DeviceRow,
   type ModelRow,
+  type NewChallengeRow,
   type PolicyRow,
   type RevocationRow,
   type SessionRow,
@@ -443,10 +445,8 @@ export class SqliteStore implements Store {
   }
 
   private createChallengeInTx(c: NewChallenge): ChallengeRecord {
-    // Existence only: the status column, not the whole row (keys, facts).
-    if (this.s.deviceStatus.get(c.deviceId) === undefined) throw new StoreError('invalid-argument', `no device ${c.deviceId}`);
     if (c.nonce.length < 16 || c.nonce.length > 64) throw new StoreError('invalid-argument', `challenge nonce of ${c.nonce.length} bytes`);
-    const row: ChallengeRow = {
+    const row: NewChallengeRow = {
       id: checkRandomId(c.id, 'challenge id'),
       device_id: c.deviceId,
       nonce: Buffer.from(c.nonce),
@@ -454,10 +454,12 @@ export class SqliteStore implements Store {
       offsets: JSON.stringify(c.offsets),
       created_at: this.now(),
       expires_at: checkTime(c.expiresAt, 'challenge expiry'),
-      used_at: null,
     };
-    this.s.insertChallenge.run(row);
-    return toChallenge(row);
+    // One statement: inserted only if the device exists, together with the device's TPM clock
+    // as it stands (the freshness anchor of the clock check, `ChallengeRecord.tpmClockAtIssue`).
+    const anchor = this.s.insertChallenge.get(row);
+    if (anchor === undefined) throw new StoreError('invalid-argument', `no device ${c.deviceId}`);
+    return toChallenge({ ...row, used_at: null, ...anchor });
   }
 
   getChallenge(id: string): Promise<ChallengeRecord | null> {
@@ -994,6 +996,19 @@ function asStoreError(what: string, err: unknown): StoreError {
   return new StoreError('io', `${what}: ${(err as Error).message ?? String(err)}`, { cause: err });
 }
 
+/**
+ * SQL: the clock given (`@tpm_clock`, `@tpm_reset_count`, `@tpm_restart_count`)
+ * is later than the device's stored one, ordered by (resetCount,
+ * restartCount, clock): restartCount starts again at 0 on a TPM Reset and
+ * the clock may lose time across one (TPM 2.0 Part 2 §10.11.1), so
+ * resetCount decides first. `clock` is a UINT64 kept as decimal TEXT
+ * without leading zeros: the longer is larger, equal lengths compare as
+ * bytes. Nothing stored: any clock is later; none given: never. One
+ * conditional UPDATE, so concurrent commits cannot move it back.
+ */
+const CLOCK_IS_NEWER = `(@tpm_clock IS NOT NULL AND (tpm_clock IS NULL OR
+  (@tpm_reset_count, @tpm_restart_count, length(@tpm_clock), @tpm_clock) > (tpm_reset_count, tpm_restart_count, length(tpm_clock), tpm_clock)))`;
+
 /** Every statement, prepared once. */
 function prepare(db: Database) {
   const q = <P extends unknown[] | object, R = unknown>(sql: string): Statement<P, R> => db.prepare<P, R>(sql);
@@ -1025,12 +1040,13 @@ function prepare(db: Database) {
     ),
     setDeviceGroup: q<[string | null, number, string]>('UPDATE devices SET device_group = ?, updated_at = ? WHERE id = ?'),
     setReenrollAllowed: q<[number, string]>('UPDATE devices SET reenroll_allowed = 1, updated_at = ? WHERE id = ?'),
+    // The clock only moves forward (see CLOCK_IS_NEWER): a late commit of an older quote leaves it alone.
     updateDeviceAfterAttestation: q<object>(
       `UPDATE devices SET status = @status,
          last_verified_at = coalesce(@verified_at, last_verified_at),
-         tpm_clock = coalesce(@tpm_clock, tpm_clock),
-         tpm_reset_count = coalesce(@tpm_reset_count, tpm_reset_count),
-         tpm_restart_count = coalesce(@tpm_restart_count, tpm_restart_count),
+         tpm_clock = CASE WHEN ${CLOCK_IS_NEWER} THEN @tpm_clock ELSE tpm_clock END,
+         tpm_reset_count = CASE WHEN ${CLOCK_IS_NEWER} THEN @tpm_reset_count ELSE tpm_reset_count END,
+         tpm_restart_count = CASE WHEN ${CLOCK_IS_NEWER} THEN @tpm_restart_count ELSE tpm_restart_count END,
          updated_at = @updated_at
        WHERE id = @id`,
     ),
@@ -1072,9 +1088,13 @@ function prepare(db: Database) {
     ),
     revokedCertificates: q<[], CertificateRow>('SELECT * FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial'),
 
-    insertChallenge: q<ChallengeRow>(
-      `INSERT INTO challenges (id, device_id, nonce, pcr_selection, offsets, created_at, expires_at, used_at)
-       VALUES (@id, @device_id, @nonce, @pcr_selection, @offsets, @created_at, @expires_at, @used_at)`,
+    insertChallenge: q<NewChallengeRow, ChallengeClockRow>(
+      `INSERT INTO challenges (id, device_id, nonce, pcr_selection, offsets, created_at, expires_at, used_at,
+         tpm_clock_at_issue, tpm_reset_count_at_issue, tpm_restart_count_at_issue)
+       SELECT @id, @device_id, @nonce, @pcr_selection, @offsets, @created_at, @expires_at, NULL,
+         tpm_clock, tpm_reset_count, tpm_restart_count
+       FROM devices WHERE id = @device_id
+       RETURNING tpm_clock_at_issue, tpm_reset_count_at_issue, tpm_restart_count_at_issue`,
     ),
     challengeById: q<[string], ChallengeRow>('SELECT * FROM challenges WHERE id = ?'),
     useChallenge: q<[number, string]>('UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL'),

@@ -50,7 +50,7 @@ export class Appraisal {
   signatureHash: string | undefined;
   /** The TPM clock of this quote, once the signature proved it. */
   clock: TpmClockState | undefined;
-  /** The quote shows a TPM Reset since the last verified quote (a reboot). */
+  /** The quote shows a TPM Reset since the clock its challenge was issued against (a reboot). */
   rebooted = false;
   bootLog: BootLogFacts | null = null;
   /** Model measurements of the current boot, once the model log replayed to the quote. */
