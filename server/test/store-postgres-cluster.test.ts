@@ -57,6 +57,30 @@ describe.skipIf(!postgresAvailable)('PostgreSQL store on a server', () => {
     expect(await sql('SELECT count(*), count(DISTINCT version) FROM schema_version')).toBe(`${pgMigrations.length}|${pgMigrations.length}`);
   });
 
+  it('migration 4 gives each challenge still open the clock its device has, so none escapes the clock check across the upgrade', async () => {
+    // A database as version 3 left it: a device with a TPM clock, one without, and challenges of both.
+    const [open, used, unclocked] = [randomId(), randomId(), randomId()];
+    const far = Date.now() + 3_600_000;
+    await sql(`CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
+      ${pgMigrations
+        .slice(0, 3)
+        .map((m) => `${m.sql}; INSERT INTO schema_version VALUES (${m.version}, '${m.name}', 0);`)
+        .join('\n')}
+      INSERT INTO devices (id, ek_public, ek_name, ak_public, ak_name, facts, tpm_clock, tpm_reset_count, tpm_restart_count, created_at, updated_at)
+        VALUES ('dev-1', '\\x00', 'ek-1', '\\x00', 'ak-1', '{}', '18446744073709551615', 4, 2, 0, 0),
+               ('dev-2', '\\x00', 'ek-2', '\\x00', 'ak-2', '{}', NULL, NULL, NULL, 0, 0);
+      INSERT INTO challenges (id, device_id, nonce, pcr_selection, offsets, created_at, expires_at, used_at)
+        VALUES ('${open}', 'dev-1', '\\x00', '{}', '{}', 0, ${far}, NULL),
+               ('${used}', 'dev-1', '\\x00', '{}', '{}', 0, ${far}, 1),
+               ('${unclocked}', 'dev-2', '\\x00', '{}', '{}', 0, ${far}, NULL);`);
+    const store = await openPostgresStore(url);
+    expect((await store.getChallenge(open))!.tpmClockAtIssue).toEqual({ clock: 2n ** 64n - 1n, resetCount: 4, restartCount: 2 });
+    expect((await store.getChallenge(used))!.tpmClockAtIssue).toBeNull(); // answered already: never judged again
+    expect((await store.getChallenge(unclocked))!.tpmClockAtIssue).toBeNull();
+    await store.close();
+    expect(await sql('SELECT max(version) FROM schema_version')).toBe(String(pgMigrations.length));
+  });
+
   it('refuses a database from a newer Vigil', async () => {
     await (await openPostgresStore(url)).close();
     await pg.psql(db, `INSERT INTO schema_version VALUES (99, 'from the future', 0)`);

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomId, type Ear, type EarStatus } from '@vigil/protocol';
 import {
@@ -9,6 +10,7 @@ import {
   type EnrollDeviceInput,
   type NewAttestation,
   type Store,
+  type TpmClockState,
 } from '../src/store/index.js';
 
 /**
@@ -501,6 +503,96 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         ).rejects.toMatchObject({ code: 'invalid-argument' });
         expect(await store.listAttestations('ghost')).toEqual([]);
         expect(await auditCount()).toBe(0);
+      });
+    });
+
+    // ── the TPM clock: what each challenge is issued against, and only forward ──
+
+    describe('the TPM clock', () => {
+      /** The order the store keeps the device clock in: resetCount, then restartCount, then clock (TPM 2.0 Part 2 §10.11.1). */
+      const later = (a: TpmClockState, b: TpmClockState): boolean =>
+        a.resetCount !== b.resetCount ? a.resetCount > b.resetCount : a.restartCount !== b.restartCount ? a.restartCount > b.restartCount : a.clock > b.clock;
+      const commit = (s: Store, deviceId: string, clock: TpmClockState) =>
+        s.recordAttestation({
+          attestation: attestation(deviceId, 'affirming', { tpmClock: clock }),
+          device: { status: 'affirming', verified: true, tpmClock: clock },
+          actor: 'verifier',
+        });
+      const newChallenge = (deviceId: string) => ({
+        id: randomId(),
+        deviceId,
+        nonce: randomBytes(32),
+        pcrSelection: { sha256: [0] },
+        offsets: { imaEntries: 0, modelEntries: 0 },
+        expiresAt: Date.now() + 60_000,
+      });
+
+      it('a challenge records the device clock as it stood when the challenge was created, and keeps it', async () => {
+        const { device } = await enrolled();
+        const first = await store.createChallenge(newChallenge(device.id));
+        expect(first.tpmClockAtIssue).toBeNull(); // no verified quote yet
+        const x = { clock: 2n ** 60n + 7n, resetCount: 3, restartCount: 1 }; // beyond 2^53: must stay exact
+        await commit(store, device.id, x);
+        const c = await store.createChallenge(newChallenge(device.id));
+        expect(c.tpmClockAtIssue).toEqual(x);
+        const batched = (await store.createChallenges([newChallenge(device.id)]))[0] as ChallengeRecord;
+        expect(batched.tpmClockAtIssue).toEqual(x);
+
+        // The device moves on; each challenge keeps what held when it was issued.
+        const y = { ...x, clock: x.clock + 5000n };
+        await commit(store, device.id, y);
+        expect((await store.getDevice(device.id))!.tpmClock).toEqual(y);
+        expect((await store.getChallenge(c.id))!.tpmClockAtIssue).toEqual(x);
+        expect((await store.getChallenge(first.id))!.tpmClockAtIssue).toBeNull();
+        expect((await store.createChallenge(newChallenge(device.id))).tpmClockAtIssue).toEqual(y);
+        const consumed = await store.consumeChallenge(c.id, device.id, Date.now());
+        expect(consumed.ok && consumed.challenge.tpmClockAtIssue).toEqual(x);
+        const [viaBatch] = await store.consumeChallenges([{ id: batched.id, deviceId: device.id, now: Date.now() }]);
+        expect(viaBatch!.ok && viaBatch!.challenge.tpmClockAtIssue).toEqual(x);
+
+        // Another device's clock is not its anchor.
+        const { device: other } = await enrolled();
+        expect((await store.createChallenge(newChallenge(other.id))).tpmClockAtIssue).toBeNull();
+      });
+
+      it('the device clock only moves forward, by (resetCount, restartCount, clock): an older commit leaves it where it is', async () => {
+        const { device } = await enrolled();
+        const steps: Array<readonly [TpmClockState, 'moves' | 'stays']> = [
+          [{ clock: 9n, resetCount: 2, restartCount: 0 }, 'moves'], // the first
+          [{ clock: 10n, resetCount: 2, restartCount: 0 }, 'moves'], // 10 > 9, although "10" < "9" as text
+          [{ clock: 9n, resetCount: 2, restartCount: 0 }, 'stays'], // clock back
+          [{ clock: 5n, resetCount: 2, restartCount: 1 }, 'moves'], // a restart: restartCount decides before the clock
+          [{ clock: 2n ** 64n - 1n, resetCount: 2, restartCount: 0 }, 'stays'], // restartCount back
+          [{ clock: 1n, resetCount: 3, restartCount: 0 }, 'moves'], // a reset: resetCount decides first
+          [{ clock: 2n ** 64n - 1n, resetCount: 2, restartCount: 7 }, 'stays'], // resetCount back
+          [{ clock: 1n, resetCount: 3, restartCount: 0 }, 'stays'], // the same again
+        ];
+        let expected: TpmClockState | null = null;
+        for (const [clock, effect] of steps) {
+          await commit(store, device.id, clock);
+          if (effect === 'moves') expected = clock;
+          expect((await store.getDevice(device.id))!.tpmClock).toEqual(expected);
+        }
+        // Only the clock is conditional: every attestation is recorded with its own clock.
+        expect((await store.listAttestations(device.id)).map((a) => a.tpmClock).reverse()).toEqual(steps.map(([clock]) => clock));
+      });
+
+      it('property: commits in any order, concurrent on two connections, leave the latest clock of them all', async () => {
+        const other = await secondConnection();
+        const clock = fc.record({
+          clock: fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constantFrom(0n, 9n, 10n, 99n, 100n, 2n ** 53n + 1n)),
+          resetCount: fc.integer({ min: 0, max: 3 }),
+          restartCount: fc.integer({ min: 0, max: 3 }),
+        });
+        await fc.assert(
+          fc.asyncProperty(fc.array(clock, { minLength: 1, maxLength: 8 }), async (clocks) => {
+            const { device } = await enrolled();
+            await Promise.all(clocks.map((c, i) => commit(i % 2 === 0 ? store : other, device.id, c)));
+            const latest = clocks.reduce((m, c) => (later(c, m) ? c : m));
+            expect((await store.getDevice(device.id))!.tpmClock).toEqual(latest);
+          }),
+          { numRuns: 25 },
+        );
       });
     });
 
