@@ -68,4 +68,48 @@ describe('CertificateRenewal', () => {
     expect(await late.renewIfDue('cam-1', current!.serial)).toBeUndefined();
     expect(await store.listCertificates('cam-1')).toHaveLength(1);
   });
+
+  it('remembers when a certificate falls due: no store read before then, the same answers as without', async () => {
+    const [current] = await store.listCertificates('cam-1');
+    let reads = 0;
+    // The real store, with its certificate reads counted.
+    const counted = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'getCertificate') return (serial: string) => (reads++, target.getCertificate(serial));
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    let now = current!.notBefore + HOUR;
+    const r = new CertificateRenewal({ store: counted, ca, validityMs: 24 * HOUR, log: createLogger({ level: 'silent' }), now: () => now });
+    expect(await r.renewIfDue('cam-1', current!.serial)).toBeUndefined();
+    expect(reads).toBe(1);
+    now = current!.notBefore + 15 * HOUR;
+    expect(await r.renewIfDue('cam-1', current!.serial)).toBeUndefined();
+    expect(reads).toBe(1);
+    // Another device naming this serial is not answered from what was read for cam-1.
+    expect(await r.renewIfDue('cam-2', current!.serial)).toBeUndefined();
+    expect(reads).toBe(2);
+    // Revoked before it fell due: still no renewal; once due the store is read and refuses it.
+    await store.revokeDevice({ deviceId: 'cam-1', reason: 'admin', actor: 'test' });
+    expect(await r.renewIfDue('cam-1', current!.serial)).toBeUndefined();
+    now = current!.notBefore + 17 * HOUR;
+    expect(await r.renewIfDue('cam-1', current!.serial)).toBeUndefined();
+    expect(reads).toBe(3);
+    expect(await store.listCertificates('cam-1')).toHaveLength(1);
+  });
+
+  it('renews as soon as the remembered time comes', async () => {
+    const [current] = await store.listCertificates('cam-1');
+    let now = current!.notBefore + HOUR;
+    const r = new CertificateRenewal({ store, ca, validityMs: 24 * HOUR, log: createLogger({ level: 'silent' }), now: () => now });
+    expect(await r.renewIfDue('cam-1', current!.serial)).toBeUndefined();
+    now = Math.ceil(current!.notAfter - (current!.notAfter - current!.notBefore) / 3); // the first millisecond of the last third
+    expect(await r.renewIfDue('cam-1', current!.serial)).toBeDefined();
+    // A fresh instance (nothing remembered) agrees that a millisecond earlier was not yet due.
+    now -= 1;
+    expect(await renewal(now).renewIfDue('cam-1', current!.serial)).toBeUndefined();
+    now += 1;
+    expect(await store.listCertificates('cam-1')).toHaveLength(2);
+  });
 });
