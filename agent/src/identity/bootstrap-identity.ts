@@ -54,7 +54,7 @@ export async function createBootstrapIdentity(options: BootstrapIdentityOptions 
   const publicKey = createPublicKey(privateKey);
   const bootstrapId = bootstrapIdFromSpki(publicKey.export({ type: 'spki', format: 'der' }));
   const now = options.now ?? new Date();
-  // Loaded on use: the X.509 toolkit (@peculiar/x509) costs ~15 MB of memory, which an enrolled agent never needs again.
+  // Loaded on use: an enrolled agent never makes another one.
   const { createSelfSignedCertificate } = await import('./self-signed-certificate.js');
   const certificatePem = await createSelfSignedCertificate(
     { privateKey, publicKey },
