@@ -122,9 +122,28 @@ export interface PipelineFixture {
   close(): Promise<void>;
 }
 
-export async function pipelineFixture(): Promise<PipelineFixture> {
+/** The store a pipeline fixture runs on, and how to throw it away. */
+export interface FixtureStore {
+  readonly store: Store;
+  dispose(): Promise<void>;
+}
+
+/** The default: a SQLite file in a temp dir. */
+async function sqliteInTempDir(): Promise<FixtureStore> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-pipeline-'));
   const store = await openSqliteStore(join(dir, 'vigil.db'));
+  return {
+    store,
+    async dispose() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function pipelineFixture(openStore: () => Promise<FixtureStore> = sqliteInTempDir): Promise<PipelineFixture> {
+  const opened = await openStore();
+  const store = opened.store;
   const policies = new Map<string, PreparedPolicy>();
   const fixture: PipelineFixture = {
     store,
@@ -140,10 +159,7 @@ export async function pipelineFixture(): Promise<PipelineFixture> {
       log: createLogger({ level: 'silent' }),
       now: Date.now,
     },
-    async close() {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+    close: () => opened.dispose(),
   };
   return fixture;
 }
