@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttestationResult } from '@vigil/protocol';
+import { VerifierService } from '../server/src/verifier/index.js';
 import { closed } from './harness/broker.js';
 import { delay, enrollSimDevices, simEvidence, SimDevice, startSimServer, type SimServer } from './harness/sim-fleet.js';
 
@@ -142,6 +143,30 @@ describe('the TPM clock (TPMS_CLOCK_INFO)', () => {
     const r = await d.attest();
     expect(codes(r)).toEqual(['identity/tpm-reboot']);
     expect(status(r)).toBe('affirming');
+  });
+
+  it('two challenges answered back to back, the later quote appraised first: both affirming, the stored clock the later one', async () => {
+    const d = await device();
+    expect(status(await d.attest())).toBe('affirming');
+    const answered = new Set(d.results.items.map((r) => r.challengeId));
+    // A challenge the device holds, then an operator's attest-now: two open challenges.
+    const first = await d.freshChallenge();
+    const operator = env.server.context.services.get(VerifierService)!.verifier.attestNow(d.deviceId, 60_000);
+    const second = await d.challenges.take((c) => c.challengeId !== first.challengeId && !answered.has(c.challengeId));
+    const earlier = simEvidence(d.tpm, first);
+    const later = simEvidence(d.tpm, second);
+    const laterClock = { clock: d.tpm.clock.clock, resetCount: d.tpm.clock.resetCount, restartCount: d.tpm.clock.restartCount };
+
+    await d.publishEvidence(later);
+    const outcome = await operator;
+    expect(outcome.ok && outcome.status).toBe('affirming');
+    await d.publishEvidence(earlier);
+    const r = await d.results.take((x) => x.challengeId === first.challengeId);
+    expect(codes(r)).toEqual([]);
+    expect(status(r)).toBe('affirming');
+    const stored = await env.store.getDevice(d.deviceId);
+    expect(stored?.tpmClock).toEqual(laterClock);
+    expect(stored?.revoked).toBe(false);
   });
 
   it('clock went back without a reset: clock-went-back, contraindicated, revoked', async () => {
