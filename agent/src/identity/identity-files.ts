@@ -1,6 +1,6 @@
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@vigil/runtime';
 import { bootstrapIdOfKey, certificateStillUsable, createBootstrapIdentity, IdentityError, type BootstrapIdentity } from './bootstrap-identity.js';
 
 /** Where the agent keeps its identity inside its state directory (`--state DIR`). */
@@ -35,8 +35,8 @@ export async function loadOrCreateBootstrapIdentity(stateDir: string, now: Date 
   const existingKey = await readIfExists(paths.key);
   if (existingKey === undefined) {
     const identity = await createBootstrapIdentity({ now });
-    await writeAtomic(paths.key, identity.privateKeyPem, 0o600);
-    await writeAtomic(paths.bootstrapCertificate, identity.certificatePem, 0o644);
+    await writeFileAtomic(paths.key, identity.privateKeyPem, 0o600);
+    await writeFileAtomic(paths.bootstrapCertificate, identity.certificatePem, 0o644);
     return identity;
   }
   const mode = (await stat(paths.key)).mode & 0o777;
@@ -48,7 +48,7 @@ export async function loadOrCreateBootstrapIdentity(stateDir: string, now: Date 
     return { privateKeyPem: existingKey, certificatePem: existingCert, bootstrapId: bootstrapIdOfKey(existingKey) };
   }
   const identity = await createBootstrapIdentity({ privateKeyPem: existingKey, now });
-  await writeAtomic(paths.bootstrapCertificate, identity.certificatePem, 0o644);
+  await writeFileAtomic(paths.bootstrapCertificate, identity.certificatePem, 0o644);
   return identity;
 }
 
@@ -59,21 +59,4 @@ async function readIfExists(path: string): Promise<string | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-}
-
-/** Temp file created with the final mode (never briefly readable), fsynced, renamed into place. */
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'wx', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.chmod(mode);
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await handle.close();
-  await rename(tmp, path);
 }

@@ -1,30 +1,10 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { runCli } from '@vigil/runtime/cli';
 import { commands } from './commands/index.js';
-import { CliError, ExitCode } from './exit-codes.js';
 
-const program = new Command('vigil-server')
-  .description('Vigil verifier server: fleet PKI, mutual-TLS MQTT broker, enrollment, continuous attestation and revocation')
-  .version('0.1.0', '-V, --version')
-  .showHelpAfterError()
-  .exitOverride();
-for (const register of commands) register(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  process.exitCode = exitCodeFor(err);
-}
-
-function exitCodeFor(err: unknown): number {
-  if (err instanceof CommanderError) {
-    // --help and --version end with a CommanderError whose exitCode is 0.
-    return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
-  }
-  if (err instanceof CliError) {
-    process.stderr.write(`vigil-server: ${err.message}\n`);
-    return err.exitCode;
-  }
-  process.stderr.write(`vigil-server: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return ExitCode.Internal;
-}
+process.exitCode = await runCli({
+  name: 'vigil-server',
+  description: 'Vigil verifier server: fleet PKI, mutual-TLS MQTT broker, enrollment, continuous attestation and revocation',
+  version: '0.1.0',
+  commands,
+});

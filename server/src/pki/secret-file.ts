@@ -1,7 +1,9 @@
-import { chmod, open, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { chmod, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '@vigil/runtime';
 import { PkiError } from './errors.js';
+
+/** Atomic replace (temp file + rename) with the given mode; used for certificates and CRLs too. */
+export { writeFileAtomic };
 
 /** Private keys must be readable by their owner only. */
 export const SECRET_FILE_MODE = 0o600;
@@ -16,23 +18,6 @@ export const SECRET_FILE_MODE = 0o600;
 export async function writeSecretFile(path: string, data: string | Uint8Array): Promise<void> {
   await writeFileAtomic(path, data, SECRET_FILE_MODE);
   await assertOwnerOnly(path);
-}
-
-/** Atomic replace (temp file + rename) with the given mode; used for certificates and CRLs too. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'wx', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.chmod(mode); // umask may have narrowed `mode` at creation; set it exactly
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await handle.close();
-  await rename(tmp, path);
 }
 
 /**
