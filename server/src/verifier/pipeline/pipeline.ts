@@ -42,7 +42,9 @@ export const PIPELINE: ReadonlyArray<{ readonly name: string; readonly run: Step
  */
 export async function runPipeline(a: Appraisal, deps: PipelineDeps): Promise<void> {
   for (const step of PIPELINE) {
-    const result = await step.run(a, deps);
+    // Most steps are synchronous: awaiting their plain result would still cost a microtask turn each.
+    const run = step.run(a, deps);
+    const result = typeof run === 'string' || !('then' in run) ? run : await run;
     if (result === 'continue') continue;
     if (result === 'stop') {
       // The identity checks failed: the rest of the evidence is not appraised.
