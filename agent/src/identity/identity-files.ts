@@ -1,6 +1,6 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@vigil/runtime';
+import { readTextIfExists, writeFileAtomic } from '@vigil/runtime';
 import { bootstrapIdOfKey, certificateStillUsable, createBootstrapIdentity, IdentityError, type BootstrapIdentity } from './bootstrap-identity.js';
 
 /** Where the agent keeps its identity inside its state directory (`--state DIR`). */
@@ -32,7 +32,7 @@ const RENEW_MARGIN_MS = 7 * 86_400_000;
 export async function loadOrCreateBootstrapIdentity(stateDir: string, now: Date = new Date()): Promise<BootstrapIdentity> {
   const paths = identityPaths(stateDir);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const existingKey = await readIfExists(paths.key);
+  const existingKey = await readTextIfExists(paths.key);
   if (existingKey === undefined) {
     const identity = await createBootstrapIdentity({ now });
     await writeFileAtomic(paths.key, identity.privateKeyPem, 0o600);
@@ -43,20 +43,11 @@ export async function loadOrCreateBootstrapIdentity(stateDir: string, now: Date 
   if ((mode & 0o077) !== 0) {
     throw new IdentityError(`${paths.key} has mode ${mode.toString(8)}: the agent key must be readable by its owner only (chmod 600)`);
   }
-  const existingCert = await readIfExists(paths.bootstrapCertificate);
+  const existingCert = await readTextIfExists(paths.bootstrapCertificate);
   if (existingCert !== undefined && certificateStillUsable(existingCert, existingKey, now, RENEW_MARGIN_MS)) {
     return { privateKeyPem: existingKey, certificatePem: existingCert, bootstrapId: bootstrapIdOfKey(existingKey) };
   }
   const identity = await createBootstrapIdentity({ privateKeyPem: existingKey, now });
   await writeFileAtomic(paths.bootstrapCertificate, identity.certificatePem, 0o644);
   return identity;
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }

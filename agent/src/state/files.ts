@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { readTextIfExists as readText, writeFileAtomic as writeAtomic } from '@vigil/runtime';
 import { StateError } from './errors.js';
 
 /** Secret files (keys, AK private blob, enrollment facts). */
@@ -25,23 +24,13 @@ export async function ensureStateDir(dir: string): Promise<void> {
 
 /**
  * Replaces `path` so that readers see the old file or the new one, never a
- * torn one: a temp file beside it, created with its final mode (never
- * briefly readable by others), fsynced, renamed into place.
+ * torn one, created with its final mode (`writeFileAtomic` of
+ * @vigil/runtime); a failure is a StateError naming the file.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const handle = await open(tmp, 'wx', mode);
-    try {
-      await handle.writeFile(data);
-      await handle.chmod(mode);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
+    await writeAtomic(path, data, mode);
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
     throw new StateError('io', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -49,9 +38,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 /** The file's text, or undefined when it does not exist. */
 export async function readTextIfExists(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await readText(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new StateError('io', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
 }

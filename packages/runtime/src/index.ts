@@ -3,3 +3,4 @@
 // logger `@vigil/runtime/log`.
 export { ExitCode, CliError } from './exit-codes.js';
 export { writeFileAtomic } from './atomic-write.js';
+export { readTextIfExists } from './read-text.js';
