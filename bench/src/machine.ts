@@ -1,18 +1,9 @@
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import type { MachineFacts } from './record.js';
 
-/** What a result was measured on, stored with every result file. */
-export interface MachineFacts {
-  readonly cpuModel: string;
-  readonly cores: number;
-  readonly memoryBytes: number;
-  readonly node: string;
-  readonly platform: string;
-  readonly kernel: string;
-  readonly date: string;
-  /** 1, 5 and 15 minute load averages when the benchmark started: other work on the machine skews figures. */
-  readonly loadAverage: readonly number[];
-}
+export type { MachineFacts };
 
+/** The facts of this machine now (the shape is `MachineFactsSchema`). */
 export function machineFacts(): MachineFacts {
   return {
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',

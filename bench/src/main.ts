@@ -2,12 +2,16 @@
  * Benchmark runner: `node bench/dist/main.js [--quick] [--option value...] [name...]`
  * runs the named benchmarks (all when none are named) and writes each result,
  * with the machine's facts, to bench/results/<name>.json. Options are those
- * the selected benchmarks declare (e.g. `fleet --devices 2000 --duration 120`).
+ * the selected benchmarks declare (e.g. `fleet --devices 2000 --minutes 2`).
+ * VIGIL_BENCH_RESULTS names another directory for the results (the smoke
+ * test writes to a temp dir, never over recorded figures).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineFacts } from './machine.js';
+import type { BenchRecord } from './record.js';
 import { benchmarks } from './registry.js';
 
 function usage(problem: string): never {
@@ -20,6 +24,11 @@ function usage(problem: string): never {
 }
 
 const argv = process.argv.slice(2);
+// The smoke test asks which benchmarks exist, so a new one cannot go untested.
+if (argv[0] === '--list') {
+  process.stdout.write(JSON.stringify(Object.keys(benchmarks)) + '\n');
+  process.exit(0);
+}
 let quick = false;
 const names: string[] = [];
 const args = new Map<string, string>();
@@ -42,7 +51,7 @@ const accepted = new Set(selected.flatMap((n) => Object.keys(benchmarks[n]!.opti
 const refused = [...args.keys()].filter((k) => !accepted.has(k));
 if (refused.length > 0) usage(`unknown option ${refused.map((k) => `--${k}`).join(' ')} for ${selected.join(', ')}`);
 
-const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
+const resultsDir = process.env['VIGIL_BENCH_RESULTS'] !== undefined ? join(process.env['VIGIL_BENCH_RESULTS'], '/') : fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
 
 for (const name of selected) {
@@ -52,7 +61,7 @@ for (const name of selected) {
   const own = new Map([...args].filter(([k]) => k in (benchmark.options ?? {})));
   const result = await benchmark.run({ quick, args: own });
   const file = `${resultsDir}${name}${quick ? '.quick' : ''}.json`;
-  const record = { benchmark: name, description: benchmark.description, quick, options: Object.fromEntries(own), machine, loadAverageAfter: loadavg(), result };
+  const record: BenchRecord = { benchmark: name, description: benchmark.description, quick, options: Object.fromEntries(own), machine, loadAverageAfter: loadavg(), result };
   writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
   process.stdout.write(`result written to ${file}\n`);
 }

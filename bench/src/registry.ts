@@ -12,6 +12,7 @@ import { replicasBenchmark } from './replicas.js';
 import { verifyQuoteBenchmark } from './verify-quote.js';
 import { verifyBenchmark } from './verify.js';
 import { enrollBenchmark } from './enroll.js';
+import { fleetBenchmark } from './fleet-scale.js';
 
 export interface BenchOptions {
   /** Tiny sizes, for a smoke test: the figures mean nothing, the code paths all run. */
@@ -38,6 +39,7 @@ export function numberArg(options: BenchOptions, name: string, fallback: number)
 
 export const benchmarks: Readonly<Record<string, Benchmark>> = {
   verify: verifyBenchmark,
+  fleet: fleetBenchmark,
   enroll: enrollBenchmark,
   hash: hashBenchmark,
   'replay-memory': replayMemoryBenchmark,

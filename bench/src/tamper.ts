@@ -1,5 +1,5 @@
 // Benchmark `tamper`: how long from one byte of a watched model file
-// changing to the device being cut off, p50/p99 over N runs (20; 3 with
+// changing to the device being cut off, p50/p99 over N runs (20; 1 with
 // --quick). Each run is a new device: a freshly manufactured swtpm (new
 // EK), the built `vigil-agent run` enrolling with a token, affirming under
 // a fleet policy that allows the model's digest; then one byte of the model
@@ -29,7 +29,7 @@ function summary(values: readonly number[]): { p50: number; p99: number; min: nu
 export const tamperBenchmark: Benchmark = {
   description: 'model tamper to disconnect: one byte of a watched model changed → device contraindicated and its session closed (p50/p99)',
   async run(options: BenchOptions): Promise<Record<string, unknown>> {
-    const runs = options.quick ? 3 : 20;
+    const runs = options.quick ? 1 : 20;
     const root = await mkdtemp(join(tmpdir(), 'vigil-bench-tamper-'));
     let server: BenchServer | undefined;
     const factory = await makeTpmFactory(root);

@@ -34,6 +34,8 @@ export interface SimVerdictTiming {
   readonly challengeId: string;
   /** Evidence handed to the MQTT client → result received, ms. */
   readonly latencyMs: number;
+  /** The answered challenge's `expiresAt` (epoch ms): which issue window it belongs to, on the server's clock and the device's alike. */
+  readonly challengeExpiresAt: number;
   /** `affirming` … for verdicts, `error:<code>` for error results. */
   readonly outcome: string;
 }
@@ -62,6 +64,10 @@ export interface SimDeviceOptions {
   readonly record?: boolean;
   /** Called for every result that answers evidence this device sent. */
   readonly onVerdict?: (timing: SimVerdictTiming) => void;
+  /** Called once per challenge id the first time it arrives; `answered`: evidence for it is being sent (auto-answer). */
+  readonly onChallenge?: (challenge: AttestationChallenge, answered: boolean) => void;
+  /** Called when evidence for `challenge` could not be handed to the broker (no PUBACK: connection lost). */
+  readonly onEvidenceFailed?: (challenge: AttestationChallenge, error: Error) => void;
 }
 
 /**
@@ -85,8 +91,8 @@ export class SimDevice {
   loop: boolean;
   client: MqttClient | undefined;
   #stopped = false;
-  /** Challenge id → when the evidence for it was handed to the client. */
-  readonly #pending = new Map<string, number>();
+  /** Challenge id → when the evidence for it was handed to the client, and the challenge's expiry. */
+  readonly #pending = new Map<string, { readonly sentAt: number; readonly expiresAt: number }>();
   readonly #answeredIds = new Set<string>();
   readonly #challengeTopic: string;
   readonly #resultTopic: string;
@@ -152,6 +158,11 @@ export class SimDevice {
     this.client = client;
     client.on('message', (topic: string, payload: Buffer) => this.#onMessage(topic, payload));
     client.on('close', () => this.disconnects++);
+    // Like the agent (agent/src/daemon): after a reconnect, ask for a challenge (reason `reconnect`) rather than wait for the schedule.
+    let connects = 0;
+    client.on('connect', () => {
+      if (connects++ > 0 && !this.#stopped) void this.requestChallenge('reconnect').catch(() => undefined);
+    });
     client.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
@@ -164,9 +175,14 @@ export class SimDevice {
 
   /** Publishes raw bytes or evidence on the device's own evidence topic (QoS 1: resolves on PUBACK). */
   async publishEvidence(payload: Evidence | Uint8Array): Promise<void> {
+    const expiresAt = payload instanceof Uint8Array ? Number.NaN : (this.challenges.items.find((c) => c.challengeId === payload.challengeId)?.expiresAt ?? Number.NaN);
+    await this.#publish(payload, expiresAt);
+  }
+
+  async #publish(payload: Evidence | Uint8Array, expiresAt: number): Promise<void> {
     const bytes = payload instanceof Uint8Array ? payload : this.options.validate === false ? Buffer.from(JSON.stringify(payload)) : encodeEvidence(payload);
     if (!(payload instanceof Uint8Array)) {
-      this.#pending.set(payload.challengeId, performance.now());
+      this.#pending.set(payload.challengeId, { sentAt: performance.now(), expiresAt });
       this.evidenceSent++;
     }
     await this.client!.publishAsync(this.#evidenceTopic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 });
@@ -215,23 +231,26 @@ export class SimDevice {
       this.challenges.push(c);
       this.challengesSeen++;
       // The server re-sends an open challenge when asked again: answer each one once (a second answer is a replay).
-      if (this.options.autoAnswer === true && !this.#stopped && !this.#answeredIds.has(c.challengeId)) {
-        if (this.#answeredIds.size >= 64) this.#answeredIds.clear();
-        this.#answeredIds.add(c.challengeId);
+      if (this.#answeredIds.has(c.challengeId)) return;
+      if (this.#answeredIds.size >= 64) this.#answeredIds.clear();
+      this.#answeredIds.add(c.challengeId);
+      const answer = this.options.autoAnswer === true && !this.#stopped;
+      this.options.onChallenge?.(c, answer);
+      if (answer) {
         const evidence = this.attester.evidence(c);
         if (this.attester.lastReport.bootLog === 'sent') this.bootLogsSent++;
-        void this.publishEvidence(evidence).catch(() => undefined);
+        void this.#publish(evidence, c.expiresAt).catch((err: unknown) => this.options.onEvidenceFailed?.(c, err as Error));
       }
     } else if (topic === this.#resultTopic) {
       const r = this.options.validate === false ? (JSON.parse(payload.toString()) as AttestationResult) : decodeResult(payload);
       if (r instanceof ProtocolError) return;
       this.results.push(r);
-      const sentAt = r.challengeId === undefined ? undefined : this.#pending.get(r.challengeId);
-      if (sentAt !== undefined) {
+      const pending = r.challengeId === undefined ? undefined : this.#pending.get(r.challengeId);
+      if (pending !== undefined) {
         this.#pending.delete(r.challengeId!);
         this.answered++;
         const outcome = r.ok ? overallStatus(r.verdict) : `error:${r.error}`;
-        this.options.onVerdict?.({ deviceId: this.deviceId, challengeId: r.challengeId!, latencyMs: performance.now() - sentAt, outcome });
+        this.options.onVerdict?.({ deviceId: this.deviceId, challengeId: r.challengeId!, latencyMs: performance.now() - pending.sentAt, challengeExpiresAt: pending.expiresAt, outcome });
       }
       if (this.loop && r.ok && !this.#stopped) void this.requestChallenge().catch(() => undefined);
     } else if (topic === topics.fleetRevocations) {

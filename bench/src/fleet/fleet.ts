@@ -9,7 +9,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_BOOT_LOG } from './boot-image.js';
 import { identityRecord, type SimIdentity } from './identity.js';
-import type { ControlMessage, WorkerMessage, WorkerStats } from './messages.js';
+import type { ControlMessage, LedgerCounts, WorkerMessage, WorkerStats } from './messages.js';
 import { modelRelease, type ModelFile } from './model-set.js';
 
 // From bench/src/fleet/ (tests) or bench/dist/fleet/ (benchmarks): always the built worker.
@@ -50,6 +50,8 @@ export interface FleetSnapshot {
   /** CPU time of the load generators (user + system), ms since they started, and their RSS. */
   readonly loadCpuMs: number;
   readonly loadRssBytes: number;
+  /** What the devices did with the challenges of the ledger window (`setLedgerWindow`). */
+  readonly ledger: LedgerCounts;
 }
 
 interface Worker {
@@ -148,6 +150,15 @@ export class Fleet {
     this.#workers.forEach((_, i) => this.#send(i, { type: 'loop', on }));
   }
 
+  /**
+   * From now on, count what the devices do with every challenge whose
+   * `expiresAt` (epoch ms, set by the server) is in [from, to): the device
+   * side of a run's ledger, to set against the store's.
+   */
+  setLedgerWindow(from: number, to: number): void {
+    this.#workers.forEach((_, i) => this.#send(i, { type: 'ledger', from, to }));
+  }
+
   /** Counters so far and the latencies since the previous snapshot. */
   async snapshot(): Promise<FleetSnapshot> {
     const id = this.#nextStats++;
@@ -160,8 +171,7 @@ export class Fleet {
     );
     const stats = all.flatMap((m) => (m.type === 'stats' ? [m.stats] : []));
     const sum = (f: (s: WorkerStats) => number) => stats.reduce((a, s) => a + f(s), 0);
-    const outcomes: Record<string, number> = {};
-    for (const s of stats) for (const [k, v] of Object.entries(s.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
+    const outcomes = sumRecords(stats.map((s) => s.outcomes));
     const latencies = new Float64Array(sum((s) => s.latencies.length));
     let at = 0;
     for (const s of stats) {
@@ -184,6 +194,12 @@ export class Fleet {
       latencies,
       loadCpuMs: sum((s) => s.cpuMs),
       loadRssBytes: sum((s) => s.rssBytes),
+      ledger: {
+        received: sum((s) => s.ledger.received),
+        answered: sum((s) => s.ledger.answered),
+        evidenceFailed: sum((s) => s.ledger.evidenceFailed),
+        results: sumRecords(stats.map((s) => s.ledger.results)),
+      },
     };
   }
 
@@ -231,6 +247,12 @@ export class Fleet {
       w.child.once('exit', onExit);
     });
   }
+}
+
+function sumRecords(records: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of records) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
+  return out;
 }
 
 /** The p-th percentile (nearest rank) of an ascending array; NaN when empty. */

@@ -46,6 +46,8 @@ export interface EnrollSimOptions {
   readonly akKind?: SimAkKind;
   /** Device certificate validity (default 1 h). */
   readonly validityMs?: number;
+  /** Who the store's token and audit entries name (default `sim-fleet`). */
+  readonly actor?: string;
   /** Called after each device, e.g. for progress output. */
   readonly onEnrolled?: (done: number) => void;
 }
@@ -64,7 +66,8 @@ export async function enrollSimDevices(store: Store, ca: FleetCa, count: number,
   if (options.keys.length === 0) throw new RangeError('enrollSimDevices needs at least one TLS key');
   const token = generateEnrollmentToken();
   const tokenHash = hashEnrollmentToken(token);
-  await store.createToken({ hash: tokenHash, maxUses: count, expiresAt: Date.now() + 3_600_000, actor: 'bench:sim-fleet', label: `${prefix} fleet (simulated)` });
+  const actor = options.actor ?? 'sim-fleet';
+  await store.createToken({ hash: tokenHash, maxUses: count, expiresAt: Date.now() + 3_600_000, actor, label: `${prefix} fleet (simulated)` });
   const publicKeys = options.keys.map((pem) => createPrivateKey(pem));
   const out: SimIdentity[] = [];
   const tag = randomBytes(3).toString('hex');
@@ -85,7 +88,7 @@ export async function enrollSimDevices(store: Store, ca: FleetCa, count: number,
         facts: { hostname: deviceId, os: 'simulated', arch: process.arch, agentVersion: 'sim', tpm: { manufacturer: 'SIM', firmwareVersion: '1' } },
       },
       certificate: { serial: issued.serial, notBefore: issued.notBefore.getTime(), notAfter: issued.notAfter.getTime(), pem: issued.pem },
-      actor: 'bench:sim-fleet',
+      actor,
     });
     if (!enrolled.ok) throw new Error(`could not register simulated device ${deviceId}: ${enrolled.reason}`);
     out.push({ deviceId, certPem: issued.pem, keyPem: options.keys[keyIndex]!, serial: issued.serial, tpm });

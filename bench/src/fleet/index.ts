@@ -14,6 +14,7 @@ export { tlsKeyPool, DEFAULT_KEY_POOL_DIR } from './key-pool.js';
 export { Inbox } from './inbox.js';
 export { delay, SimDevice, type SimDeviceOptions, type SimVerdictTiming } from './device.js';
 export { Fleet, percentile, type FleetOptions, type FleetSnapshot } from './fleet.js';
+export type { LedgerCounts } from './messages.js';
 export { SimManufacturer } from './manufacturer.js';
 export { activateCredential, CredentialActivationError } from './credential-activation.js';
 export { enrollThroughRegistrar, prepareEnrollee, SimEnrollmentError, type RegistrarEnrollmentOptions, type SimEnrollee } from './registrar-enrollment.js';

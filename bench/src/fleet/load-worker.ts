@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { BootImage } from './boot-image.js';
 import { SimDevice, type SimVerdictTiming } from './device.js';
 import { identityFromRecord } from './identity.js';
-import type { ControlMessage, WorkerInit, WorkerMessage, WorkerStats } from './messages.js';
+import type { ControlMessage, LedgerCounts, WorkerInit, WorkerMessage, WorkerStats } from './messages.js';
 import type { SimPlatform } from './attester.js';
 
 const send = (m: WorkerMessage): void => {
@@ -27,10 +27,16 @@ let requestsSkipped = 0;
 let looping = false;
 let rateTimer: NodeJS.Timeout | undefined;
 let stopped = false;
+/** The ledger window (challenge `expiresAt`, epoch ms) and its counts. */
+let ledgerFrom = Number.POSITIVE_INFINITY;
+let ledgerTo = Number.NEGATIVE_INFINITY;
+const ledger = { received: 0, answered: 0, evidenceFailed: 0, results: {} as Record<string, number> };
+const inLedger = (expiresAt: number): boolean => expiresAt >= ledgerFrom && expiresAt < ledgerTo;
 
 function onVerdict(t: SimVerdictTiming): void {
   latencies.push(t.latencyMs);
   outcomes[t.outcome] = (outcomes[t.outcome] ?? 0) + 1;
+  if (inLedger(t.challengeExpiresAt)) ledger.results[t.outcome] = (ledger.results[t.outcome] ?? 0) + 1;
   // A device loops on verdicts by itself; after an error result (e.g. overloaded) it asks again a little later.
   if (looping && t.outcome.startsWith('error:')) {
     const d = byId.get(t.deviceId);
@@ -128,6 +134,7 @@ function stats(): WorkerStats {
     latencies: Float64Array.from(latencies),
     cpuMs: (cpu.user + cpu.system) / 1000,
     rssBytes: process.memoryUsage.rss(),
+    ledger: { ...ledger, results: { ...ledger.results } } satisfies LedgerCounts,
   };
   latencies = [];
   return out;
@@ -159,6 +166,14 @@ process.on('message', (raw: unknown) => {
               keepaliveSeconds: m.keepaliveSeconds,
               reconnectMs: m.reconnectMs,
               onVerdict,
+              onChallenge: (c, answered) => {
+                if (!inLedger(c.expiresAt)) return;
+                ledger.received++;
+                if (answered) ledger.answered++;
+              },
+              onEvidenceFailed: (c) => {
+                if (inLedger(c.expiresAt)) ledger.evidenceFailed++;
+              },
               loop: false,
             }),
         );
@@ -176,6 +191,10 @@ process.on('message', (raw: unknown) => {
         looping = m.on;
         for (const d of devices) d.loop = m.on;
         if (looping) for (const d of devices) if (d.unanswered === 0 && d.client?.connected === true) void d.requestChallenge().catch(() => undefined);
+        break;
+      case 'ledger':
+        ledgerFrom = m.from;
+        ledgerTo = m.to;
         break;
       case 'stats':
         send({ type: 'stats', id: m.id, stats: stats() });

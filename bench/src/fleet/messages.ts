@@ -27,9 +27,27 @@ export type ControlMessage =
   | { readonly type: 'rate'; readonly perSecond: number }
   /** Closed loop: each device asks for its next challenge as soon as its verdict arrives. */
   | { readonly type: 'loop'; readonly on: boolean }
+  /** Count, from now on, what happens to challenges whose `expiresAt` (epoch ms) is in [from, to): the ledger of a run. */
+  | { readonly type: 'ledger'; readonly from: number; readonly to: number }
   /** Report the counters and the latencies since the last report. */
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'stop' };
+
+/**
+ * What the devices did with the challenges of one issue window (those whose
+ * `expiresAt` falls in it), so it can be set against what the server's
+ * store says it issued, consumed and recorded for the same window.
+ */
+export interface LedgerCounts {
+  /** Distinct challenges received. */
+  readonly received: number;
+  /** Evidence sent for them. */
+  readonly answered: number;
+  /** Evidence the broker never acknowledged (connection lost on the way). */
+  readonly evidenceFailed: number;
+  /** Results received for that evidence, by outcome (`affirming`, `error:<code>`). */
+  readonly results: Readonly<Record<string, number>>;
+}
 
 /** Counters of one worker since it started; latencies since the last report. */
 export interface WorkerStats {
@@ -49,6 +67,7 @@ export interface WorkerStats {
   /** This process's CPU time (user + system), ms, and RSS, bytes. */
   readonly cpuMs: number;
   readonly rssBytes: number;
+  readonly ledger: LedgerCounts;
 }
 
 export type WorkerMessage =
