@@ -8,11 +8,14 @@
 //   2. busy: the server restarted with a challenge every second, so the
 //      agent quotes, reads its logs, builds, sends and receives a verdict
 //      once per second.
+// Two configurations: the packaged agent (the esbuild bundle from
+// agent/scripts/bundle.mjs under the unit's node flags and environment)
+// and the tsc output under node's defaults.
 // Targets (issue 6): RSS under 60 MB, idle CPU under 1 %.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTpmFactory, PACKAGED_NODE_FLAGS, sampleProcess, sleep, startAgentProcess, startBenchServer, timeOf, type BenchServer, type ProcSample } from './agent-rig.js';
+import { bundleAgent, makeTpmFactory, PACKAGED_NODE_FLAGS, sampleProcess, sleep, startAgentProcess, startBenchServer, timeOf, type BenchServer, type ProcSample } from './agent-rig.js';
 import type { Benchmark, BenchOptions } from './registry.js';
 
 const MiB = 1024 * 1024;
@@ -47,6 +50,7 @@ async function measureWindow(pid: number, seconds: number, countVerdicts: () => 
 }
 
 interface ConfigResult {
+  readonly entryPoint: 'bundle' | 'tsc-output';
   readonly nodeFlags: readonly string[];
   readonly idle: Window;
   readonly oneChallengePerSecond: Window;
@@ -77,7 +81,7 @@ export const agentFootprintBenchmark: Benchmark = {
     };
 
     /** One agent process under `nodeFlags`: idle window, then (server restarted) one challenge per second. */
-    const measure = async (nodeFlags: readonly string[], token: string | undefined): Promise<ConfigResult> => {
+    const measure = async (nodeFlags: readonly string[], token: string | undefined, bundle?: string): Promise<ConfigResult> => {
       await restart(quiet);
       const agent = startAgentProcess(
         [
@@ -86,9 +90,10 @@ export const agentFootprintBenchmark: Benchmark = {
           ...(token ? ['--token', token] : []),
         ],
         nodeFlags,
+        bundle,
       );
       const verdicts = () => agent.logs.lines.filter((l) => l.msg === 'verdict').length;
-      const label = nodeFlags.length ? `node ${nodeFlags.join(' ')}` : 'node defaults';
+      const label = `${bundle ? 'bundle' : 'tsc output'}, ${nodeFlags.length ? `node ${nodeFlags.join(' ')}` : 'node defaults'}`;
       try {
         await agent.logs.waitFor((l) => l.msg === 'verdict' && l.status === 'affirming', 120_000, 'the first affirming verdict');
         await sleep(2000); // let start-up work (model hashing worker threads) wind down
@@ -104,7 +109,7 @@ export const agentFootprintBenchmark: Benchmark = {
         const peak = await sampleProcess(agent.child.pid!);
         const peakRssMiB = Math.round((peak.hwmBytes / MiB) * 10) / 10;
         process.stdout.write(`  [${label}] peak RSS over the run (VmHWM, includes start-up hashing): ${peakRssMiB} MiB\n`);
-        return { nodeFlags, idle, oneChallengePerSecond: busy, peakRssMiB };
+        return { entryPoint: bundle ? 'bundle' : 'tsc-output', nodeFlags, idle, oneChallengePerSecond: busy, peakRssMiB };
       } finally {
         await agent.stop();
       }
@@ -112,7 +117,7 @@ export const agentFootprintBenchmark: Benchmark = {
 
     try {
       await restart(quiet);
-      const packaged = await measure(PACKAGED_NODE_FLAGS, await server!.newToken());
+      const packaged = await measure(PACKAGED_NODE_FLAGS, await server!.newToken(), await bundleAgent());
       const defaults = await measure([], undefined); // same device, enrolled: no token needed
       const targets = {
         rssUnder60MiB: Math.max(packaged.idle.rssMaxMiB, packaged.oneChallengePerSecond.rssMaxMiB) < 60,

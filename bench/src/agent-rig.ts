@@ -17,6 +17,17 @@ import { createLogger, dataDir, generateEnrollmentToken, hashEnrollmentToken, st
 const run = promisify(execFile);
 const SERVER_CLI = fileURLToPath(new URL('../../server/dist/cli/main.js', import.meta.url));
 const AGENT_CLI = fileURLToPath(new URL('../../agent/dist/cli/main.js', import.meta.url));
+const AGENT_BUNDLE_SCRIPT = fileURLToPath(new URL('../../agent/scripts/bundle.mjs', import.meta.url));
+
+/**
+ * Builds the packaged agent (`agent/scripts/bundle.mjs`: esbuild over the tsc
+ * output, what `agent/packaging/vigil-agent.service` runs) and returns the
+ * path of its entry point.
+ */
+export async function bundleAgent(): Promise<string> {
+  const { stdout } = await run(process.execPath, [AGENT_BUNDLE_SCRIPT]);
+  return stdout.trim();
+}
 
 export type LogLine = Record<string, unknown> & { msg?: string; time?: string | number };
 
@@ -135,10 +146,13 @@ export const PACKAGED_NODE_FLAGS: readonly string[] = ['--lite-mode', '--max-sem
 /** The environment the unit sets: two libuv threads and two malloc arenas (fewer per-thread allocator pools). */
 export const PACKAGED_ENV: Readonly<Record<string, string>> = { UV_THREADPOOL_SIZE: '2', MALLOC_ARENA_MAX: '2' };
 
-/** `vigil-agent run <args>` under `node <nodeFlags>` with a clean VIGIL_* environment, its stderr parsed as JSON lines. */
-export function startAgentProcess(args: readonly string[], nodeFlags: readonly string[] = PACKAGED_NODE_FLAGS): AgentChild {
+/**
+ * `vigil-agent run <args>` under `node <nodeFlags>` with a clean VIGIL_* environment, its stderr parsed as JSON lines.
+ * `cli` is the entry point: the tsc output by default, or the bundle from `bundleAgent()`.
+ */
+export function startAgentProcess(args: readonly string[], nodeFlags: readonly string[] = PACKAGED_NODE_FLAGS, cli: string = AGENT_CLI): AgentChild {
   const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VIGIL_'))), ...(nodeFlags.length > 0 ? PACKAGED_ENV : {}) };
-  const child = spawn(process.execPath, [...nodeFlags, AGENT_CLI, 'run', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const child = spawn(process.execPath, [...nodeFlags, cli, 'run', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const logs = new LogStream();
   let partial = '';
   child.stderr!.on('data', (d: Buffer) => {

@@ -170,7 +170,13 @@ export const AgentConfigSchema = Type.Object(
       }),
     ),
     revokedHookTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, placeholder: '<s>', description: 'The revoked hook is killed after this long.' }),
-    enrollTimeoutSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 120, placeholder: '<s>', description: 'Time allowed for one enrollment attempt.' }),
+    enrollTimeoutSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: 60,
+      placeholder: '<s>',
+      description: 'Time allowed for one enrollment attempt, every wait in it included (TPM, connection, the server\'s answers); then it is retried after the reconnect backoff.',
+    }),
     tlsMinVersion: Type.Union([Type.Literal('TLSv1.3'), Type.Literal('TLSv1.2')], {
       default: 'TLSv1.3',
       placeholder: '<version>',

@@ -25,6 +25,7 @@ import type { Logger } from '../log.js';
 import { ensureStateDir, type EnrolledAk, type EnrolledIdentity, loadEnrolledAk, loadEnrolledIdentity, readEnrollment, saveEnrollment, StateError } from '../state/index.js';
 import { type FileFingerprint, ModelWatcher } from '../watch/index.js';
 import type { Attester, TpmContext } from './attester.js';
+import { Backoff } from './backoff.js';
 import { ChallengeInterval } from './challenge-interval.js';
 import { measuredFilesRecord, readMeasuredFiles, trustedFingerprints, writeMeasuredFiles } from './measured-files.js';
 import { readRevocationMarker, writeRevocationMarker } from './revocation-marker.js';
@@ -74,6 +75,8 @@ export class AgentDaemon {
   readonly #makeAttester: DaemonOptions['attester'];
   #finish: (stop: Stop) => void = () => undefined;
   #stopping = false;
+  /** Ends an enrollment attempt or its backoff wait at once (set while enrolling). */
+  #cancelEnrollment: () => void = () => undefined;
 
   // Per session (one enrollment).
   #status: StatusReporter | undefined;
@@ -127,6 +130,7 @@ export class AgentDaemon {
   /** Asks the daemon to stop (SIGTERM/SIGINT): exit 0 after a clean disconnect. */
   stop(reason = 'stopped'): void {
     this.#stopping = true;
+    this.#cancelEnrollment();
     this.#finish(new Stop({ exitCode: ExitCode.Ok, reason }));
   }
 
@@ -270,42 +274,56 @@ export class AgentDaemon {
     this.#intervals = new ChallengeInterval();
   }
 
-  /** Enrolls with the configured token, retrying network and TPM failures with backoff; refusals end the agent. */
+  /**
+   * Enrolls with the configured token. Each attempt is bounded by
+   * `enrollTimeoutSeconds` (every wait in it: TPM, connection, the server's
+   * answers); network, timeout and TPM failures are retried after the
+   * daemon's jittered backoff (`reconnect.initialDelayMs` doubling to
+   * `reconnect.maxDelayMs`, `backoff.ts`), so an absent or silent registrar
+   * neither hangs the agent nor gets hammered by it. Refusals end the agent;
+   * `stop()` ends an attempt or a wait at once.
+   */
   async #enroll(why: string): Promise<void> {
     const config = this.#config;
     if (config.token === undefined) {
       throw new StartupError(ExitCode.Usage, `${why}: enrollment needs a token (token in the config file, VIGIL_AGENT_TOKEN or --token; from vigil-server token create)`);
     }
     this.#status?.update((s) => (s.connection = { ...s.connection, state: 'enrolling', since: Date.now() }));
-    this.#log.info({ reason: why, server: config.server }, 'enrolling');
+    this.#log.info({ reason: why, server: config.server, timeoutSeconds: config.enrollTimeoutSeconds }, 'enrolling');
     const caPem = await readFile(config.ca, 'utf8');
-    // Loaded only when needed: enrollment brings the X.509 toolkit for the bootstrap certificate, which a running agent never uses again.
+    // Loaded only when needed: a running agent that is enrolled never uses it.
     const { enroll } = await import('../enroll/enroll.js');
-    let delay = config.reconnect.initialDelayMs;
-    for (;;) {
-      try {
-        const result = await enroll({
-          server: config.server,
-          caPem,
-          token: config.token,
-          tpmUri: config.tpm,
-          stateDir: config.state,
-          akKind: config.akKind,
-          timeoutMs: config.enrollTimeoutSeconds * 1000,
-          log: this.#log,
-        });
-        this.#log.info({ deviceId: result.deviceId, akCreated: result.akCreated }, 'enrolled');
-        return;
-      } catch (err) {
-        if (!(err instanceof EnrollmentError) || !['network', 'timeout', 'tpm'].includes(err.failure)) throw err;
+    const backoff = new Backoff({ initialMs: config.reconnect.initialDelayMs, maxMs: config.reconnect.maxDelayMs });
+    const cancel = new AbortController();
+    this.#cancelEnrollment = () => cancel.abort();
+    try {
+      for (;;) {
         if (this.#stopping) throw new StopRequested();
-        const wait = Math.round(delay / 2 + (Math.random() * delay) / 2);
-        this.#log.warn({ failure: err.failure, err: err.message, retryInMs: wait }, 'enrollment attempt failed; retrying');
-        this.#status?.update((s) => (s.connection = { ...s.connection, lastError: err.message.slice(0, 512), nextAttemptAt: Date.now() + wait }));
-        await new Promise((r) => setTimeout(r, wait));
-        if (this.#stopping) throw new StopRequested();
-        delay = Math.min(delay * 2, config.reconnect.maxDelayMs);
+        try {
+          const result = await enroll({
+            server: config.server,
+            caPem,
+            token: config.token,
+            tpmUri: config.tpm,
+            stateDir: config.state,
+            akKind: config.akKind,
+            timeoutMs: config.enrollTimeoutSeconds * 1000,
+            signal: cancel.signal,
+            log: this.#log,
+          });
+          this.#log.info({ deviceId: result.deviceId, akCreated: result.akCreated }, 'enrolled');
+          return;
+        } catch (err) {
+          if (this.#stopping) throw new StopRequested();
+          if (!(err instanceof EnrollmentError) || !['network', 'timeout', 'tpm'].includes(err.failure)) throw err;
+          const wait = backoff.next();
+          this.#log.warn({ failure: err.failure, err: err.message, attempt: backoff.attempt, retryInMs: wait }, 'enrollment attempt failed; retrying');
+          this.#status?.update((s) => (s.connection = { ...s.connection, lastError: err.message.slice(0, 512), nextAttemptAt: Date.now() + wait }));
+          await sleepUnless(wait, cancel.signal);
+        }
       }
+    } finally {
+      this.#cancelEnrollment = () => undefined;
     }
   }
 
@@ -661,7 +679,7 @@ export class AgentDaemon {
     if (err instanceof StopRequested) return { exitCode: ExitCode.Ok, reason: 'stopped' };
     if (err instanceof StartupError) return { exitCode: err.exitCode, reason: err.message };
     if (err instanceof EnrollmentError) {
-      const code = { refused: ExitCode.Failed, usage: ExitCode.Usage, state: ExitCode.Io, tpm: ExitCode.Tpm, network: ExitCode.Network, timeout: ExitCode.Network, protocol: ExitCode.Network }[err.failure];
+      const code = { refused: ExitCode.Failed, usage: ExitCode.Usage, state: ExitCode.Io, tpm: ExitCode.Tpm, network: ExitCode.Network, timeout: ExitCode.Network, cancelled: ExitCode.Ok, protocol: ExitCode.Network }[err.failure];
       return { exitCode: code, reason: `enrollment failed: ${err.message}` };
     }
     if (err instanceof StateError) {
@@ -685,6 +703,20 @@ class StartupError extends Error {
 }
 
 class StopRequested extends Error {}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 /**
  * Below this many bytes a folder is hashed file by file on the main thread:

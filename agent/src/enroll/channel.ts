@@ -148,7 +148,7 @@ export class EnrollmentChannel {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiter = undefined;
-        reject(new EnrollmentError('timeout', `no ${waitingFor} from the server in time`));
+        reject(new EnrollmentError('timeout', `timed out waiting for the ${waitingFor} from the server`));
       }, Math.max(0, deadline - Date.now()));
       this.#waiter = {
         topics: wanted,

@@ -36,10 +36,11 @@ import { saveEnrollment } from '../state/agent-state.js';
 import { ensureStateDir } from '../state/files.js';
 import { statePaths, type StatePaths } from '../state/paths.js';
 import { EnrollmentChannel } from './channel.js';
+import { EnrollmentDeadline } from './deadline.js';
 import { EnrollmentError } from './errors.js';
 import { deviceFacts } from './facts.js';
 import { acceptIssuedCertificate } from './issued-certificate.js';
-import { parseServerUrl } from './server-url.js';
+import { parseServerUrl, type ServerAddress } from './server-url.js';
 import { type EnrollmentKeys, prepareEnrollmentKeys } from './tpm-keys.js';
 
 export interface EnrollOptions {
@@ -55,8 +56,14 @@ export interface EnrollOptions {
   readonly stateDir: string;
   /** Attestation key type: `rsa` (default; under the RSA 2048 EK) or `ecc` (P-256, under the P-384 or P-256 EK). */
   readonly akKind?: AkKind;
-  /** The whole conversation, connection included, must end within this; default 60 s. */
+  /**
+   * The whole attempt — TPM work, connection, every acknowledgement and
+   * answer — must end within this (default 60 s), or it fails with
+   * `timeout` naming what it was waiting for.
+   */
   readonly timeoutMs?: number;
+  /** Ends the attempt at once with `cancelled` (the daemon stopping). */
+  readonly signal?: AbortSignal;
   readonly log?: Logger;
 }
 
@@ -84,8 +91,6 @@ export const DEFAULT_ENROLL_TIMEOUT_MS = 60_000;
 export async function enroll(options: EnrollOptions): Promise<Enrollment> {
   const log = options.log ?? pino({ level: 'silent' });
   const akKind = options.akKind ?? 'rsa';
-  const started = Date.now();
-  const deadline = started + (options.timeoutMs ?? DEFAULT_ENROLL_TIMEOUT_MS);
   const server = parseServerUrl(options.server);
   if (!new RegExp(ENROLLMENT_TOKEN_PATTERN).test(options.token)) {
     throw new EnrollmentError('usage', 'the token is not an enrollment token (vgl_ followed by 43 characters; from vigil-server token create)');
@@ -96,41 +101,71 @@ export async function enroll(options: EnrollOptions): Promise<Enrollment> {
     throw new EnrollmentError('usage', `the CA certificate cannot be parsed: ${(err as Error).message}`, undefined, { cause: err });
   }
 
-  const identity = await inState(async () => {
-    await ensureStateDir(options.stateDir);
-    return loadOrCreateBootstrapIdentity(options.stateDir);
-  });
-  const tpm = await inTpm(() => openTpm(options.tpmUri));
+  const deadline = new EnrollmentDeadline(options.timeoutMs ?? DEFAULT_ENROLL_TIMEOUT_MS, options.signal);
+  try {
+    return await attempt(options, akKind, server, deadline, log);
+  } finally {
+    deadline.dispose();
+  }
+}
+
+async function attempt(options: EnrollOptions, akKind: AkKind, server: ServerAddress, deadline: EnrollmentDeadline, log: Logger): Promise<Enrollment> {
+  const identity = await deadline.race(
+    inState(async () => {
+      await ensureStateDir(options.stateDir);
+      return loadOrCreateBootstrapIdentity(options.stateDir);
+    }),
+    'the bootstrap key',
+  );
+  const opening = inTpm(() => openTpm(options.tpmUri));
+  // Opened after the deadline: still closed, so that no TPM connection is left behind.
+  opening.then(
+    (t) => {
+      if (deadline.over) void t.close().catch(() => undefined);
+    },
+    () => undefined,
+  );
+  const tpm = await deadline.race(opening, 'the TPM connection');
   let keys: EnrollmentKeys | undefined;
   let channel: EnrollmentChannel | undefined;
   try {
-    keys = await inTpm(() => prepareEnrollmentKeys(tpm, akKind, options.stateDir, log));
-    const request = await buildRequest(tpm, keys, options.token);
+    keys = await deadline.race(inTpm(() => prepareEnrollmentKeys(tpm, akKind, options.stateDir, log)), 'the EK and AK from the TPM');
+    const request = await deadline.race(buildRequest(tpm, keys, options.token), 'the device facts from the TPM');
     log.info({ bootstrapId: identity.bootstrapId, ekKind: keys.ekKind, akKind, akCreated: keys.akCreated, ekCertificate: keys.ekCertificate !== undefined }, 'enrolling');
 
-    channel = await EnrollmentChannel.open(
+    const connecting = EnrollmentChannel.open(
       server,
       options.caPem,
       { clientId: identity.bootstrapId, certificatePem: identity.certificatePem, keyPem: identity.privateKeyPem },
-      Math.max(1000, deadline - Date.now()),
+      deadline.remainingMs(),
       log,
     );
+    connecting.then(
+      (c) => {
+        if (deadline.over) void c.close();
+      },
+      () => undefined,
+    );
+    channel = await deadline.race(connecting, `the broker's acceptance (TLS handshake and CONNACK) at mqtts://${server.host}:${server.port}`);
     const challengeTopic = topics.enrollChallenge(identity.bootstrapId);
     const resultTopic = topics.enrollResult(identity.bootstrapId);
-    await channel.subscribe([challengeTopic, resultTopic]);
-    await channel.publish(topics.enrollRequest(identity.bootstrapId), encode(() => encodeEnrollRequest(request)), deadline);
+    await deadline.race(channel.subscribe([challengeTopic, resultTopic]), "the broker's SUBACK for the enroll topics");
+    await deadline.race(channel.publish(topics.enrollRequest(identity.bootstrapId), encode(() => encodeEnrollRequest(request)), deadline.at), "the broker's PUBACK for the enrollment request");
 
-    const first = await channel.next([challengeTopic, resultTopic], deadline, 'challenge');
+    const first = await deadline.race(channel.next([challengeTopic, resultTopic], deadline.at, 'challenge'), 'the challenge from the server (is the registrar running?)');
     if (first.topic === resultTopic) {
       refusedOrUnexpected(first.payload, 'a certificate before the challenge was answered');
     }
     const challenge = decodeEnrollChallenge(first.payload);
     if (challenge instanceof ProtocolError) throw new EnrollmentError('protocol', `the server sent a malformed challenge: ${challenge.message}`);
-    const proof = await answer(tpm, keys, challenge, identity);
+    const proof = await deadline.race(answer(tpm, keys, challenge, identity), 'TPM2_ActivateCredential');
     log.info({ sessionId: challenge.sessionId }, 'credential activated; proof sent');
-    await channel.publish(topics.enrollProof(identity.bootstrapId), encode(() => encodeEnrollProof({ v: 1, sessionId: challenge.sessionId, proof })), deadline);
+    await deadline.race(
+      channel.publish(topics.enrollProof(identity.bootstrapId), encode(() => encodeEnrollProof({ v: 1, sessionId: challenge.sessionId, proof })), deadline.at),
+      "the broker's PUBACK for the proof",
+    );
 
-    const second = await channel.next([resultTopic], deadline, 'result');
+    const second = await deadline.race(channel.next([resultTopic], deadline.at, 'result'), 'the result from the server');
     const result = decodeEnrollResult(second.payload);
     if (result instanceof ProtocolError) throw new EnrollmentError('protocol', `the server sent a malformed result: ${result.message}`);
     if (!result.ok) throw new EnrollmentError('refused', `the server refused the enrollment: ${result.reason}: ${result.message}`, result.reason);
@@ -149,9 +184,10 @@ export async function enroll(options: EnrollOptions): Promise<Enrollment> {
     log.info({ deviceId: result.deviceId, serial: accepted.serial, notAfter: new Date(accepted.notAfter).toISOString() }, 'enrolled');
     return { deviceId: result.deviceId, record, certificatePem: result.certificate, paths: statePaths(options.stateDir), akCreated: keys.akCreated };
   } finally {
-    await channel?.close();
-    await keys?.release().catch(() => undefined);
-    await tpm.close().catch(() => undefined);
+    await deadline.settle(channel?.close() ?? Promise.resolve());
+    // Past the deadline the TPM may be the thing that hangs, so the flush gets a grace period, not for ever.
+    if (keys !== undefined) await deadline.settle(keys.release());
+    await deadline.settle(tpm.close());
   }
 }
 

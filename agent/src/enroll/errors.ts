@@ -9,11 +9,13 @@ import type { EnrollRejection } from '@vigil/protocol/core';
  * - `tpm`: the TPM failed or could not be reached (exit 4);
  * - `network`: the broker could not be reached, refused the TLS handshake or
  *   the connection, or dropped it (exit 5);
- * - `timeout`: the server did not answer in time (exit 5);
+ * - `timeout`: the server (or the TPM) did not answer within the enrollment
+ *   timeout; the message names what was awaited (exit 5);
+ * - `cancelled`: the caller's AbortSignal ended the attempt (the daemon stopping);
  * - `protocol`: the server answered something this agent cannot accept
  *   (malformed, or a certificate not for our key or not from the fleet CA) (exit 5).
  */
-export type EnrollmentFailure = 'refused' | 'usage' | 'state' | 'tpm' | 'network' | 'timeout' | 'protocol';
+export type EnrollmentFailure = 'refused' | 'usage' | 'state' | 'tpm' | 'network' | 'timeout' | 'cancelled' | 'protocol';
 
 export class EnrollmentError extends Error {
   constructor(

@@ -22,7 +22,8 @@ interface EnrollCliOptions {
  * `vigil-agent enroll`: joins the fleet with this device's TPM (see
  * `src/enroll/README.md`). Exit codes: 0 enrolled, 1 refused by the server
  * (its reason is printed), 2 bad options, 3 state directory, 4 TPM, 5 network
- * (unreachable, TLS or MQTT refusal, no answer in time).
+ * (unreachable, TLS or MQTT refusal, no answer within --timeout: every wait,
+ * TPM included, is bounded by it).
  */
 export function register(program: Command): void {
   program
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     .option('--tpm <uri>', `TPM URI: device:/dev/tpmrm0, swtpm:path=..., swtpm:host=...,port=... (default: $VIGIL_TPM or ${DEFAULT_TPM})`)
     .option('--state <dir>', 'state directory for the key, certificates and AK (created 0700)', DEFAULT_STATE)
     .option('--ak <kind>', 'attestation key: rsa (RSA 2048 under the RSA EK) or ecc (P-256 under the P-384/P-256 EK)', 'rsa')
-    .option('--timeout <seconds>', 'give up when the server has not answered within this many seconds', '60')
+    .option('--timeout <seconds>', 'give up when enrollment has not finished within this many seconds (every wait: TPM, connection, the server\'s answers)', '60')
     .option('--force', 'enroll again even though the state directory already holds an enrollment')
     .option('--json', 'print the result as JSON')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or silent (logs are JSON lines on stderr)', 'warn')
@@ -112,5 +113,7 @@ const EXIT_CODES = {
   tpm: ExitCode.Tpm,
   network: ExitCode.Network,
   timeout: ExitCode.Network,
+  // Only the daemon cancels (it is stopping); a command line enrollment has no signal to cancel it.
+  cancelled: ExitCode.Ok,
   protocol: ExitCode.Network,
 } as const;
