@@ -284,6 +284,25 @@ describe('deviceIdFromCertificate', () => {
       { numRuns: 400 },
     );
   });
+
+  it('answers every one-byte corruption of a real certificate with a typed error', () => {
+    // Exhaustive where the property above samples: a damaged subjectAltName that
+    // OpenSSL cannot render used to crash the fast path (subjectAltName null).
+    const valid = new X509Certificate(ca.issueDeviceCertificate({ publicKey: createPrivateKey(rsaKeyPem()), deviceId: 'fuzz' }).pem).raw;
+    const problems: string[] = [];
+    for (let i = 0; i < valid.length; i++) {
+      for (const mask of [0x01, 0xff]) {
+        const bytes = Buffer.from(valid);
+        bytes[i] = bytes[i]! ^ mask;
+        try {
+          deviceIdFromCertificate(new Uint8Array(bytes));
+        } catch (err) {
+          if (!(err instanceof PkiError)) problems.push(`byte ${i} ^ 0x${mask.toString(16)}: ${String(err)}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
 });
 
 describe('CRL', () => {

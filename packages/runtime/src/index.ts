@@ -4,3 +4,4 @@
 export { ExitCode, CliError } from './exit-codes.js';
 export { writeFileAtomic } from './atomic-write.js';
 export { readTextIfExists } from './read-text.js';
+export { CoalescedTask } from './coalesced-task.js';

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, unwatchFile, watchFile } from 'node:fs';
 import { promisify } from 'node:util';
+import { CoalescedTask } from '@vigil/runtime';
 import type { Logger } from '../log.js';
 
 const exec = promisify(execFile);
@@ -28,8 +29,7 @@ const read = promisify(readFile);
  */
 export class CrlReloader {
   #applied: string | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #handOver = new CoalescedTask(() => this.#handOverOnce());
   #watching = false;
 
   constructor(
@@ -68,37 +68,25 @@ export class CrlReloader {
   /** Resolves once the broker was told about the CRL as it is now (if it changed); never rejects. */
   async sync(): Promise<void> {
     if (!this.enabled) return;
-    if (this.#running !== undefined) {
-      this.#again = true;
-      await this.#running;
-      if (this.#running !== undefined) await this.#running;
-      return;
-    }
-    this.#running = this.#loop().finally(() => {
-      this.#running = undefined;
-    });
-    await this.#running;
+    await this.#handOver.run();
   }
 
-  async #loop(): Promise<void> {
-    do {
-      this.#again = false;
-      let digest: string;
-      try {
-        digest = createHash('sha256').update(await read(this.path)).digest('hex');
-      } catch (err) {
-        this.log.error({ err: (err as Error).message, file: this.path }, 'cannot read the CRL to hand it to the broker');
-        return;
-      }
-      if (digest === this.#applied) continue;
-      const [program, ...args] = this.command;
-      try {
-        await exec(program!, args, { timeout: 30_000, env: { ...process.env, VIGIL_CRL_FILE: this.path } });
-        this.#applied = digest;
-        this.log.info({ file: this.path }, 'the broker was told to reload the CRL');
-      } catch (err) {
-        this.log.error({ err: (err as Error).message, command: program }, 'the CRL reload command failed; the broker may still accept revoked certificates at the handshake');
-      }
-    } while (this.#again);
+  async #handOverOnce(): Promise<void> {
+    let digest: string;
+    try {
+      digest = createHash('sha256').update(await read(this.path)).digest('hex');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, file: this.path }, 'cannot read the CRL to hand it to the broker');
+      return;
+    }
+    if (digest === this.#applied) return;
+    const [program, ...args] = this.command;
+    try {
+      await exec(program!, args, { timeout: 30_000, env: { ...process.env, VIGIL_CRL_FILE: this.path } });
+      this.#applied = digest;
+      this.log.info({ file: this.path }, 'the broker was told to reload the CRL');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, command: program }, 'the CRL reload command failed; the broker may still accept revoked certificates at the handshake');
+    }
   }
 }

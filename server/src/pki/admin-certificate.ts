@@ -2,12 +2,11 @@ import { isDeviceId } from '@vigil/protocol/core';
 import { ADMIN_ROLES, type AdminCertificateRole } from './admin-roles.js';
 import { sanUris, toX509Certificate, type CertificateInput } from './device-identity.js';
 import { PkiError } from './errors.js';
-import { authorityKeyIdentifier, signCertificate, subjectAltName } from './forge-certificate.js';
 import type { IssuedCertificate } from './issued-certificate.js';
 import type { IssuerContext } from './issuer-context.js';
-import { toPublicKeyObject, type PublicKeyInput } from './keys.js';
-import { randomSerial } from './serial.js';
-import { days, validityWindow } from './validity.js';
+import type { PublicKeyInput } from './keys.js';
+import { issueLeafCertificate } from './leaf-certificate.js';
+import { days } from './validity.js';
 
 /**
  * An admin client certificate names its holder in a SAN URI
@@ -43,30 +42,18 @@ export function issueAdminCertificateWith(issuer: IssuerContext, request: AdminC
   if (!(ADMIN_ROLES as readonly string[]).includes(request.role)) throw new PkiError('invalid-option', `unknown admin role ${JSON.stringify(request.role)}`);
   const validityMs = request.validityMs ?? DEFAULT_ADMIN_CERTIFICATE_VALIDITY_MS;
   if (validityMs > MAX_ADMIN_CERTIFICATE_VALIDITY_MS) throw new PkiError('invalid-option', 'admin certificate validity must not exceed 3650 days');
-  const { notBefore, notAfter } = validityWindow(request.now ?? new Date(), validityMs);
-  const serial = randomSerial();
-  const pem = signCertificate(
+  return issueLeafCertificate(
+    issuer,
     {
-      serial,
       subject: [
         { shortName: 'CN', value: request.name },
         { shortName: 'O', value: 'Vigil admin' },
       ],
-      issuer: issuer.subject,
-      publicKey: toPublicKeyObject(request.publicKey),
-      notBefore,
-      notAfter,
-      extensions: [
-        { name: 'basicConstraints', cA: false, critical: true },
-        { name: 'keyUsage', digitalSignature: true, critical: true },
-        { name: 'extKeyUsage', clientAuth: true },
-        subjectAltName({ uri: [ADMIN_URI_PREFIX + request.name, ROLE_URI_PREFIX + request.role] }),
-        authorityKeyIdentifier(issuer.keyIdHex),
-      ],
+      extendedKeyUsage: 'clientAuth',
+      subjectAltNames: { uri: [ADMIN_URI_PREFIX + request.name, ROLE_URI_PREFIX + request.role] },
     },
-    issuer.privateKey,
+    { publicKey: request.publicKey, validityMs, now: request.now },
   );
-  return { pem, serial, notBefore, notAfter };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readTextIfExists } from '@vigil/runtime';
 import { CRL_NUMBER_OID, crlReasonName, parseDerNonNegativeInteger, type RevokedCertificate } from './crl.js';
 import { readCrlHeaderFile } from './crl-header.js';
 import { PkiError } from './errors.js';
@@ -56,14 +56,8 @@ export async function readCrl(pem: string, ca: FleetCa): Promise<CrlSummary> {
 
 /** Reads `path` if it exists; undefined when there is no CRL yet. */
 export async function readCrlFile(path: string, ca: FleetCa): Promise<CrlSummary | undefined> {
-  let pem: string;
-  try {
-    pem = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  return readCrl(pem, ca);
+  const pem = await readTextIfExists(path);
+  return pem === undefined ? undefined : readCrl(pem, ca);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { verify } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readTextIfExists } from '@vigil/runtime';
 import { CRL_NUMBER_OID_DER, parseDerNonNegativeInteger } from './crl.js';
 import { PkiError } from './errors.js';
 import type { FleetCa } from './fleet-ca.js';
@@ -61,14 +61,8 @@ export function readCrlHeader(pem: string, ca: FleetCa): CrlHeader {
 
 /** `readCrlHeader` of the file at `path`; undefined when there is no file. */
 export async function readCrlHeaderFile(path: string, ca: FleetCa): Promise<CrlHeader | undefined> {
-  let pem: string;
-  try {
-    pem = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  return readCrlHeader(pem, ca);
+  const pem = await readTextIfExists(path);
+  return pem === undefined ? undefined : readCrlHeader(pem, ca);
 }
 
 const INTEGER = 0x02;

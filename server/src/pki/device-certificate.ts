@@ -1,11 +1,10 @@
 import { PkiError } from './errors.js';
-import { authorityKeyIdentifier, signCertificate, subjectAltName } from './forge-certificate.js';
 import type { IssuedCertificate } from './issued-certificate.js';
 import type { IssuerContext } from './issuer-context.js';
-import { toPublicKeyObject, type PublicKeyInput } from './keys.js';
+import type { PublicKeyInput } from './keys.js';
 import { deviceUri } from './device-uri.js';
-import { randomSerial } from './serial.js';
-import { hours, validityWindow } from './validity.js';
+import { issueLeafCertificate } from './leaf-certificate.js';
+import { hours } from './validity.js';
 
 export const DEFAULT_DEVICE_CERTIFICATE_VALIDITY_MS = hours(24);
 
@@ -31,25 +30,9 @@ export function issueDeviceCertificateWith(issuer: IssuerContext, request: Devic
   if (validityMs > hours(24 * 400)) {
     throw new PkiError('invalid-option', 'device certificates are short-lived: validity must not exceed 400 days');
   }
-  const { notBefore, notAfter } = validityWindow(request.now ?? new Date(), validityMs);
-  const serial = randomSerial();
-  const pem = signCertificate(
-    {
-      serial,
-      subject: [{ shortName: 'CN', value: request.deviceId }],
-      issuer: issuer.subject,
-      publicKey: toPublicKeyObject(request.publicKey),
-      notBefore,
-      notAfter,
-      extensions: [
-        { name: 'basicConstraints', cA: false, critical: true },
-        { name: 'keyUsage', digitalSignature: true, critical: true },
-        { name: 'extKeyUsage', clientAuth: true },
-        subjectAltName({ uri: [uri] }),
-        authorityKeyIdentifier(issuer.keyIdHex),
-      ],
-    },
-    issuer.privateKey,
+  return issueLeafCertificate(
+    issuer,
+    { subject: [{ shortName: 'CN', value: request.deviceId }], extendedKeyUsage: 'clientAuth', subjectAltNames: { uri: [uri] } },
+    { publicKey: request.publicKey, validityMs, now: request.now },
   );
-  return { pem, serial, notBefore, notAfter };
 }

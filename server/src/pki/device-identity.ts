@@ -48,9 +48,12 @@ export function deviceIdFromCertificate(cert: CertificateInput): string {
  * with @peculiar/x509 (about 2 ms instead of microseconds).
  */
 export function sanUris(cert: X509Certificate, failure: 'no-device-identity' | 'no-admin-identity' = 'no-device-identity'): string[] {
-  const text = cert.subjectAltName;
+  // undefined: no SAN extension. null (typed as undefined by @types/node):
+  // OpenSSL could not render a damaged one, which the structural decode below
+  // then refuses with a typed error.
+  const text = cert.subjectAltName as string | null | undefined;
   if (text === undefined) return [];
-  if (!text.includes('"')) {
+  if (text !== null && !text.includes('"')) {
     return text
       .split(', ')
       .filter((entry) => entry.startsWith('URI:'))

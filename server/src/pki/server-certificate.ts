@@ -1,11 +1,9 @@
 import { isIP } from 'node:net';
 import { PkiError } from './errors.js';
-import { authorityKeyIdentifier, signCertificate, subjectAltName } from './forge-certificate.js';
 import type { IssuedCertificate } from './issued-certificate.js';
 import type { IssuerContext } from './issuer-context.js';
-import { toPublicKeyObject, type PublicKeyInput } from './keys.js';
-import { randomSerial } from './serial.js';
-import { validityWindow } from './validity.js';
+import type { PublicKeyInput } from './keys.js';
+import { issueLeafCertificate } from './leaf-certificate.js';
 
 export interface ServerCertificateOptions {
   readonly publicKey: PublicKeyInput;
@@ -25,28 +23,17 @@ const DNS_NAME = /^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-
  */
 export function issueServerCertificateWith(issuer: IssuerContext, options: ServerCertificateOptions): IssuedCertificate {
   const { dns, ip } = parseServerSans(options.sans);
-  const { notBefore, notAfter } = validityWindow(options.now ?? new Date(), options.validityMs);
-  const serial = randomSerial();
-  const pem = signCertificate(
+  return issueLeafCertificate(
+    issuer,
     {
-      serial,
       subject: [{ shortName: 'CN', value: dns[0] ?? ip[0]! }, { shortName: 'O', value: 'Vigil broker' }],
-      issuer: issuer.subject,
-      publicKey: toPublicKeyObject(options.publicKey),
-      notBefore,
-      notAfter,
-      extensions: [
-        { name: 'basicConstraints', cA: false, critical: true },
-        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-        { name: 'extKeyUsage', serverAuth: true },
-        subjectAltName({ dns, ip }),
-        { name: 'subjectKeyIdentifier' },
-        authorityKeyIdentifier(issuer.keyIdHex),
-      ],
+      extendedKeyUsage: 'serverAuth',
+      keyEncipherment: true,
+      subjectAltNames: { dns, ip },
+      subjectKeyIdentifier: true,
     },
-    issuer.privateKey,
+    options,
   );
-  return { pem, serial, notBefore, notAfter };
 }
 
 /**

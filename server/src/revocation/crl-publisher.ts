@@ -1,3 +1,4 @@
+import { CoalescedTask } from '@vigil/runtime';
 import type { Logger } from '../log.js';
 import { readCrlHeaderFile, type CrlReason, type FleetCa, type RevokedCertificate as CrlEntry } from '../pki/index.js';
 import { writeFileAtomic } from '../pki/secret-file.js';
@@ -32,8 +33,7 @@ const CRL_REASON: Readonly<Record<RevokedCertificate['reason'], CrlReason>> = {
  *   decoded on this path.
  */
 export class CrlPublisher {
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #reissue = new CoalescedTask(() => this.#reissueOnce());
   #last: bigint | undefined;
   readonly #signer: CrlSigner;
 
@@ -45,36 +45,23 @@ export class CrlPublisher {
 
   /** Resolves once a CRL including every revocation committed before the call is on disk. */
   async reissue(): Promise<void> {
-    if (this.#running !== undefined) {
-      this.#again = true;
-      // Wait for the running one, then for the one it chains (which sees our revocation).
-      await this.#running;
-      if (this.#running !== undefined) await this.#running;
-      return;
-    }
-    this.#running = this.#loop().finally(() => {
-      this.#running = undefined;
-    });
-    await this.#running;
+    await this.#reissue.run();
   }
 
   async close(): Promise<void> {
-    await this.#running?.catch(() => undefined);
+    await this.#reissue.settled();
     await this.#signer.close();
   }
 
-  async #loop(): Promise<void> {
-    do {
-      this.#again = false;
-      const now = (this.deps.now ?? Date.now)();
-      const revoked = await this.deps.store.listRevokedCertificates();
-      const entries: CrlEntry[] = revoked.filter((c) => c.notAfter > now).map((c) => ({ serial: c.serial, revokedAt: new Date(c.revokedAt), reason: CRL_REASON[c.reason] }));
-      const crlNumber = await this.#nextNumber(now);
-      const pem = await this.#signer.issue(entries, crlNumber, this.deps.validityMs);
-      await writeFileAtomic(this.deps.path, pem, 0o644);
-      this.#last = crlNumber;
-      this.deps.log.info({ file: this.deps.path, entries: entries.length, crlNumber: crlNumber.toString() }, 'CRL reissued');
-    } while (this.#again);
+  async #reissueOnce(): Promise<void> {
+    const now = (this.deps.now ?? Date.now)();
+    const revoked = await this.deps.store.listRevokedCertificates();
+    const entries: CrlEntry[] = revoked.filter((c) => c.notAfter > now).map((c) => ({ serial: c.serial, revokedAt: new Date(c.revokedAt), reason: CRL_REASON[c.reason] }));
+    const crlNumber = await this.#nextNumber(now);
+    const pem = await this.#signer.issue(entries, crlNumber, this.deps.validityMs);
+    await writeFileAtomic(this.deps.path, pem, 0o644);
+    this.#last = crlNumber;
+    this.deps.log.info({ file: this.deps.path, entries: entries.length, crlNumber: crlNumber.toString() }, 'CRL reissued');
   }
 
   async #nextNumber(now: number): Promise<bigint> {
