@@ -12,24 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttestationResult } from '@vigil/protocol';
 import { VerifierService } from '../server/src/verifier/index.js';
 import { closed } from './harness/broker.js';
-import { delay, enrollSimDevices, simEvidence, SimDevice, startSimServer, type SimServer } from './harness/sim-fleet.js';
+import { delay, simEvidence, SimDevice, startSimServer, type SimServer } from './harness/sim-fleet.js';
+import { connectSimDevice } from './harness/sim-devices.js';
+import { resultCodes } from './harness/verdicts.js';
 
 const TTL_SECONDS = 4;
 let env: SimServer;
 const devices: SimDevice[] = [];
 
-async function device(): Promise<SimDevice> {
-  const [id] = await enrollSimDevices(env.store, env.ca, 1, 'fresh');
-  const d = new SimDevice(id!);
-  await d.connect(env.port, env.ca.certificatePem);
-  devices.push(d);
-  return d;
-}
-
-function codes(r: AttestationResult): string[] {
-  if (!r.ok) return [`error:${r.error}`];
-  return Object.entries(r.verdict.submods).flatMap(([sub, a]) => (a?.['vigil.reasons'] ?? []).map((x) => `${sub}/${x.code}`));
-}
+const device = (): Promise<SimDevice> => connectSimDevice(env, 'fresh', devices);
 
 function status(r: AttestationResult): string {
   if (!r.ok) return `error:${r.error}`;
@@ -66,7 +57,7 @@ describe('replay', () => {
     const second = await d.freshChallenge();
     await d.publishEvidence({ ...old, challengeId: second.challengeId });
     const result = await d.results.take((r) => r.challengeId === second.challengeId);
-    expect(codes(result)).toEqual(['identity/nonce-mismatch']);
+    expect(resultCodes(result)).toEqual(['identity/nonce-mismatch']);
     expect(status(result)).toBe('contraindicated');
     await expectRevoked(d);
   });
@@ -79,7 +70,7 @@ describe('replay', () => {
     expect(status(await d.results.take((r) => r.challengeId === c.challengeId))).toBe('affirming');
     await d.publishEvidence(evidence);
     const again = await d.results.take((r) => r.challengeId === c.challengeId);
-    expect(codes(again)).toEqual(['identity/challenge-used']);
+    expect(resultCodes(again)).toEqual(['identity/challenge-used']);
     await expectRevoked(d);
   });
 
@@ -88,7 +79,7 @@ describe('replay', () => {
     const c = await d.freshChallenge();
     const forged = { ...c, challengeId: 'NeverIssuedChallenge00' };
     await d.publishEvidence(simEvidence(d.tpm, forged));
-    expect(codes(await d.results.take((r) => r.challengeId === forged.challengeId))).toEqual(['identity/challenge-unknown']);
+    expect(resultCodes(await d.results.take((r) => r.challengeId === forged.challengeId))).toEqual(['identity/challenge-unknown']);
     await expectRevoked(d);
   });
 });
@@ -100,7 +91,7 @@ describe('expiry', () => {
     await delay(Math.max(0, c.expiresAt - Date.now()) + 300);
     await d.publishEvidence(simEvidence(d.tpm, c));
     const late = await d.results.take((r) => r.challengeId === c.challengeId);
-    expect(codes(late)).toEqual(['identity/challenge-expired']);
+    expect(resultCodes(late)).toEqual(['identity/challenge-expired']);
     expect(status(late)).toBe('warning');
     const [record] = await env.store.listAttestations(d.deviceId, 1);
     expect(record?.challengeId).toBe(c.challengeId);
@@ -112,7 +103,7 @@ describe('expiry', () => {
     // Sent again, it is judged the same way (the store's order is unknown, other device, used,
     // expired, and an expired challenge was never consumed): still late, still not trusted.
     await d.publishEvidence(simEvidence(d.tpm, c));
-    expect(codes(await d.results.take((r) => r.challengeId === c.challengeId))).toEqual(['identity/challenge-expired']);
+    expect(resultCodes(await d.results.take((r) => r.challengeId === c.challengeId))).toEqual(['identity/challenge-expired']);
     expect((await env.store.getDevice(d.deviceId))?.lastVerifiedAt).toBeNull();
     // A fresh challenge answered in time trusts it again.
     expect(status(await d.attest())).toBe('affirming');
@@ -130,7 +121,7 @@ describe('answering twice', () => {
     const first = await d.results.take((r) => r.challengeId === c.challengeId);
     const second = await d.results.take((r) => r.challengeId === c.challengeId);
     expect([status(first), status(second)].sort()).toEqual(['affirming', 'contraindicated']);
-    expect([...codes(first), ...codes(second)]).toEqual(['identity/challenge-used']);
+    expect([...resultCodes(first), ...resultCodes(second)]).toEqual(['identity/challenge-used']);
     await expectRevoked(d);
   });
 });
@@ -141,7 +132,7 @@ describe('the TPM clock (TPMS_CLOCK_INFO)', () => {
     expect(status(await d.attest())).toBe('affirming');
     d.tpm.reboot();
     const r = await d.attest();
-    expect(codes(r)).toEqual(['identity/tpm-reboot']);
+    expect(resultCodes(r)).toEqual(['identity/tpm-reboot']);
     expect(status(r)).toBe('affirming');
   });
 
@@ -162,7 +153,7 @@ describe('the TPM clock (TPMS_CLOCK_INFO)', () => {
     expect(outcome.ok && outcome.status).toBe('affirming');
     await d.publishEvidence(earlier);
     const r = await d.results.take((x) => x.challengeId === first.challengeId);
-    expect(codes(r)).toEqual([]);
+    expect(resultCodes(r)).toEqual([]);
     expect(status(r)).toBe('affirming');
     const stored = await env.store.getDevice(d.deviceId);
     expect(stored?.tpmClock).toEqual(laterClock);
@@ -175,7 +166,7 @@ describe('the TPM clock (TPMS_CLOCK_INFO)', () => {
     const r = await d.attest((p) => {
       p.attest = { ...p.attest, clockInfo: { ...p.attest.clockInfo, clock: p.attest.clockInfo.clock - 500_000n } };
     });
-    expect(codes(r)).toEqual(['identity/clock-went-back']);
+    expect(resultCodes(r)).toEqual(['identity/clock-went-back']);
     expect(status(r)).toBe('contraindicated');
     await expectRevoked(d);
   });
@@ -187,7 +178,7 @@ describe('the TPM clock (TPMS_CLOCK_INFO)', () => {
     const r = await d.attest((p) => {
       p.attest = { ...p.attest, clockInfo: { ...p.attest.clockInfo, restartCount: 4 } };
     });
-    expect(codes(r)).toEqual(['identity/restart-count-decreased']);
+    expect(resultCodes(r)).toEqual(['identity/restart-count-decreased']);
     await expectRevoked(d);
   });
 
@@ -199,7 +190,7 @@ describe('the TPM clock (TPMS_CLOCK_INFO)', () => {
     const r = await d.attest((p) => {
       p.attest = { ...p.attest, clockInfo: { ...p.attest.clockInfo, resetCount: p.attest.clockInfo.resetCount - 1, clock: p.attest.clockInfo.clock + 10_000n } };
     });
-    expect(codes(r)).toEqual(['identity/reset-count-decreased']);
+    expect(resultCodes(r)).toEqual(['identity/reset-count-decreased']);
     await expectRevoked(d);
   });
 
@@ -211,7 +202,7 @@ describe('the TPM clock (TPMS_CLOCK_INFO)', () => {
     const r = await d.attest((p) => {
       p.attest = { ...p.attest, extraData: new Uint8Array(32), clockInfo: { ...p.attest.clockInfo, clock: 1n << 60n } };
     });
-    expect(codes(r)).toEqual(['identity/nonce-mismatch']);
+    expect(resultCodes(r)).toEqual(['identity/nonce-mismatch']);
     // ...leaves the verified clock where the last good quote put it.
     expect((await env.store.getDevice(d.deviceId))?.tpmClock).toEqual(verified);
   });

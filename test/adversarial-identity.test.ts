@@ -6,26 +6,17 @@
  * and leave Y's standing, its open challenge and its verdicts untouched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topics, type AttestationResult } from '@vigil/protocol';
+import { topics } from '@vigil/protocol';
 import { closed, connectClient, subscribeResult } from './harness/broker.js';
 import { makeForeignCa, makeDeviceCredentials } from './harness/pki.js';
-import { enrollSimDevices, simEvidence, SimDevice, startSimServer, type SimServer } from './harness/sim-fleet.js';
+import { simEvidence, SimDevice, startSimServer, type SimServer } from './harness/sim-fleet.js';
+import { connectSimDevice } from './harness/sim-devices.js';
+import { resultCodes } from './harness/verdicts.js';
 
 let env: SimServer;
 const devices: SimDevice[] = [];
 
-async function device(): Promise<SimDevice> {
-  const [id] = await enrollSimDevices(env.store, env.ca, 1, 'ident');
-  const d = new SimDevice(id!);
-  await d.connect(env.port, env.ca.certificatePem);
-  devices.push(d);
-  return d;
-}
-
-function codes(r: AttestationResult): string[] {
-  if (!r.ok) return [`error:${r.error}`];
-  return Object.entries(r.verdict.submods).flatMap(([sub, a]) => (a?.['vigil.reasons'] ?? []).map((x) => `${sub}/${x.code}`));
-}
+const device = (): Promise<SimDevice> => connectSimDevice(env, 'ident', devices);
 
 beforeAll(async () => {
   env = await startSimServer({ overrides: [{ path: 'attestation.intervalSeconds', value: 3600, flag: 'test' }] });
@@ -48,7 +39,7 @@ describe('a device speaking for another', () => {
     expect(await env.store.listAttestations(y.deviceId, 10)).toEqual([]);
     // The victim answers its own challenge afterwards: it was not consumed by the attempt.
     await y.publishEvidence(forged);
-    expect(codes(await y.results.take((r) => r.challengeId === challenge.challengeId))).toEqual([]);
+    expect(resultCodes(await y.results.take((r) => r.challengeId === challenge.challengeId))).toEqual([]);
   });
 
   it('reusing the victim’s valid evidence on its own topic: challenge-other-device, the attacker is revoked, the victim’s challenge is untouched', async () => {
@@ -57,13 +48,13 @@ describe('a device speaking for another', () => {
     const victims = simEvidence(y.tpm, challenge);
     await x.publishEvidence(victims);
     const result = await x.results.take((r) => r.challengeId === challenge.challengeId);
-    expect(codes(result)).toEqual(['identity/challenge-other-device']);
+    expect(resultCodes(result)).toEqual(['identity/challenge-other-device']);
     await closed(x.client!);
     expect((await env.store.getDevice(x.deviceId))?.revoked).toBe(true);
     // Y never saw X's result, and its own answer is still good.
     expect(y.results.items.filter((r) => r.challengeId === challenge.challengeId)).toEqual([]);
     await y.publishEvidence(victims);
-    expect(codes(await y.results.take((r) => r.challengeId === challenge.challengeId))).toEqual([]);
+    expect(resultCodes(await y.results.take((r) => r.challengeId === challenge.challengeId))).toEqual([]);
     expect((await env.store.getDevice(y.deviceId))?.revoked).toBe(false);
   });
 
@@ -71,7 +62,7 @@ describe('a device speaking for another', () => {
     const [x, y] = [await device(), await device()];
     const challenge = await x.freshChallenge();
     await x.publishEvidence(simEvidence(y.tpm, challenge));
-    expect(codes(await x.results.take((r) => r.challengeId === challenge.challengeId))).toEqual(['identity/bad-signature']);
+    expect(resultCodes(await x.results.take((r) => r.challengeId === challenge.challengeId))).toEqual(['identity/bad-signature']);
     await closed(x.client!);
     expect((await env.store.getDevice(y.deviceId))?.revoked).toBe(false);
   });
@@ -87,7 +78,7 @@ describe('connecting as another', () => {
     await env.logs.waitFor((l) => l.reason === 'client-id-mismatch' && l.clientId === y.deviceId && l.deviceId === x.deviceId);
     // MQTT would let a second connection with the same client id take the session over; here Y is still on.
     expect(y.client!.connected).toBe(true);
-    expect(codes(await y.attest())).toEqual([]);
+    expect(resultCodes(await y.attest())).toEqual([]);
   });
 
   it('a certificate naming the victim from another CA with the fleet CA’s very name: refused at the handshake, the victim unaffected', async () => {
@@ -98,7 +89,7 @@ describe('connecting as another', () => {
     expect(outcome.kind).not.toBe('connected');
     await env.logs.waitFor((l) => l.reason === 'untrusted-issuer' && typeof l.subject === 'string' && (l.subject as string).includes(y.deviceId));
     expect(y.client!.connected).toBe(true);
-    expect(codes(await y.attest())).toEqual([]);
+    expect(resultCodes(await y.attest())).toEqual([]);
   });
 });
 
@@ -110,9 +101,9 @@ describe('listening to others', () => {
     for (const filter of ['#', '+/+/#', '$SYS/#', 'vigil/v1/devices/+/result', topics.deviceResult(y.deviceId), topics.deviceChallenge(y.deviceId), '$share/g/vigil/v1/devices/+/evidence']) {
       expect(await subscribeResult(x.client!, filter), filter).toBe(128);
     }
-    expect(codes(await y.attest())).toEqual([]);
+    expect(resultCodes(await y.attest())).toEqual([]);
     // X's own traffic still flows (after Y's, on the same broker): whatever reached X is its own.
-    expect(codes(await x.attest())).toEqual([]);
+    expect(resultCodes(await x.attest())).toEqual([]);
     expect(received.every((t) => t.includes(`/${x.deviceId}/`) || t === topics.fleetRevocations)).toBe(true);
     expect(received.some((t) => t.includes(y.deviceId))).toBe(false);
   });
@@ -131,7 +122,7 @@ describe('listening to others', () => {
     again.client!.on('packetreceive', (p: { cmd: string; retain?: boolean; topic?: string }) => {
       if (p.cmd === 'publish' && p.retain === true) retained.push(p.topic ?? '');
     });
-    expect(codes(await again.attest())).toEqual([]);
+    expect(resultCodes(await again.attest())).toEqual([]);
     expect(retained).toEqual([]);
   });
 });

@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../server/src/webhook/index.js';
 import { closed, connectClient } from './harness/broker.js';
-import { delay, enrollSimDevices, SimDevice, startSimServer, type SimServer } from './harness/sim-fleet.js';
+import { delay, SimDevice, startSimServer, type SimServer } from './harness/sim-fleet.js';
+import { connectSimDevice } from './harness/sim-devices.js';
 
 const SECRET = 'fault-webhook-secret-0123456789';
 
@@ -86,10 +87,7 @@ afterAll(async () => {
 });
 
 async function contraindicate(): Promise<SimDevice> {
-  const [id] = await enrollSimDevices(env.store, env.ca, 1, 'hook');
-  const d = new SimDevice(id!);
-  await d.connect(env.port, env.ca.certificatePem);
-  devices.push(d);
+  const d = await connectSimDevice(env, 'hook', devices);
   const result = await d.attest((p) => {
     p.attest = { ...p.attest, extraData: new Uint8Array(32) };
   });
@@ -98,10 +96,7 @@ async function contraindicate(): Promise<SimDevice> {
 }
 
 it('a dead endpoint: the device is cut off, refused and announced while the call hangs; the call is delivered once the endpoint answers', async () => {
-  const [watcherId] = await enrollSimDevices(env.store, env.ca, 1, 'watcher');
-  const watcher = new SimDevice(watcherId!);
-  await watcher.connect(env.port, env.ca.certificatePem);
-  devices.push(watcher);
+  const watcher = await connectSimDevice(env, 'watcher', devices);
   const first = await contraindicate();
   // Revocation, all the way: live session closed, the fleet event out, reconnection refused.
   await closed(first.client!);

@@ -318,14 +318,4 @@ export class TestDevice {
   }
 }
 
-/** The verdict of a result, or a failure naming what came instead. */
-export function verdictOf(result: AttestationResult) {
-  if (!result.ok) throw new Error(`expected a verdict, got error ${result.error}: ${result.message}`);
-  return result.verdict;
-}
-
-/** Every reason code of a verdict, as `submodule/code`. */
-export function reasonCodes(result: AttestationResult): string[] {
-  const v = verdictOf(result);
-  return Object.entries(v.submods).flatMap(([sub, a]) => (a?.['vigil.reasons'] ?? []).map((r) => `${sub}/${r.code}`));
-}
+export { verdictOf, reasonCodes } from './verdicts.js';

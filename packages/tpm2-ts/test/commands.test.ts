@@ -1,7 +1,8 @@
 // Every command definition round-trips against a real swtpm.
 import { createHash, randomBytes, verify as cryptoVerify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSwtpm, type SwtpmInstance } from '../../../test/harness/swtpm.js';
+import type { SwtpmInstance } from '../../../test/harness/swtpm.js';
+import { useSwtpm } from '../../../test/harness/swtpm-suite.js';
 import { unmarshal } from '../src/codec/codec.js';
 import { Certify, Quote } from '../src/commands/attestation.js';
 import { GetCapability } from '../src/commands/capability.js';
@@ -41,14 +42,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 describe('TPM commands against swtpm', () => {
   let sim: SwtpmInstance;
   let tpm: Tpm;
-  beforeAll(async () => {
-    sim = await startSwtpm();
-    tpm = sim.connect();
-  });
-  afterAll(async () => {
-    await tpm?.close();
-    await sim?.stop();
-  });
+  useSwtpm((suite) => ({ sim, tpm } = suite));
 
   it('Startup after start-up reports TPM_RC_INITIALIZE; SelfTest and GetTestResult succeed', async () => {
     const err = await tpm.execute(Startup, { startupType: TPM_SU.CLEAR }).catch((e: unknown) => e);

@@ -1,8 +1,9 @@
 // EK templates against what swtpm_setup provisioned: the EK we create from
 // the TCG template is the key in the EK certificate read from NV.
 import { X509Certificate } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSwtpm, type SwtpmInstance } from '../../../test/harness/swtpm.js';
+import { describe, expect, it } from 'vitest';
+import type { SwtpmInstance } from '../../../test/harness/swtpm.js';
+import { useSwtpm } from '../../../test/harness/swtpm-suite.js';
 import { ReadPublic } from '../src/commands/object.js';
 import { publicKeyFromTpmt } from '../src/crypto/public-key.js';
 import { createAk, loadAk } from '../src/keys/ak.js';
@@ -17,14 +18,7 @@ const spki = (k: ReturnType<typeof publicKeyFromTpmt>): string => hex(k.export({
 describe('EK and AK templates against swtpm', () => {
   let sim: SwtpmInstance;
   let tpm: Tpm;
-  beforeAll(async () => {
-    sim = await startSwtpm();
-    tpm = sim.connect();
-  });
-  afterAll(async () => {
-    await tpm?.close();
-    await sim?.stop();
-  });
+  useSwtpm((suite) => ({ sim, tpm } = suite));
 
   for (const [kind, persistent, manufactured] of [
     ['rsa', 0x81010001, 'rsa2048'],

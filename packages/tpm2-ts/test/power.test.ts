@@ -1,7 +1,8 @@
 // Power cycling through swtpm's control channel, and restarts of the process.
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSwtpm, type SwtpmInstance } from '../../../test/harness/swtpm.js';
+import { describe, expect, it } from 'vitest';
+import type { SwtpmInstance } from '../../../test/harness/swtpm.js';
+import { useSwtpm } from '../../../test/harness/swtpm-suite.js';
 import { ReadClock } from '../src/commands/clock.js';
 import { PCR_Extend } from '../src/commands/integrity.js';
 import { NV_DefineSpace, NV_ReadPublic } from '../src/commands/nv.js';
@@ -21,14 +22,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 describe('power cycle and restart', () => {
   let sim: SwtpmInstance;
   let tpm: Tpm;
-  beforeAll(async () => {
-    sim = await startSwtpm();
-    tpm = sim.connect();
-  });
-  afterAll(async () => {
-    await tpm?.close();
-    await sim?.stop();
-  });
+  useSwtpm((suite) => ({ sim, tpm } = suite));
 
   const pcr10 = async (): Promise<string> => hex((await readPcrs(tpm, [{ hashAlg: TPM_ALG.SHA256, pcrs: [10] }])).values.get(TPM_ALG.SHA256)!.get(10)!);
   const extend10 = (): Promise<unknown> =>
