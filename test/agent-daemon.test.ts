@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { msg, startAgent, type AgentLogLine, type AgentProcess } from '../agent/test/helpers/agent-process.js';
+import { agentRunArgs, msg, startAgent, type AgentLogLine, type AgentProcess } from '../agent/test/helpers/agent-process.js';
 import { startTestServer, type TestServer } from '../agent/test/helpers/server.js';
 import { readStatusFile } from '../agent/src/daemon/status-file.js';
 import type { AgentStatus } from '../agent/src/daemon/status-schema.js';
@@ -79,22 +79,7 @@ function device(name: string, tpm: () => SwtpmInstance): Device {
 /** `vigil-agent run` for a device, with test-speed timings; extra flags appended. */
 function start(d: Device, extra: string[] = []): AgentProcess {
   const agent = startAgent([
-    'run',
-    '--server',
-    server.url,
-    '--ca',
-    server.caFile,
-    '--tpm',
-    d.tpm().uri,
-    '--state',
-    d.state,
-    '--model',
-    d.models,
-    // swtpm has no firmware event log and these hosts have no IMA for us: both absent, reported.
-    '--eventlog',
-    join(tmp.path, 'absent-event-log'),
-    '--ima-log',
-    join(tmp.path, 'absent-ima-log'),
+    ...agentRunArgs({ server: server.url, ca: server.caFile, tpm: d.tpm().uri, state: d.state, models: d.models }),
     '--reconnect-initial-delay-ms',
     '200',
     '--reconnect-max-delay-ms',

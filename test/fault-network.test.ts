@@ -9,7 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { msg, startAgent, type AgentLogLine, type AgentProcess } from '../agent/test/helpers/agent-process.js';
+import { agentRunArgs, msg, startAgent, type AgentLogLine, type AgentProcess } from '../agent/test/helpers/agent-process.js';
 import { startTestServer, type TestServer } from '../agent/test/helpers/server.js';
 import { readEnrollment } from '../agent/src/state/index.js';
 import type { LogLine } from './harness/broker.js';
@@ -51,21 +51,7 @@ async function startThroughProxy(name: string, tpm: SwtpmInstance, token: string
   await writeFile(join(models, 'weights.bin'), `weights of ${name}`);
   const state = join(dir, 'state');
   const agent = startAgent([
-    'run',
-    '--server',
-    `mqtts://localhost:${proxy.port}`,
-    '--ca',
-    server.caFile,
-    '--tpm',
-    tpm.uri,
-    '--state',
-    state,
-    '--model',
-    models,
-    '--eventlog',
-    join(tmp.path, 'absent-event-log'),
-    '--ima-log',
-    join(tmp.path, 'absent-ima-log'),
+    ...agentRunArgs({ server: `mqtts://localhost:${proxy.port}`, ca: server.caFile, tpm: tpm.uri, state, models }),
     '--token',
     token,
     '--reconnect-initial-delay-ms',

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ear } from '@vigil/protocol';
-import { msg, startAgent, type AgentLogLine, type AgentProcess } from '../agent/test/helpers/agent-process.js';
+import { agentRunArgs, msg, startAgent, type AgentLogLine, type AgentProcess } from '../agent/test/helpers/agent-process.js';
 import { startTestServer, type TestServer } from '../agent/test/helpers/server.js';
 import { readEnrollment } from '../agent/src/state/index.js';
 import { makeTempDir } from './harness/pki.js';
@@ -49,21 +49,7 @@ async function startDevice(name: string, tpm: SwtpmInstance): Promise<{ agent: A
   await mkdir(join(dir, 'models'), { recursive: true });
   await writeFile(join(dir, 'models', 'weights.bin'), `weights of ${name}`);
   const agent = startAgent([
-    'run',
-    '--server',
-    server.url,
-    '--ca',
-    server.caFile,
-    '--tpm',
-    tpm.uri,
-    '--state',
-    join(dir, 'state'),
-    '--model',
-    join(dir, 'models'),
-    '--eventlog',
-    join(tmp.path, 'absent-event-log'),
-    '--ima-log',
-    join(tmp.path, 'absent-ima-log'),
+    ...agentRunArgs({ server: server.url, ca: server.caFile, tpm: tpm.uri, state: join(dir, 'state'), models: join(dir, 'models') }),
     '--token',
     await server.newToken(),
     '--log-level',

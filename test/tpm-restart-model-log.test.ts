@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPcrs, ReadClock, Shutdown, Startup, TPM_ALG, TPM_SU, type Tpm } from '@vigil/tpm2-ts';
 import { buildEvidence, MODEL_LOG_FILE, ModelMeasurementLog } from '../agent/src/attestation/index.js';
-import { msg, startAgent, type AgentLogLine, type AgentProcess } from '../agent/test/helpers/agent-process.js';
+import { agentRunArgs, msg, startAgent, type AgentLogLine, type AgentProcess } from '../agent/test/helpers/agent-process.js';
 import { startTestServer, type TestServer } from '../agent/test/helpers/server.js';
 import { readEnrollment } from '../agent/src/state/index.js';
 import { prepareAttestationKey, type AttestationKey } from '../agent/src/tpm/index.js';
@@ -168,21 +168,7 @@ describe('the agent daemon across a TPM Restart', () => {
 
   it('re-measures its models after the Restart and stays affirming (the server sees a restart, not a tampered model log)', async () => {
     agent = startAgent([
-      'run',
-      '--server',
-      server.url,
-      '--ca',
-      server.caFile,
-      '--tpm',
-      `swtpm:host=127.0.0.1,port=${proxy.port}`,
-      '--state',
-      join(dir(), 'state'),
-      '--model',
-      join(dir(), 'models'),
-      '--eventlog',
-      join(tmp.path, 'absent-event-log'),
-      '--ima-log',
-      join(tmp.path, 'absent-ima-log'),
+      ...agentRunArgs({ server: server.url, ca: server.caFile, tpm: `swtpm:host=127.0.0.1,port=${proxy.port}`, state: join(dir(), 'state'), models: join(dir(), 'models') }),
       '--token',
       await server.newToken(),
       '--tpm-health-poll-seconds',

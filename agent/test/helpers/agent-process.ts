@@ -5,7 +5,7 @@
  * process exits are killed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const AGENT_CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
@@ -28,6 +28,34 @@ export interface AgentProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM (default) and wait for the exit. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Where a test device's agent finds its server, TPM and files. */
+export interface AgentRunTarget {
+  /** `mqtts://host:port` */
+  readonly server: string;
+  /** The fleet CA certificate file. */
+  readonly ca: string;
+  /** TPM URI (`swtpm:...`). */
+  readonly tpm: string;
+  readonly state: string;
+  /** A model folder, when the device measures one. */
+  readonly models?: string;
+}
+
+/**
+ * `vigil-agent run` for a test device, before its extra flags. swtpm has no
+ * firmware event log and test hosts no IMA list for us: both point at paths
+ * that do not exist beside the state directory (reported absent, not fatal).
+ */
+export function agentRunArgs(target: AgentRunTarget): string[] {
+  const absent = (name: string): string => join(dirname(target.state), `absent-${name}`);
+  return [
+    'run',
+    ...['--server', target.server, '--ca', target.ca, '--tpm', target.tpm, '--state', target.state],
+    ...(target.models !== undefined ? ['--model', target.models] : []),
+    ...['--eventlog', absent('event-log'), '--ima-log', absent('ima-log')],
+  ];
 }
 
 /** Starts `vigil-agent <args>` with a clean VIGIL_AGENT_* environment plus `env`. */
