@@ -96,7 +96,10 @@ export const agentFootprintBenchmark: Benchmark = {
       const label = `${bundle ? 'bundle' : 'tsc output'}, ${nodeFlags.length ? `node ${nodeFlags.join(' ')}` : 'node defaults'}`;
       try {
         await agent.logs.waitFor((l) => l.msg === 'verdict' && l.status === 'affirming', 120_000, 'the first affirming verdict');
-        await sleep(2000); // let start-up work (model hashing worker threads) wind down
+        // Idle begins when start-up work is over: V8's memory reducer collects and shrinks the heap ~8 s after the
+        // allocation rate drops, so a window opened sooner would count start-up garbage (enrollment, first hashing)
+        // as idle memory. That peak is reported on its own (peakRssMiB, VmHWM).
+        await sleep(10_000);
         process.stdout.write(`  [${label}] idle-connected for ${seconds} s ...\n`);
         const idle = await measureWindow(agent.child.pid!, seconds, verdicts);
         process.stdout.write(`  [${label}] idle:  CPU ${idle.cpuPercent} %, RSS mean ${idle.rssMeanMiB} MiB, max ${idle.rssMaxMiB} MiB\n`);
