@@ -152,6 +152,15 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     // Packets received before CONNACK are queued in memory; with the pre-auth
     // packet limit this bounds an unauthenticated connection to a few MiB.
     queueLimit: 16,
+    // aedes passes this to its mqemitter: past `concurrency` messages in
+    // flight, later ones wait in an unbounded queue that is drained by
+    // synchronous recursion when deliveries finish, and a queue of a few
+    // thousand overflows the stack (RangeError, the server dies; seen with
+    // 10,000 devices connecting while slow readers held the 100 default
+    // slots; mcollina/mqemitter#204). The limit bounds nothing the queue does
+    // not hold anyway: what is in flight is bounded by the per-client publish
+    // limits and the fleet size. So no message ever queues.
+    concurrency: 1_000_000,
     // Server publications go through aedes.publish and bypass these hooks.
     preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) {
       const session = sessionOf(client);
