@@ -103,7 +103,8 @@ export async function startLoad(options: {
     const connected = await fleet.connect(options.connectPerSecond, options.connectJitter ?? 0.5);
     const connectSeconds = (performance.now() - c0) / 1000;
     if (connected.failed > 0) throw new Error(`${connected.failed} simulated devices could not connect: ${connected.firstError}`);
-    options.log(`  ${connected.connected} connected in ${round(connectSeconds)} s (${options.connectPerSecond}/s, jittered)\n`);
+    const retries = (await fleet.snapshot()).connectRetries;
+    options.log(`  ${connected.connected} connected in ${round(connectSeconds)} s (${options.connectPerSecond}/s, jittered${retries > 0 ? `; ${retries} attempts refused or timed out and retried` : ''})\n`);
     // Each device is challenged as it subscribes; its first evidence carries the whole boot log.
     await waitFor('every simulated device to answer its first challenge', 120_000 + options.devices * 20, async () => {
       const s = await fleet!.snapshot();

@@ -166,7 +166,11 @@ export class SimDevice {
     client.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
-      client.once('close', () => reject(new Error(`${this.deviceId}: connection closed before CONNACK`)));
+      client.once('close', () => {
+        // A refused or timed-out attempt ends here: no background reconnects behind the caller's back.
+        client.end(true);
+        reject(new Error(`${this.deviceId}: connection closed before CONNACK`));
+      });
     });
     await client.subscribeAsync([topics.deviceResult(this.deviceId), topics.fleetRevocations], { qos: 1 });
     // Last: the server challenges a device as soon as it subscribes to its challenges.

@@ -37,6 +37,7 @@ export interface FleetSnapshot {
   readonly devices: number;
   readonly connected: number;
   readonly connectFailures: number;
+  readonly connectRetries: number;
   readonly disconnects: number;
   readonly challenges: number;
   readonly evidenceSent: number;
@@ -183,6 +184,7 @@ export class Fleet {
       devices: this.size,
       connected: sum((s) => s.connected),
       connectFailures: sum((s) => s.connectFailures),
+      connectRetries: sum((s) => s.connectRetries),
       disconnects: sum((s) => s.disconnects),
       challenges: sum((s) => s.challenges),
       evidenceSent: sum((s) => s.evidenceSent),

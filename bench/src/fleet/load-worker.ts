@@ -23,6 +23,9 @@ let byId = new Map<string, SimDevice>();
 let latencies: number[] = [];
 const outcomes: Record<string, number> = {};
 let connectFailures = 0;
+let connectRetries = 0;
+/** Connection attempts per device before it counts as failed (1, 2, 4, 8, 16 s apart, ±50 %). */
+const CONNECT_ATTEMPTS = 6;
 let requestsSkipped = 0;
 let looping = false;
 let rateTimer: NodeJS.Timeout | undefined;
@@ -63,13 +66,21 @@ async function connectAll(perSecond: number, jitter: number): Promise<void> {
       const at = start + i * slot + (Math.random() * 2 - 1) * jitter * slot;
       const wait = at - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      if (stopped) return;
-      try {
-        await d.connect(m.port, m.caPem);
-        connected++;
-      } catch (err) {
-        connectFailures++;
-        firstError ??= (err as Error).message;
+      // Like the agent: a refused or timed-out attempt is retried after a jittered, doubling delay.
+      for (let attempt = 0; !stopped; attempt++) {
+        try {
+          await d.connect(m.port, m.caPem);
+          connected++;
+          return;
+        } catch (err) {
+          if (attempt + 1 >= CONNECT_ATTEMPTS) {
+            connectFailures++;
+            firstError ??= (err as Error).message;
+            return;
+          }
+          connectRetries++;
+          await new Promise((r) => setTimeout(r, Math.min(16_000, 1000 * 2 ** attempt) * (0.5 + Math.random())));
+        }
       }
     }),
   );
@@ -123,6 +134,7 @@ function stats(): WorkerStats {
   const out: WorkerStats = {
     connected,
     connectFailures,
+    connectRetries,
     disconnects,
     challenges,
     evidenceSent,

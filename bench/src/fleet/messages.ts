@@ -53,6 +53,8 @@ export interface LedgerCounts {
 export interface WorkerStats {
   readonly connected: number;
   readonly connectFailures: number;
+  /** Connection attempts that failed and were retried (the server refused or timed out the handshake under the ramp). */
+  readonly connectRetries: number;
   readonly disconnects: number;
   readonly challenges: number;
   readonly evidenceSent: number;
