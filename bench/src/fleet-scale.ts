@@ -55,6 +55,8 @@ interface Gap {
 interface SearchStep {
   readonly fleet: number;
   readonly offeredPerSecond: number;
+  /** The fleet whose schedule the verdicts carried in the window amount to (verdicts/s × interval): the schedule's own share swings with its phases. */
+  readonly carriedFleet: number;
   readonly window: WindowResult;
   readonly held: boolean;
   readonly why?: string;
@@ -219,17 +221,17 @@ async function searchLargestFleet(
             ? `${w.requestsSkipped} requests skipped: devices still waiting for a verdict`
             : undefined;
     const held = why === undefined;
-    steps.push({ fleet: m, offeredPerSecond: round(target), window: w, held, ...(why !== undefined ? { why } : {}) });
+    steps.push({ fleet: m, offeredPerSecond: round(target), carriedFleet: Math.round(w.verdictsPerSecond * options.intervalSeconds), window: w, held, ...(why !== undefined ? { why } : {}) });
     options.log(formatWindow(`fleet of ${m} (load)`, w).replace('\n', held ? '  held\n' : `  NOT held: ${why}\n`));
     return held;
   };
   const timeLeft = () => options.budgetMs - (performance.now() - start) >= stepMs;
-  // Upwards by factors while every step holds.
-  for (const factor of [1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32]) {
-    if (failing !== null || !timeLeft()) break;
-    const m = Math.round(options.size * factor);
+  // Upwards while every step holds: twice the fleet first, then by half again while p99 is far from 1 s, by a fifth once it is not.
+  let m = options.size * 2;
+  while (failing === null && timeLeft()) {
     if (await tryFleet(m)) largest = m;
     else failing = m;
+    m = Math.round((m * (steps.at(-1)!.window.p99Ms < 250 ? 1.5 : 1.2)) / 100) * 100;
   }
   // Then halve the interval between the largest that held and the first that did not.
   while (failing !== null && failing - largest > Math.max(500, options.size * 0.1) && timeLeft()) {
@@ -358,13 +360,15 @@ export const fleetBenchmark: Benchmark = {
           intervalSeconds,
           baseHeld: run.p99_ms < 1000 && lostVerdicts === 0,
           budgetMs: searchSeconds * 1000,
-          windowSeconds: q ? 2 : 15,
+          windowSeconds: q ? 2 : 10,
           settleMs: q ? 500 : 3000,
           log,
         });
         const projectedRssMiB = round(run.server.rss_mib_end + ((found.largest - devices) * rssPerConnection) / MiB);
+        const largestStep = found.steps.find((st) => st.fleet === found.largest);
         search = {
           method: 'verdict load of a fleet of M (M / interval verdicts per second) on the connected fleet; connections beyond it projected',
+          largest_step_carried_fleet: largestStep?.carriedFleet ?? null,
           budget_s: searchSeconds,
           steps: found.steps,
           largest_fleet_p99_under_1s: found.largest,
