@@ -251,7 +251,7 @@ export const fleetBenchmark: Benchmark = {
     minutes: 'length of the measured run (default 10)',
     interval: 'attestation interval, s (default 60)',
     ramp: 'connections per second while the fleet connects (default 125, each slot jittered by ±50 %; refused attempts retried with backoff)',
-    processes: 'load-generator processes (default: one per 5,000 devices; a simulated device holds ~300 KiB there)',
+    processes: 'load-generator processes (default: one per 5,000 devices; a simulated device holds ~250 KiB there)',
     'sample-seconds': 'timeline resolution (default 10)',
     'search-seconds': 'time budget of the largest-fleet search (default 90, so the whole benchmark stays under 15 minutes; 0 skips it)',
   },
