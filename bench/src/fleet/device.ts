@@ -165,12 +165,19 @@ export class SimDevice {
     });
     client.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('close', () => {
-        // A refused or timed-out attempt ends here: no background reconnects behind the caller's back.
+      const onClose = (): void => {
+        // A refused or timed-out first attempt ends here: no background reconnects behind the caller's back.
+        // Only the first attempt: once connected, a later close is the reconnect logic's business.
+        client.off('connect', onConnect);
         client.end(true);
         reject(new Error(`${this.deviceId}: connection closed before CONNACK`));
-      });
+      };
+      const onConnect = (): void => {
+        client.off('close', onClose);
+        resolve();
+      };
+      client.once('connect', onConnect);
+      client.once('close', onClose);
     });
     await client.subscribeAsync([topics.deviceResult(this.deviceId), topics.fleetRevocations], { qos: 1 });
     // Last: the server challenges a device as soon as it subscribes to its challenges.
