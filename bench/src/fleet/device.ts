@@ -243,7 +243,9 @@ export class SimDevice {
       this.challengesSeen++;
       // The server re-sends an open challenge when asked again: answer each one once (a second answer is a replay).
       if (this.#answeredIds.has(c.challengeId)) return;
-      if (this.#answeredIds.size >= 64) this.#answeredIds.clear();
+      // The last 64 ids, oldest dropped first (a Set iterates in insertion order): clearing them all at once
+      // would let a challenge the server re-sends right after be answered a second time.
+      if (this.#answeredIds.size >= 64) this.#answeredIds.delete(this.#answeredIds.values().next().value!);
       this.#answeredIds.add(c.challengeId);
       const answer = this.options.autoAnswer === true && !this.#stopped;
       this.options.onChallenge?.(c, answer);
