@@ -85,7 +85,7 @@ import {
   checkTime,
 } from '../validate.js';
 import { DEVICE_LOCK_CLASS, LockId } from './locks.js';
-import { BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow } from './rules.js';
+import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow } from '../rules.js';
 import { all, asStoreError, bytes, lock, one, run, transaction, type Queryable } from './sql.js';
 
 /** Audit chain pages read per statement by `verifyAuditChain` (memory stays bounded). */
@@ -557,22 +557,7 @@ export class PostgresStore implements Store {
       const device = await one<DeviceRow>(c, 'SELECT * FROM devices WHERE id = $1 FOR UPDATE', [a.deviceId]);
       if (device === undefined) throw new StoreError('invalid-argument', `no device ${a.deviceId}`);
       const reasons = flattenReasons(a);
-      const row: Omit<AttestationRow, 'id'> = {
-        device_id: a.deviceId,
-        challenge_id: a.challengeId,
-        received_at: checkTime(a.receivedAt, 'receivedAt'),
-        evidence_digest: a.evidenceDigest,
-        status: a.status,
-        verdict: a.verdict === null ? null : JSON.stringify(a.verdict),
-        error_code: a.error?.code ?? null,
-        error_message: a.error?.message ?? null,
-        reasons: JSON.stringify(reasons),
-        policy_name: a.policy?.name ?? null,
-        policy_version: a.policy?.version ?? null,
-        tpm_clock: a.tpmClock === null ? null : a.tpmClock.clock.toString(),
-        tpm_reset_count: a.tpmClock?.resetCount ?? null,
-        tpm_restart_count: a.tpmClock?.restartCount ?? null,
-      };
+      const row = attestationRow(a, reasons);
       const inserted = await one<{ id: number }>(
         c,
         `INSERT INTO attestations (device_id, challenge_id, received_at, evidence_digest, status, verdict, error_code, error_message,

@@ -11,7 +11,7 @@ import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../e
 import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs, JsonObject } from '../entities/common.js';
 import type { Device, DeviceFilter, SetDeviceStatusInput } from '../entities/device.js';
-import type { DeviceLogState, NewDeviceLogState } from '../entities/device-log-state.js';
+import type { DeviceLogState } from '../entities/device-log-state.js';
 import type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from '../entities/webhook.js';
 import type { EnrollDeviceInput, EnrollDeviceResult } from '../entities/enrollment.js';
 import type { EnrollmentSession, NewEnrollmentSession, SessionConsumption } from '../entities/enrollment-session.js';
@@ -34,6 +34,7 @@ import type {
 } from '../entities/revocation.js';
 import { StoreError } from '../errors.js';
 import type { Store } from '../store.js';
+import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow } from '../rules.js';
 import {
   checkAction,
   checkBootstrapId,
@@ -84,9 +85,6 @@ import {
   type SessionRow,
   type TokenRow,
 } from './rows.js';
-
-/** How many boot event logs are kept per device (the current one and the one before). */
-const BOOT_LOGS_KEPT = 2;
 
 /**
  * The Store on SQLite (better-sqlite3). Every write runs in a `BEGIN
@@ -514,22 +512,7 @@ export class SqliteStore implements Store {
       if (device === undefined) throw new StoreError('invalid-argument', `no device ${a.deviceId}`);
       checkSha256Hex(a.evidenceDigest, 'evidence digest');
       const reasons = flattenReasons(a);
-      const row: Omit<AttestationRow, 'id'> = {
-        device_id: a.deviceId,
-        challenge_id: a.challengeId,
-        received_at: checkTime(a.receivedAt, 'receivedAt'),
-        evidence_digest: a.evidenceDigest,
-        status: a.status,
-        verdict: a.verdict === null ? null : JSON.stringify(a.verdict),
-        error_code: a.error?.code ?? null,
-        error_message: a.error?.message ?? null,
-        reasons: JSON.stringify(reasons),
-        policy_name: a.policy?.name ?? null,
-        policy_version: a.policy?.version ?? null,
-        tpm_clock: a.tpmClock === null ? null : a.tpmClock.clock.toString(),
-        tpm_reset_count: a.tpmClock?.resetCount ?? null,
-        tpm_restart_count: a.tpmClock?.restartCount ?? null,
-      };
+      const row = attestationRow(a, reasons);
       const id = Number(this.s.insertAttestation.run(row).lastInsertRowid);
       const previousStatus = device.status;
       let auditSeq: number | null = null;
@@ -954,37 +937,6 @@ export class SqliteStore implements Store {
       if (this.db.open) this.db.close();
     });
   }
-}
-
-function checkAdminRole(role: string): AdminCredentialRow['role'] {
-  if (role === 'viewer' || role === 'operator' || role === 'admin') return role;
-  throw new StoreError('invalid-argument', `invalid admin role: ${JSON.stringify(role)}`);
-}
-
-/** A log state as its row; the PCR and measurement JSON is the verifier's and stored as written. */
-function logStateRow(state: NewDeviceLogState, now: EpochMs): DeviceLogStateRow {
-  checkDeviceId(state.deviceId);
-  if (state.bootLogDigest !== null) checkSha256Hex(state.bootLogDigest, 'boot log digest');
-  return {
-    device_id: state.deviceId,
-    reset_count: state.resetCount,
-    boot_log_digest: state.bootLogDigest,
-    ima_entries: state.ima.entries,
-    ima_pcrs: JSON.stringify(state.ima.pcrs),
-    model_entries: state.model.entries,
-    model_pcrs: JSON.stringify(state.model.pcrs),
-    model_measurements: JSON.stringify(state.model.measurements),
-    verified_pcrs: state.verifiedPcrs === null ? null : JSON.stringify(state.verifiedPcrs),
-    updated_at: now,
-  };
-}
-
-function judgeToken(row: TokenRow | undefined, now: EpochMs): TokenCheck {
-  if (row === undefined) return { ok: false, reason: 'unknown' };
-  if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
-  if (row.expires_at <= now) return { ok: false, reason: 'expired' };
-  if (row.uses >= row.max_uses) return { ok: false, reason: 'used-up' };
-  return { ok: true, token: toToken(row) };
 }
 
 function asStoreError(what: string, err: unknown): StoreError {

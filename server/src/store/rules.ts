@@ -1,15 +1,15 @@
-import type { EpochMs } from '../entities/common.js';
-import type { NewDeviceLogState } from '../entities/device-log-state.js';
-import type { TokenCheck } from '../entities/enrollment-token.js';
-import { StoreError } from '../errors.js';
-import { toToken, type AdminCredentialRow, type DeviceLogStateRow, type TokenRow } from '../sqlite/rows.js';
-import { checkDeviceId, checkSha256Hex } from '../validate.js';
+import type { NewAttestation } from './entities/attestation.js';
+import type { EpochMs } from './entities/common.js';
+import type { NewDeviceLogState } from './entities/device-log-state.js';
+import type { TokenCheck } from './entities/enrollment-token.js';
+import { StoreError } from './errors.js';
+import { toToken, type AdminCredentialRow, type AttestationRow, type DeviceLogStateRow, type TokenRow } from './sqlite/rows.js';
+import { checkDeviceId, checkSha256Hex, checkTime } from './validate.js';
 
 /*
- * Decisions the PostgreSQL store makes exactly as the SQLite one does
- * (`../sqlite/sqlite-store.ts` keeps its own copies, private to it). Kept
- * small and pure so that the contract suite (`server/test/store-suite.ts`)
- * pins both to the same behaviour.
+ * Decisions both stores (SQLite and PostgreSQL) make the same way, written
+ * once. Kept small and pure; the contract suite (`server/test/store-suite.ts`)
+ * pins both stores to the same behaviour.
  */
 
 /** Why a token does or does not authorise an enrollment at `now`, in the documented order. */
@@ -46,3 +46,23 @@ export function logStateRow(state: NewDeviceLogState, now: EpochMs): DeviceLogSt
 
 /** How many boot event logs are kept per device (the current one and the one before), as in SQLite. */
 export const BOOT_LOGS_KEPT = 2;
+
+/** An attestation as its row (both stores insert the same columns; `reasons` already flattened). */
+export function attestationRow(a: NewAttestation, reasons: readonly unknown[]): Omit<AttestationRow, 'id'> {
+  return {
+    device_id: a.deviceId,
+    challenge_id: a.challengeId,
+    received_at: checkTime(a.receivedAt, 'receivedAt'),
+    evidence_digest: a.evidenceDigest,
+    status: a.status,
+    verdict: a.verdict === null ? null : JSON.stringify(a.verdict),
+    error_code: a.error?.code ?? null,
+    error_message: a.error?.message ?? null,
+    reasons: JSON.stringify(reasons),
+    policy_name: a.policy?.name ?? null,
+    policy_version: a.policy?.version ?? null,
+    tpm_clock: a.tpmClock === null ? null : a.tpmClock.clock.toString(),
+    tpm_reset_count: a.tpmClock?.resetCount ?? null,
+    tpm_restart_count: a.tpmClock?.restartCount ?? null,
+  };
+}
