@@ -9,7 +9,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_BOOT_LOG } from './boot-image.js';
 import { identityRecord, type SimIdentity } from './identity.js';
-import type { ControlMessage, LedgerCounts, WorkerMessage, WorkerStats } from './messages.js';
+import type { ControlMessage, WorkerMessage, WorkerStats } from './messages.js';
 import { modelRelease, type ModelFile } from './model-set.js';
 
 // From bench/src/fleet/ (tests) or bench/dist/fleet/ (benchmarks): always the built worker.
@@ -32,27 +32,14 @@ export interface FleetOptions {
   readonly reconnectMs?: number;
 }
 
-/** Everything the devices saw, summed over the processes. */
-export interface FleetSnapshot {
+/** Everything the devices saw, summed over the processes (the workers' counters, see `WorkerStats`). */
+export interface FleetSnapshot extends Omit<WorkerStats, 'cpuMs' | 'rssBytes'> {
   readonly devices: number;
-  readonly connected: number;
-  readonly connectFailures: number;
-  readonly connectRetries: number;
-  readonly disconnects: number;
-  readonly challenges: number;
-  readonly evidenceSent: number;
-  readonly answered: number;
-  readonly unanswered: number;
-  readonly requestsSkipped: number;
-  readonly bootLogsSent: number;
-  readonly outcomes: Readonly<Record<string, number>>;
   /** Evidence → result, ms, since the previous snapshot, sorted ascending. */
   readonly latencies: Float64Array;
   /** CPU time of the load generators (user + system), ms since they started, and their RSS. */
   readonly loadCpuMs: number;
   readonly loadRssBytes: number;
-  /** What the devices did with the challenges of the ledger window (`setLedgerWindow`). */
-  readonly ledger: LedgerCounts;
 }
 
 interface Worker {
