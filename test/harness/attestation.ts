@@ -36,6 +36,7 @@ import { connectClient, connectOk, LogCapture, type ConnectOutcome } from './bro
 import { readFixture, replayBootLogIntoTpm } from './boot-replay.js';
 import { makeTempDir } from './pki.js';
 import type { SwtpmInstance } from './swtpm.js';
+import { Inbox } from '../../bench/src/fleet/inbox.js';
 
 const run = promisify(execFile);
 const SERVER_CLI = join(import.meta.dirname, '..', '..', 'server', 'dist', 'cli', 'main.js');
@@ -104,41 +105,6 @@ export async function startAttestationServer(options: {
 }
 
 type Inbound = { readonly topic: string; readonly payload: Buffer };
-
-/** Messages of one topic, in arrival order, awaited one at a time. */
-class Inbox<T> {
-  readonly items: T[] = [];
-  readonly #waiters: Array<{ match: (t: T) => boolean; resolve: (t: T) => void }> = [];
-  #taken = new Set<T>();
-
-  push(item: T): void {
-    this.items.push(item);
-    for (let i = 0; i < this.#waiters.length; i++) {
-      const w = this.#waiters[i]!;
-      if (w.match(item) && !this.#taken.has(item)) {
-        this.#waiters.splice(i, 1);
-        this.#taken.add(item);
-        w.resolve(item);
-        return;
-      }
-    }
-  }
-
-  /** The first item not yet taken that matches (already here or future). */
-  take(match: (t: T) => boolean = () => true): Promise<T> {
-    const found = this.items.find((t) => !this.#taken.has(t) && match(t));
-    if (found !== undefined) {
-      this.#taken.add(found);
-      return Promise.resolve(found);
-    }
-    return new Promise((resolve) => this.#waiters.push({ match, resolve }));
-  }
-
-  /** Marks everything received so far as taken. */
-  drain(): void {
-    for (const t of this.items) this.#taken.add(t);
-  }
-}
 
 /**
  * A device under test: its swtpm (booted from a recorded event log), its

@@ -29,4 +29,9 @@ export class Inbox<T> {
     }
     return new Promise((resolve) => this.#waiters.push({ match, resolve }));
   }
+
+  /** Marks everything already here as taken: the next `take` waits for what arrives after this. */
+  drain(): void {
+    for (const t of this.items) this.#taken.add(t);
+  }
 }
