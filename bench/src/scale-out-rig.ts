@@ -13,11 +13,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { dataDir, loadFleetCaFiles, type DataDir, type FleetCa } from '@vigil/server';
+import { findDynsecPlugin, mosquittoConf } from './mosquitto-conf.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER_CLI = join(ROOT, 'server', 'dist', 'cli', 'main.js');
-const REFERENCE_CONF = join(ROOT, 'deploy', 'mosquitto', 'mosquitto.conf');
 const INSTALL_CRL = join(ROOT, 'deploy', 'mosquitto', 'install-crl.sh');
 
 /** A process we started and the CPU time it and its children used, read from /proc. */
@@ -169,27 +169,17 @@ export async function startScaleOutRig(replicaNames: readonly string[]): Promise
     await run(process.execPath, [SERVER_CLI, 'broker', 'server-certificate', '--data', first.root, '--san', 'localhost', '--san', '127.0.0.1', '--out-dir', mqDir]);
     await run(process.execPath, [SERVER_CLI, 'broker', 'dynsec-config', ...replicaNames.flatMap((n) => ['--replica', n]), '--out', join(mqDir, 'dynamic-security.json')]);
     const port = await freePort();
-    const plugin = ['/usr/lib', ...readdirSync('/usr/lib').map((d) => join('/usr/lib', d))].map((d) => join(d, 'mosquitto_dynamic_security.so')).find(existsSync);
+    const plugin = findDynsecPlugin();
     if (plugin === undefined) throw new Error('the Mosquitto dynamic-security plugin is not installed (apt-get install mosquitto)');
-    const replace: Record<string, string> = {
-      listener: `listener ${port} 127.0.0.1`,
-      cafile: `cafile ${join(mqDir, 'ca.pem')}`,
-      certfile: `certfile ${join(mqDir, 'broker.pem')}`,
-      keyfile: `keyfile ${join(mqDir, 'broker.key')}`,
-      crlfile: `crlfile ${join(mqDir, 'crl.pem')}`,
-      plugin: `plugin ${plugin}`,
-      plugin_opt_config_file: `plugin_opt_config_file ${join(mqDir, 'dynamic-security.json')}`,
-    };
-    const conf = readFileSync(REFERENCE_CONF, 'utf8')
-      .split('\n')
-      .map((l) => replace[/^([a-z_]+)\s/.exec(l)?.[1] ?? ''] ?? l)
-      .concat([
-        `pid_file ${join(mqDir, 'mosquitto.pid')}`,
+    const conf = mosquittoConf({
+      dir: mqDir,
+      port,
+      plugin,
+      extra: [
         ...(process.env['VIGIL_BENCH_DEBUG'] === '1' ? [`log_dest file ${join(tmpdir(), 'vigil-bench-mosquitto.log')}`, 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'] : ['log_dest none']),
         'persistence false',
-        '',
-      ])
-      .join('\n');
+      ],
+    });
     writeFileSync(join(mqDir, 'mosquitto.conf'), conf);
     const mqUser = userIds('mosquitto');
     if (mqUser !== undefined) for (const f of ['', ...readdirSync(mqDir)]) chownSync(join(mqDir, f), mqUser.uid, mqUser.gid);

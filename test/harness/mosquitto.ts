@@ -19,7 +19,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,21 +27,12 @@ import { promisify } from 'node:util';
 import { hours, type FleetCa } from '@vigil/server';
 import { dynsecConfigFile } from '../../server/src/broker-external/dynsec/config-file.js';
 import { issueVerifierCredentials, type VerifierCredentials } from '../../server/src/broker-external/index.js';
+import { findDynsecPlugin, mosquittoConf } from '../../bench/src/mosquitto-conf.js';
 import { sharedKeyPem } from './pki.js';
 
 const run = promisify(execFile);
 
-export const REFERENCE_CONF = join(import.meta.dirname, '..', '..', 'deploy', 'mosquitto', 'mosquitto.conf');
 export const INSTALL_CRL = join(import.meta.dirname, '..', '..', 'deploy', 'mosquitto', 'install-crl.sh');
-
-/** Debian puts the plugin under /usr/lib/<multiarch triplet>/. */
-export function findDynsecPlugin(): string | undefined {
-  for (const dir of ['/usr/lib', ...(existsSync('/usr/lib') ? readdirSync('/usr/lib').map((d) => join('/usr/lib', d)) : [])]) {
-    const candidate = join(dir, 'mosquitto_dynamic_security.so');
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 function hasCommand(cmd: string): boolean {
   try {
@@ -93,28 +84,6 @@ function mosquittoUser(): { uid: number; gid: number } | undefined {
   };
 }
 
-/** The reference configuration with this instance's port and file locations. */
-export function testConfig(reference: string, dir: string, port: number, plugin: string): string {
-  const replace: Record<string, string> = {
-    listener: `listener ${port} 127.0.0.1`,
-    cafile: `cafile ${join(dir, 'ca.pem')}`,
-    certfile: `certfile ${join(dir, 'broker.pem')}`,
-    keyfile: `keyfile ${join(dir, 'broker.key')}`,
-    crlfile: `crlfile ${join(dir, 'crl.pem')}`,
-    plugin: `plugin ${plugin}`,
-    plugin_opt_config_file: `plugin_opt_config_file ${join(dir, 'dynamic-security.json')}`,
-  };
-  const seen = new Set<string>();
-  const lines = reference.split('\n').map((line) => {
-    const key = /^([a-z_]+)\s/.exec(line)?.[1];
-    if (key === undefined || replace[key] === undefined) return line;
-    seen.add(key);
-    return replace[key]!;
-  });
-  for (const key of Object.keys(replace)) if (!seen.has(key)) throw new Error(`the reference mosquitto.conf has no ${key} line`);
-  return [...lines, `pid_file ${join(dir, 'mosquitto.pid')}`, `log_dest file ${join(dir, 'mosquitto.log')}`, 'log_type all', 'persistence false', ''].join('\n');
-}
-
 const WATCHDOG =
   'dir="$1"; shift; exec 3<&0; "$@" & p=$!; ( read _ <&3; kill -TERM $p 2>/dev/null ) & w=$!; wait $p; rc=$?; kill $w 2>/dev/null; rm -rf "$dir"; exit $rc';
 
@@ -139,7 +108,7 @@ export async function startMosquitto(ca: FleetCa, options: { replicas: readonly 
     'broker.key': keyPem,
     'crl.pem': crlPem,
     'dynamic-security.json': dynsecConfigFile([...options.replicas, 'test-admin']),
-    'mosquitto.conf': testConfig(readFileSync(REFERENCE_CONF, 'utf8'), dir, port, plugin),
+    'mosquitto.conf': mosquittoConf({ dir, port, plugin, extra: [`log_dest file ${join(dir, 'mosquitto.log')}`, 'log_type all', 'persistence false'] }),
   };
   for (const [name, text] of Object.entries(files)) {
     writeFileSync(join(dir, name), text, { mode: name.endsWith('.key') || name.endsWith('.json') ? 0o600 : 0o644 });
