@@ -1,8 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
+import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { accessPolicyFor } from '../src/broker/access.js';
 import { MqttFrameScanner } from '../src/broker/frame-scanner.js';
+import { encodePublishQos0 } from '../src/broker/publish-packet.js';
 import { KeyedRateLimiter, TokenBucket } from '../src/broker/token-bucket.js';
 import { MemoryRevocationList } from '../src/broker/revocation-list.js';
 
@@ -187,5 +189,44 @@ describe('MemoryRevocationList', () => {
     list.reinstate('dev-1');
     expect(list.isDeviceRevoked('dev-1')).toBe(false);
     expect(list.isRevoked('0f')).toBe(true);
+  });
+});
+
+describe('encodePublishQos0', () => {
+  // mqtt-packet (the parser mqtt.js uses) is the independent reader.
+  function parseAll(bytes: Buffer): Array<Record<string, unknown>> {
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const out: Array<Record<string, unknown>> = [];
+    const errors: Error[] = [];
+    parser.on('packet', (p) => out.push(p as unknown as Record<string, unknown>));
+    parser.on('error', (e) => errors.push(e));
+    parser.parse(bytes);
+    expect(errors).toEqual([]);
+    return out;
+  }
+
+  it('is a QoS 0 PUBLISH that an independent parser reads back, at every Remaining Length size', () => {
+    // Payload sizes either side of the 1-, 2- and 3-byte Remaining Length limits (MQTT 3.1.1 §2.2.3).
+    for (const size of [0, 1, 100, 127 - 9, 128 - 9, 16_383 - 9, 16_384 - 9, 2_097_151 - 9, 2_097_152 - 9]) {
+      const payload = Buffer.alloc(size, 0x5a);
+      const [p, ...rest] = parseAll(encodePublishQos0('vigil/x', payload));
+      expect(rest).toEqual([]);
+      expect(p).toMatchObject({ cmd: 'publish', topic: 'vigil/x', qos: 0, dup: false, retain: false });
+      expect(Buffer.compare(p!['payload'] as Buffer, payload)).toBe(0);
+    }
+  });
+
+  it('any topic and payload round-trip, also several packets back to back', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ topic: fc.string({ minLength: 1, maxLength: 80, unit: 'grapheme' }), payload: fc.uint8Array({ maxLength: 300 }) }), { minLength: 1, maxLength: 4 }), (msgs) => {
+        const packets = parseAll(Buffer.concat(msgs.map((m) => encodePublishQos0(m.topic, m.payload))));
+        expect(packets.map((p) => [p['topic'], Buffer.from(p['payload'] as Buffer).toString('hex')])).toEqual(msgs.map((m) => [m.topic, Buffer.from(m.payload).toString('hex')]));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a topic longer than its two-byte length can say', () => {
+    expect(() => encodePublishQos0('t'.repeat(65_536), new Uint8Array(0))).toThrow(RangeError);
   });
 });

@@ -228,6 +228,26 @@ describe('access control', () => {
     expect(received).toEqual([`${dev('cam-3')}/challenge`]);
   });
 
+  it('sendToDevice reaches a device only on its own topics once it subscribed to them, in order with routed messages', async () => {
+    const creds = makeDeviceCredentials(ca, 'cam-send');
+    expect(t.broker.sendToDevice('cam-send', `${dev('cam-send')}/challenge`, Buffer.from('before connecting'))).toBe(false);
+    const client = track(await connectOk(t.port, ca.certificatePem, creds, 'cam-send'));
+    const received: string[] = [];
+    client.on('message', (topic, payload) => received.push(`${topic} ${payload.toString()}`));
+    // Connected but not subscribed: nothing is sent, as routing would send nothing.
+    expect(t.broker.sendToDevice('cam-send', `${dev('cam-send')}/challenge`, Buffer.from('before subscribing'))).toBe(false);
+    expect(await subscribeResult(client, `${dev('cam-send')}/challenge`)).toBe(1);
+    // Another device's topic, even named for this device's connection, is refused.
+    expect(t.broker.sendToDevice('cam-send', `${dev('other')}/challenge`, Buffer.from('not yours'))).toBe(false);
+    const last = nextMessage(client, `${dev('cam-send')}/challenge`);
+    await t.broker.publish(`${dev('cam-send')}/challenge`, 'routed');
+    expect(t.broker.sendToDevice('cam-send', `${dev('cam-send')}/challenge`, Buffer.from('direct 1'))).toBe(true);
+    expect(t.broker.sendToDevice('cam-send', `${dev('cam-send')}/challenge`, Buffer.from('direct 2'))).toBe(true);
+    await last;
+    await expect.poll(() => received.length).toBe(3);
+    expect(received).toEqual([`${dev('cam-send')}/challenge routed`, `${dev('cam-send')}/challenge direct 1`, `${dev('cam-send')}/challenge direct 2`]);
+  });
+
   it('a bootstrap client touching device topics or another bootstrap client\'s topics is refused', async () => {
     const boot = await makeBootstrapCredentials();
     const other = '0'.repeat(64);

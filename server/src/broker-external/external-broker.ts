@@ -200,6 +200,16 @@ export class ExternalBroker implements Broker {
     await this.#link.publish(topic, payload, options.qos === 0 ? 0 : 1);
   }
 
+  /**
+   * QoS 0 through the external broker (which routes it to the device's own
+   * subscription). Sessions are clean there too, so QoS 1 would keep nothing
+   * more; see `Broker.sendToDevice`.
+   */
+  sendToDevice(_deviceId: string, topic: string, payload: Uint8Array): boolean {
+    void this.#link.publish(topic, payload, 0).catch((err: unknown) => this.#log.warn({ err, topic }, 'could not send to the device'));
+    return true;
+  }
+
   onMessage(handler: MessageHandler): () => void {
     this.#handlers.add(handler);
     return () => {

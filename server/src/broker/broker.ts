@@ -9,12 +9,13 @@ import { normalizeSerial } from '../pki/serial.js';
 import { accessPolicyFor } from './access.js';
 import { classifyPeer, oneLine, type TrustAnchor } from './classify.js';
 import { MqttFrameScanner } from './frame-scanner.js';
+import { encodePublishQos0 } from './publish-packet.js';
 import { GuardedConnection } from './guarded-connection.js';
 import { clientIdOf, type ClientIdentity, type IdentityRef } from './identity.js';
 import { DEFAULT_BROKER_LIMITS, type BrokerLimits } from './limits.js';
 import type { RefusalReason } from './refusal.js';
 import { anyRevoked, MemoryRevocationList, type RevocationList } from './revocation-list.js';
-import type { Session } from './session.js';
+import type { Session, SessionClient } from './session.js';
 import { KeyedRateLimiter, TokenBucket } from './token-bucket.js';
 
 export interface BrokerOptions {
@@ -57,6 +58,20 @@ export interface Broker {
   readonly listening: boolean;
   /** Publishes on behalf of the server (bypasses client ACLs; never retained). */
   publish(topic: string, payload: Uint8Array | string, options?: { qos?: 0 | 1 | 2 }): Promise<void>;
+  /**
+   * Sends a message to one device on one of its own topics (its challenges,
+   * its results) at QoS 0: delivered if the device is connected and
+   * subscribed to `topic`, dropped otherwise, as routing would. Returns
+   * whether it was handed to the device's connection.
+   *
+   * QoS 0 loses nothing QoS 1 would keep here: device sessions are clean
+   * (`preConnect` forces it), and MQTT 3.1.1 §4.4 re-sends an unacknowledged
+   * QoS 1 message only when a session with CleanSession = 0 resumes; on a
+   * live connection TCP already delivers in order. A lost challenge is made
+   * good by the schedule or the device's request, a lost result by the next
+   * challenge; the verdict is in the store either way.
+   */
+  sendToDevice(deviceId: string, topic: string, payload: Uint8Array): boolean;
   /** Registers a handler for every message a client was allowed to publish; returns its unregister function. */
   onMessage(handler: MessageHandler): () => void;
   /**
@@ -193,7 +208,8 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       }
       // Registered before CONNACK is written, so that once a client sees CONNACK
       // the server can already find (and revoke) it; removed when the connection closes.
-      session.client = client;
+      // aedes keeps `subscriptions` on every client; its typings leave it out.
+      session.client = client as Client & Pick<SessionClient, 'subscriptions'>;
       if (client.conn instanceof GuardedConnection) {
         client.conn.scanner.setPacketLimit(identity.kind === 'device' ? limits.maxPacketBytes : limits.maxBootstrapPacketBytes);
       }
@@ -380,6 +396,18 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
         dup: false,
       };
       return new Promise((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
+    },
+    sendToDevice(deviceId, topic, payload) {
+      // Straight to the connection: one device can be the only subscriber of its own
+      // topics (access.ts), so aedes' routing (topic matching, per-subscriber packet
+      // objects, a setImmediate per delivery) would only find this one client.
+      const session = devices.get(deviceId);
+      const client = session?.client;
+      if (client === undefined || session!.closing !== undefined) return false;
+      if (client.subscriptions[topic] === undefined || session!.access?.subscribe.has(topic) !== true) return false;
+      // Through the connection aedes writes to, so it stays in order with aedes' own packets.
+      client.conn.write(encodePublishQos0(topic, payload));
+      return true;
     },
     onMessage(handler) {
       handlers.add(handler);

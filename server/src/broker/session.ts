@@ -6,6 +6,10 @@ import type { TokenBucket } from './token-bucket.js';
 /** Minimal view of an aedes client the broker keeps per session. */
 export interface SessionClient {
   readonly id: string;
+  /** The connection aedes writes this client's packets to (a `GuardedConnection`). */
+  readonly conn: { write(chunk: Buffer): boolean };
+  /** Granted subscriptions by topic filter (aedes keeps them per client). */
+  readonly subscriptions: Readonly<Record<string, unknown>>;
   close(callback?: () => void): void;
 }
 

@@ -408,7 +408,7 @@ export class Verifier {
 
   async #publishResult(deviceId: string, result: AttestationResult): Promise<void> {
     try {
-      await this.deps.broker.publish(topics.deviceResult(deviceId), encodeResult(result), { qos: 1 });
+      this.deps.broker.sendToDevice(deviceId, topics.deviceResult(deviceId), encodeResult(result));
     } catch (err) {
       this.#log.error({ err, deviceId }, 'could not publish the result');
     }

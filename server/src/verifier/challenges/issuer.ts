@@ -118,6 +118,6 @@ export class ChallengeIssuer {
   }
 
   async #publish(deviceId: string, message: AttestationChallenge): Promise<void> {
-    await this.deps.broker.publish(topics.deviceChallenge(deviceId), encodeChallenge(message), { qos: 1 });
+    this.deps.broker.sendToDevice(deviceId, topics.deviceChallenge(deviceId), encodeChallenge(message));
   }
 }
