@@ -7,6 +7,7 @@ import {
   generateEnrollmentToken,
   hashEnrollmentToken,
   type ChallengeRecord,
+  type Device,
   type EnrollDeviceInput,
   type NewAttestation,
   type Store,
@@ -620,6 +621,36 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         const rebooted = { ...state, resetCount: 5, bootLogDigest: null, ima: { entries: 0, pcrs: {} }, model: { entries: 0, pcrs: {}, measurements: [] } };
         await store.recordAttestation({ attestation: attestation(device.id, 'affirming'), device: { status: 'affirming', verified: true }, logState: rebooted, actor: 'verifier' });
         expect(await store.getDeviceLogState(device.id)).toMatchObject(rebooted);
+      });
+
+      it('getDeviceStanding: the mutable fields of getDevice and the log position, in step with every write', async () => {
+        const { device } = await enrolled();
+        expect(await store.getDeviceStanding('nope')).toBeNull();
+        const pick = (d: Device) => ({ id: d.id, akName: d.akName, status: d.status, revoked: d.revoked, reenrollAllowed: d.reenrollAllowed, group: d.group, lastVerifiedAt: d.lastVerifiedAt, tpmClock: d.tpmClock, updatedAt: d.updatedAt });
+        const check = async (log: unknown) => {
+          const whole = (await store.getDevice(device.id))!;
+          expect(await store.getDeviceStanding(device.id)).toEqual({ ...pick(whole), log });
+        };
+        await check(null);
+        const state = {
+          deviceId: device.id,
+          resetCount: 7,
+          bootLogDigest: hex(32),
+          ima: { entries: 12, pcrs: { sha256: { '10': pcr('a') } } },
+          model: { entries: 3, pcrs: { sha256: { '13': pcr('c') } }, measurements: [] },
+          verifiedPcrs: null,
+        };
+        await store.recordAttestation({
+          attestation: attestation(device.id, 'affirming'),
+          device: { status: 'affirming', verified: true, tpmClock: { clock: 99n, resetCount: 7, restartCount: 1 } },
+          logState: state,
+          actor: 'verifier',
+        });
+        await check({ resetCount: 7, bootLogDigest: state.bootLogDigest, imaEntries: 12, modelEntries: 3 });
+        await store.setDeviceGroup(device.id, 'cameras', 'test');
+        await store.revokeDevice({ deviceId: device.id, reason: 'admin', actor: 'test' });
+        await check({ resetCount: 7, bootLogDigest: state.bootLogDigest, imaEntries: 12, modelEntries: 3 });
+        expect((await store.getDeviceStanding(device.id))!).toMatchObject({ revoked: true, group: 'cameras', status: 'affirming' });
       });
 
       it('is written in the attestation transaction: a refused attestation writes no state', async () => {

@@ -93,12 +93,16 @@ describe('schema and device', () => {
     expect(findings(await appraise(f, deviceId, new Uint8Array(9 * 1024 * 1024))).codes).toEqual(['error/payload-too-large']);
   });
 
-  it('refuses an unknown device and a revoked one', async () => {
-    const c = await challenge(f.store, deviceId);
-    const ev = evidence(tpm, c);
-    expect(findings(await appraise(f, 'nobody', ev)).codes).toEqual(['error/device-unknown']);
+  it('refuses an unknown device and a revoked one, revoked in the store behind the verifier\'s back (another replica)', async () => {
+    let c = await challenge(f.store, deviceId);
+    expect(findings(await appraise(f, 'nobody', evidence(tpm, c))).codes).toEqual(['error/device-unknown']);
+    // Appraised once: the verifier now holds the device in memory.
+    expect(findings(await appraise(f, deviceId, evidence(tpm, c))).codes).toEqual([]);
+    expect(f.deps.states.get(deviceId).device?.id).toBe(deviceId);
+    c = await challenge(f.store, deviceId);
+    // Nothing tells this verifier: the store alone knows.
     await f.store.revokeDevice({ deviceId, reason: 'admin', actor: 'test' });
-    expect(findings(await appraise(f, deviceId, ev)).codes).toEqual(['error/device-revoked']);
+    expect(findings(await appraise(f, deviceId, evidence(tpm, c))).codes).toEqual(['error/device-revoked']);
   });
 });
 

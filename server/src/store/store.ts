@@ -6,7 +6,7 @@ import type { StoredBootLog } from './entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from './entities/certificate.js';
 import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from './entities/challenge.js';
 import type { StoreError } from './errors.js';
-import type { Device, DeviceFilter, SetDeviceStatusInput } from './entities/device.js';
+import type { Device, DeviceFilter, DeviceStanding, SetDeviceStatusInput } from './entities/device.js';
 import type { DeviceLogState } from './entities/device-log-state.js';
 import type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from './entities/webhook.js';
 import type { EnrollDeviceInput, EnrollDeviceResult } from './entities/enrollment.js';
@@ -46,6 +46,8 @@ import type {
 export interface Store {
   // ── devices ────────────────────────────────────────────────────────────
   getDevice(id: string): Promise<Device | null>;
+  /** The device's mutable fields and log position in one small read (the verifier's per-message read), or null. */
+  getDeviceStanding(id: string): Promise<DeviceStanding | null>;
   getDeviceByEkName(ekName: string): Promise<Device | null>;
   listDevices(filter?: DeviceFilter): Promise<Device[]>;
   setDeviceGroup(deviceId: string, group: string | null, actor: Actor): Promise<boolean>;

@@ -43,6 +43,35 @@ export interface Device {
   readonly updatedAt: EpochMs;
 }
 
+/**
+ * What may change about a device after it enrolled, and where the verifier's
+ * log state for it stands: a few scalars, read for every challenge and every
+ * piece of evidence. The rest of `Device` (EK, AK, facts) is fixed for as
+ * long as its AK is, so the verifier keeps it in memory per AK Name and
+ * completes it with this (`DeviceStates.device`).
+ */
+export interface DeviceStanding {
+  readonly id: string;
+  readonly akName: string;
+  readonly status: DeviceStatus;
+  readonly revoked: boolean;
+  readonly reenrollAllowed: boolean;
+  readonly group: string | null;
+  readonly lastVerifiedAt: EpochMs | null;
+  readonly tpmClock: TpmClockState | null;
+  readonly updatedAt: EpochMs;
+  /** The stored log state's position (what a challenge's offsets come from); null when none is stored. */
+  readonly log: LogPosition | null;
+}
+
+/** Where a device's stored log state stands: its boot, its boot log, how many IMA and model entries are verified. */
+export interface LogPosition {
+  readonly resetCount: number | null;
+  readonly bootLogDigest: string | null;
+  readonly imaEntries: number;
+  readonly modelEntries: number;
+}
+
 export interface DeviceFilter {
   readonly status?: DeviceStatus;
   readonly revoked?: boolean;

@@ -10,7 +10,7 @@ import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
 import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs } from '../entities/common.js';
-import type { Device, DeviceFilter, SetDeviceStatusInput } from '../entities/device.js';
+import type { Device, DeviceFilter, DeviceStanding, SetDeviceStatusInput } from '../entities/device.js';
 import type { DeviceLogState } from '../entities/device-log-state.js';
 import type { EnrollDeviceInput, EnrollDeviceResult } from '../entities/enrollment.js';
 import type { EnrollmentSession, NewEnrollmentSession, SessionConsumption } from '../entities/enrollment-session.js';
@@ -44,6 +44,8 @@ import {
   toCertificate,
   toChallenge,
   toDevice,
+  toDeviceStanding,
+  deviceStandingSql,
   toDeviceLogState,
   toModel,
   toPolicy,
@@ -62,6 +64,7 @@ import {
   type ChallengeRow,
   type DeviceLogStateRow,
   type DeviceRow,
+  type DeviceStandingRow,
   type ModelRow,
   type NewChallengeRow,
   type PolicyRow,
@@ -87,6 +90,8 @@ import {
 import { DEVICE_LOCK_CLASS, LockId } from './locks.js';
 import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow } from '../rules.js';
 import { all, asStoreError, bytes, lock, one, run, transaction, type Queryable } from './sql.js';
+
+const DEVICE_STANDING_SQL = deviceStandingSql('$1');
 
 /** Audit chain pages read per statement by `verifyAuditChain` (memory stays bounded). */
 const AUDIT_PAGE = 2000;
@@ -189,6 +194,13 @@ export class PostgresStore implements Store {
     return this.read('getDevice', async (db) => {
       const row = await one<DeviceRow>(db, 'SELECT * FROM devices WHERE id = $1', [id]);
       return row === undefined ? null : toDevice(row);
+    });
+  }
+
+  getDeviceStanding(id: string): Promise<DeviceStanding | null> {
+    return this.read('getDeviceStanding', async (db) => {
+      const row = await one<DeviceStandingRow>(db, DEVICE_STANDING_SQL, [id]);
+      return row === undefined ? null : toDeviceStanding(row);
     });
   }
 
@@ -540,7 +552,17 @@ export class PostgresStore implements Store {
    * so batching them into one gains little here and would serialise them.
    */
   consumeChallenges(requests: readonly ChallengeConsumptionRequest[]): Promise<ChallengeConsumption[]> {
-    return Promise.all(requests.map((r) => this.consumeChallenge(r.id, r.deviceId, r.now)));
+    // Concurrently, except that requests naming the same challenge go one after the other in
+    // the order given: the first is the one that uses it, as with one consumeChallenge at a time.
+    const last = new Map<string, Promise<unknown>>();
+    return Promise.all(
+      requests.map((r) => {
+        const before = last.get(r.id);
+        const mine = before === undefined ? this.consumeChallenge(r.id, r.deviceId, r.now) : before.then(() => this.consumeChallenge(r.id, r.deviceId, r.now));
+        last.set(r.id, mine.catch(() => undefined));
+        return mine;
+      }),
+    );
   }
 
   /** Each attestation its own transaction, concurrently (see `consumeChallenges`); a refused one is its StoreError. */

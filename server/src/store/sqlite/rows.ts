@@ -7,7 +7,7 @@ import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, RevokedCertificate } from '../entities/certificate.js';
 import type { ChallengeRecord } from '../entities/challenge.js';
 import type { JsonObject, JsonValue } from '../entities/common.js';
-import type { Device, DeviceStatus, TpmClockState } from '../entities/device.js';
+import type { Device, DeviceStanding, DeviceStatus, TpmClockState } from '../entities/device.js';
 import type { EnrollmentSession } from '../entities/enrollment-session.js';
 import type { EnrollmentTokenRecord } from '../entities/enrollment-token.js';
 import type { AllowedModel } from '../entities/model-allowlist.js';
@@ -64,6 +64,55 @@ export function toDevice(r: DeviceRow): Device {
     tpmClock: clockFrom(r.tpm_clock, r.tpm_reset_count, r.tpm_restart_count),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+  };
+}
+
+/** `devices` left-joined with `device_log_state`: the columns `toDeviceStanding` needs. */
+export interface DeviceStandingRow {
+  id: string;
+  ak_name: string;
+  status: DeviceStatus;
+  revoked: number;
+  reenroll_allowed: number;
+  device_group: string | null;
+  last_verified_at: number | null;
+  tpm_clock: string | null;
+  tpm_reset_count: number | null;
+  tpm_restart_count: number | null;
+  updated_at: number;
+  /** Null when no log state is stored. */
+  log_device_id: string | null;
+  log_reset_count: number | null;
+  log_boot_log_digest: string | null;
+  log_ima_entries: number | null;
+  log_model_entries: number | null;
+}
+
+/** The one query both stores run for it (SQLite `?`, PostgreSQL `$1`). */
+export function deviceStandingSql(placeholder: string): string {
+  return `SELECT d.id, d.ak_name, d.status, d.revoked, d.reenroll_allowed, d.device_group, d.last_verified_at,
+      d.tpm_clock, d.tpm_reset_count, d.tpm_restart_count, d.updated_at,
+      l.device_id AS log_device_id, l.reset_count AS log_reset_count, l.boot_log_digest AS log_boot_log_digest,
+      l.ima_entries AS log_ima_entries, l.model_entries AS log_model_entries
+    FROM devices d LEFT JOIN device_log_state l ON l.device_id = d.id
+    WHERE d.id = ${placeholder}`;
+}
+
+export function toDeviceStanding(r: DeviceStandingRow): DeviceStanding {
+  return {
+    id: r.id,
+    akName: r.ak_name,
+    status: r.status,
+    revoked: r.revoked === 1,
+    reenrollAllowed: r.reenroll_allowed === 1,
+    group: r.device_group,
+    lastVerifiedAt: r.last_verified_at,
+    tpmClock: clockFrom(r.tpm_clock, r.tpm_reset_count, r.tpm_restart_count),
+    updatedAt: r.updated_at,
+    log:
+      r.log_device_id === null
+        ? null
+        : { resetCount: r.log_reset_count, bootLogDigest: r.log_boot_log_digest, imaEntries: r.log_ima_entries ?? 0, modelEntries: r.log_model_entries ?? 0 },
   };
 }
 

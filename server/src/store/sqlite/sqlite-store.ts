@@ -10,7 +10,7 @@ import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
 import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs, JsonObject } from '../entities/common.js';
-import type { Device, DeviceFilter, SetDeviceStatusInput } from '../entities/device.js';
+import type { Device, DeviceFilter, DeviceStanding, SetDeviceStatusInput } from '../entities/device.js';
 import type { DeviceLogState } from '../entities/device-log-state.js';
 import type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from '../entities/webhook.js';
 import type { EnrollDeviceInput, EnrollDeviceResult } from '../entities/enrollment.js';
@@ -61,6 +61,8 @@ import {
   toDeviceLogState,
   toWebhook,
   toDevice,
+  toDeviceStanding,
+  deviceStandingSql,
   toModel,
   toPolicy,
   toRevocation,
@@ -78,6 +80,7 @@ import {
   type DeviceLogStateRow,
   type WebhookRow,
   type DeviceRow,
+  type DeviceStandingRow,
   type ModelRow,
   type NewChallengeRow,
   type PolicyRow,
@@ -156,6 +159,13 @@ export class SqliteStore implements Store {
     return this.read('getDevice', () => {
       const row = this.s.deviceById.get(id);
       return row === undefined ? null : toDevice(row);
+    });
+  }
+
+  getDeviceStanding(id: string): Promise<DeviceStanding | null> {
+    return this.read('getDeviceStanding', () => {
+      const row = this.s.deviceStanding.get(id);
+      return row === undefined ? null : toDeviceStanding(row);
     });
   }
 
@@ -973,6 +983,7 @@ function prepare(db: Database) {
     auditAll: q<[], AuditDbRow>('SELECT * FROM audit_log ORDER BY seq'),
 
     deviceById: q<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
+    deviceStanding: q<[string], DeviceStandingRow>(deviceStandingSql('?')),
     deviceStatus: q<[string], { status: DeviceRow['status'] }>('SELECT status FROM devices WHERE id = ?'),
     deviceByEkName: q<[string], DeviceRow>('SELECT * FROM devices WHERE ek_name = ?'),
     listDevices: q<{ status: string | null; revoked: number | null; grp: string | null }, DeviceRow>(

@@ -1,18 +1,24 @@
 import { TpmPublicKeyError, verificationKey, type VerificationKey } from '@vigil/tpm2-ts';
-import type { Device, NewDeviceLogState, Store } from '../../store/index.js';
+import type { Device, DeviceStanding, LogPosition, NewDeviceLogState, Store } from '../../store/index.js';
 import { Lru } from './lru.js';
 
 /**
  * What the verifier keeps in memory per device so the hot path does not
- * recompute it: the AK made ready for signature checks (per AK Name, so a
- * re-enrolled device's new AK replaces it), and the device's log state
- * (measurement-log offsets and replayed PCR values of the current boot).
- * The store is the source of truth: the log state is loaded from it on
- * first use, written back with every verdict, and reloaded when evidence
- * disagrees with it (another verifier process may have moved it on).
+ * re-read or recompute it: the device's enrollment record (per AK Name: EK,
+ * AK and facts do not change while the AK stays), the AK made ready for
+ * signature checks (per AK Name, so a re-enrolled device's new AK replaces
+ * it), and the device's log state (measurement-log offsets and replayed PCR
+ * values of the current boot). The store is the source of truth: what can
+ * change (revoked, status, group, clock, log position) is read from it for
+ * every challenge and every piece of evidence (`Store.getDeviceStanding`, a
+ * few scalars); the log state is loaded on first use, written back with every
+ * verdict, and reloaded when the store's position or the evidence disagrees
+ * with it (another verifier process may have moved it on).
  */
 export interface DeviceState {
   readonly deviceId: string;
+  /** The device as last read whole; its mutable fields are replaced by each standing read. */
+  device: Device | undefined;
   akName: string | undefined;
   akKey: VerificationKey | undefined;
   log: NewDeviceLogState | undefined;
@@ -42,10 +48,39 @@ export class DeviceStates {
   get(deviceId: string): DeviceState {
     let s = this.#states.get(deviceId);
     if (s === undefined) {
-      s = { deviceId, akName: undefined, akKey: undefined, log: undefined };
+      s = { deviceId, device: undefined, akName: undefined, akKey: undefined, log: undefined };
       this.#states.set(deviceId, s);
     }
     return s;
+  }
+
+  /**
+   * The device as the store has it now: its standing (just read) over the
+   * enrollment record kept per AK Name, read whole only when the AK is new
+   * to this process (first use, or re-enrolled). Null if it disappeared.
+   */
+  async device(state: DeviceState, standing: DeviceStanding): Promise<Device | null> {
+    let base = state.device;
+    if (base === undefined || base.akName !== standing.akName) {
+      const read = await this.store.getDevice(state.deviceId);
+      if (read === null) return null;
+      state.device = base = read;
+      // Read after the standing: the whole row is the newer of the two.
+      if (read.akName !== standing.akName) return read;
+    }
+    const { log: _log, ...current } = standing;
+    return { ...base, ...current };
+  }
+
+  /**
+   * The log state, reloaded from the store unless the one held here stands
+   * where the store's does (same boot, boot log and entry counts): the
+   * offsets of a challenge must be the store's, whichever process moved them.
+   */
+  async logStateAt(state: DeviceState, position: LogPosition | null): Promise<NewDeviceLogState> {
+    const held = state.log;
+    if (held !== undefined && samePosition(held, position)) return held;
+    return this.reloadLogState(state);
   }
 
   /** The device's AK as a verification key, converted once per AK. Throws TpmPublicKeyError for an unusable key. */
@@ -73,6 +108,16 @@ export class DeviceStates {
   forget(deviceId: string): void {
     this.#states.delete(deviceId);
   }
+}
+
+function samePosition(held: NewDeviceLogState, position: LogPosition | null): boolean {
+  if (position === null) return held.resetCount === null && held.bootLogDigest === null && held.ima.entries === 0 && held.model.entries === 0;
+  return (
+    held.resetCount === position.resetCount &&
+    held.bootLogDigest === position.bootLogDigest &&
+    held.ima.entries === position.imaEntries &&
+    held.model.entries === position.modelEntries
+  );
 }
 
 export { TpmPublicKeyError };

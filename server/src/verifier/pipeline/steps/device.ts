@@ -8,11 +8,14 @@ import type { Appraisal, PipelineDeps, StepResult } from '../appraisal.js';
  * resolved and the verdict started.
  */
 export async function deviceStep(a: Appraisal, deps: PipelineDeps): Promise<StepResult> {
-  const device = await deps.store.getDevice(a.deviceId);
+  // Revoked and the rest that can change are read from the store for every piece of evidence.
+  const standing = await deps.store.getDeviceStanding(a.deviceId);
+  const state = deps.states.get(a.deviceId);
+  const device = standing === null ? null : await deps.states.device(state, standing);
   if (device === null) return { code: 'device-unknown', message: `no enrolled device ${a.deviceId}` };
   if (device.revoked) return { code: 'device-revoked', message: `device ${a.deviceId} is revoked` };
   a.device = device;
-  a.state = deps.states.get(device.id);
+  a.state = state;
   a.startVerdict(deps.policyFor(device));
   a.v.appraise('identity');
   return 'continue';
