@@ -440,16 +440,31 @@ export class SqliteStore implements Store {
   }
 
   createChallenges(challenges: readonly NewChallenge[]): Promise<Array<ChallengeRecord | StoreError>> {
-    return this.write('createChallenges', () =>
-      challenges.map((c) => {
-        try {
-          // A savepoint per challenge: one that is refused is undone alone, the others commit together.
-          return this.nested(() => this.createChallengeInTx(c)) as ChallengeRecord;
-        } catch (err) {
-          return asStoreError('createChallenge', err);
-        }
-      }),
-    );
+    return this.batch('createChallenge', challenges, (c) => this.createChallengeInTx(c));
+  }
+
+  /**
+   * Runs `each` for every input in one transaction, each on its own terms: a
+   * refused one is returned as its StoreError and undone alone, the others
+   * commit together. Optimistically without a savepoint per input (two more
+   * statements each): if any input fails, that attempt is rolled back whole
+   * and the batch runs again with a savepoint per input. Inputs are checked
+   * by the caller, so a failure is rare.
+   */
+  private batch<In, Out>(what: string, inputs: readonly In[], each: (input: In) => Out): Promise<Array<Out | StoreError>> {
+    return this.write(what, () => {
+      try {
+        return this.nested(() => inputs.map(each)) as Out[];
+      } catch {
+        return inputs.map((input) => {
+          try {
+            return this.nested(() => each(input)) as Out;
+          } catch (err) {
+            return asStoreError(what, err);
+          }
+        });
+      }
+    });
   }
 
   private createChallengeInTx(c: NewChallenge): ChallengeRecord {
@@ -502,16 +517,7 @@ export class SqliteStore implements Store {
   }
 
   recordAttestations(inputs: readonly RecordAttestationInput[]): Promise<Array<RecordAttestationResult | StoreError>> {
-    return this.write('recordAttestations', () =>
-      inputs.map((input) => {
-        try {
-          // A savepoint per attestation: one that fails is undone alone, the others commit together.
-          return this.nested(() => this.recordAttestationInTx(input)) as RecordAttestationResult;
-        } catch (err) {
-          return asStoreError('recordAttestation', err);
-        }
-      }),
-    );
+    return this.batch('recordAttestation', inputs, (input) => this.recordAttestationInTx(input));
   }
 
   private recordAttestationInTx(input: RecordAttestationInput): RecordAttestationResult {
