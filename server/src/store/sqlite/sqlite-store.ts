@@ -501,13 +501,15 @@ export class SqliteStore implements Store {
   }
 
   private consumeChallengeInTx(id: string, deviceId: string, now: EpochMs): ChallengeConsumption {
+    // The usual case in one statement; a refusal is then read back to say why, in the documented order.
+    const used = this.s.useChallengeIfValid.get({ id, device_id: deviceId, now });
+    if (used !== undefined) return { ok: true, challenge: toChallenge(used) };
     const row = this.s.challengeById.get(id);
     if (row === undefined) return { ok: false, reason: 'unknown' };
     if (row.device_id !== deviceId) return { ok: false, reason: 'other-device' };
     if (row.used_at !== null) return { ok: false, reason: 'used' };
-    if (row.expires_at <= now) return { ok: false, reason: 'expired' };
-    this.s.useChallenge.run(now, id);
-    return { ok: true, challenge: toChallenge({ ...row, used_at: now }) };
+    // Unreachable within one transaction: a row passing every check above was matched by the UPDATE.
+    return { ok: false, reason: 'expired' };
   }
 
   // ── attestations ───────────────────────────────────────────────────────
@@ -1066,7 +1068,9 @@ function prepare(db: Database) {
        RETURNING tpm_clock_at_issue, tpm_reset_count_at_issue, tpm_restart_count_at_issue`,
     ),
     challengeById: q<[string], ChallengeRow>('SELECT * FROM challenges WHERE id = ?'),
-    useChallenge: q<[number, string]>('UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL'),
+    useChallengeIfValid: q<{ id: string; device_id: string; now: number }, ChallengeRow>(
+      'UPDATE challenges SET used_at = @now WHERE id = @id AND device_id = @device_id AND used_at IS NULL AND expires_at > @now RETURNING *',
+    ),
     pruneChallenges: q<[number]>('DELETE FROM challenges WHERE expires_at < ?'),
 
     insertAttestation: q<object>(
