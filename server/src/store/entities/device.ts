@@ -44,6 +44,13 @@ export interface Device {
 }
 
 /**
+ * A device as the verifier holds it in memory for every connected device:
+ * all of `Device` but the EK material (its public area and certificate,
+ * ~1.3 KB a device), which only enrollment looks at.
+ */
+export type AttestingDevice = Omit<Device, 'ekPublic' | 'ekCertificate'>;
+
+/**
  * What may change about a device after it enrolled, and where the verifier's
  * log state for it stands: a few scalars, read for every challenge and every
  * piece of evidence. The rest of `Device` (EK, AK, facts) is fixed for as

@@ -9,7 +9,7 @@ import type { Device } from '../../store/index.js';
  * device that hid a bank it has would only get that bank's golden values
  * reported `pcr-bank-unavailable`, never a pass.
  */
-export function deviceBanks(device: Device): ReadonlySet<HashAlgorithm> | undefined {
+export function deviceBanks(device: Pick<Device, 'facts'>): ReadonlySet<HashAlgorithm> | undefined {
   const reported: unknown = (device.facts.tpm as { pcrBanks?: unknown } | undefined)?.pcrBanks;
   if (!Array.isArray(reported)) return undefined;
   return new Set(HASH_ALGORITHMS.filter((bank) => reported.includes(bank)));
@@ -22,7 +22,7 @@ export function deviceBanks(device: Device): ReadonlySet<HashAlgorithm> | undefi
  * banks are unknown, the whole selection: the agent quotes what it has and
  * the verdict names the rest.
  */
-export function selectionForDevice(selection: PcrSelection, device: Device): PcrSelection {
+export function selectionForDevice(selection: PcrSelection, device: Pick<Device, 'facts'>): PcrSelection {
   const banks = deviceBanks(device);
   if (banks === undefined) return selection;
   const kept: { -readonly [B in HashAlgorithm]?: readonly number[] } = {};

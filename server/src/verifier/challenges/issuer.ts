@@ -3,7 +3,7 @@ import { encodeChallenge, randomId, topics, type AttestationChallenge } from '@v
 import type { Broker } from '../../broker/index.js';
 import type { Logger } from '../../log.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
-import type { ChallengeRecord, Device, NewChallenge, Store } from '../../store/index.js';
+import type { AttestingDevice, ChallengeRecord, NewChallenge, Store } from '../../store/index.js';
 import type { DeviceStates } from '../state/device-state.js';
 import { selectionForDevice } from './device-banks.js';
 
@@ -44,7 +44,7 @@ export class ChallengeIssuer {
       readonly store: Store;
       readonly broker: Broker;
       readonly states: DeviceStates;
-      readonly policyFor: (device: Device) => PreparedPolicy;
+      readonly policyFor: (device: AttestingDevice) => PreparedPolicy;
       readonly log: Logger;
       readonly now: () => number;
       readonly onSent?: (trigger: ChallengeTrigger) => void;

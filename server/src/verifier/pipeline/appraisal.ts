@@ -4,7 +4,7 @@ import type { Logger } from '../../log.js';
 import type { BootLogFacts, ModelFact } from '../../policy/facts.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
 import type { FleetAllowlist } from '../../policy/appraise/models.js';
-import type { ChallengeConsumption, ChallengeRecord, Device, NewDeviceLogState, Store, TpmClockState } from '../../store/index.js';
+import type { AttestingDevice, ChallengeConsumption, ChallengeRecord, NewDeviceLogState, Store, TpmClockState } from '../../store/index.js';
 import type { BootLogCache } from '../state/boot-log-cache.js';
 import type { DeviceStates, DeviceState } from '../state/device-state.js';
 import { VerdictBuilder } from '../verdict.js';
@@ -17,7 +17,7 @@ export interface PipelineDeps {
   readonly states: DeviceStates;
   readonly bootLogs: BootLogCache;
   /** The policy that applies to a device (cached snapshot of the store's assignments). */
-  policyFor(device: Device): PreparedPolicy;
+  policyFor(device: AttestingDevice): PreparedPolicy;
   /** The fleet model allowlist (cached). */
   fleetAllowlist(): FleetAllowlist;
   readonly log: Logger;
@@ -38,7 +38,7 @@ export interface AppraisalFailure {
  */
 export class Appraisal {
   evidence: Evidence | undefined;
-  device: Device | undefined;
+  device: AttestingDevice | undefined;
   state: DeviceState | undefined;
   challenge: ChallengeRecord | undefined;
   policy: PreparedPolicy | undefined;

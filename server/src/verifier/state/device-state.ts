@@ -1,5 +1,5 @@
 import { TpmPublicKeyError, verificationKey, type VerificationKey } from '@vigil/tpm2-ts';
-import type { Device, DeviceStanding, LogPosition, NewDeviceLogState, Store } from '../../store/index.js';
+import type { AttestingDevice, DeviceStanding, LogPosition, NewDeviceLogState, Store } from '../../store/index.js';
 import { Lru } from './lru.js';
 
 /**
@@ -17,8 +17,8 @@ import { Lru } from './lru.js';
  */
 export interface DeviceState {
   readonly deviceId: string;
-  /** The device as last read whole; its mutable fields are replaced by each standing read. */
-  device: Device | undefined;
+  /** The device as last read whole (less its EK); its mutable fields are replaced by each standing read. */
+  device: AttestingDevice | undefined;
   akName: string | undefined;
   akKey: VerificationKey | undefined;
   log: NewDeviceLogState | undefined;
@@ -59,14 +59,15 @@ export class DeviceStates {
    * enrollment record kept per AK Name, read whole only when the AK is new
    * to this process (first use, or re-enrolled). Null if it disappeared.
    */
-  async device(state: DeviceState, standing: DeviceStanding): Promise<Device | null> {
+  async device(state: DeviceState, standing: DeviceStanding): Promise<AttestingDevice | null> {
     let base = state.device;
     if (base === undefined || base.akName !== standing.akName) {
       const read = await this.store.getDevice(state.deviceId);
       if (read === null) return null;
-      state.device = base = read;
+      const { ekPublic: _ekPublic, ekCertificate: _ekCertificate, ...attesting } = read;
+      state.device = base = attesting;
       // Read after the standing: the whole row is the newer of the two.
-      if (read.akName !== standing.akName) return read;
+      if (read.akName !== standing.akName) return attesting;
     }
     const { log: _log, ...current } = standing;
     return { ...base, ...current };
@@ -84,7 +85,7 @@ export class DeviceStates {
   }
 
   /** The device's AK as a verification key, converted once per AK. Throws TpmPublicKeyError for an unusable key. */
-  akKey(state: DeviceState, device: Device): VerificationKey {
+  akKey(state: DeviceState, device: AttestingDevice): VerificationKey {
     if (state.akKey === undefined || state.akName !== device.akName) {
       state.akKey = verificationKey(device.akPublic);
       state.akName = device.akName;
