@@ -22,6 +22,7 @@ export {
   isRandomId,
   randomId,
 } from './ids.js';
+export { randomPublicBytes } from './random-pool.js';
 
 export {
   TOPIC_ROOT,

@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { ProtocolError } from './errors.js';
+import { randomPublicBytes } from './random-pool.js';
 
 /**
  * Identifier syntax. Every id that appears in an MQTT topic level is checked
@@ -46,7 +47,7 @@ export function isRandomId(value: unknown): value is string {
 
 /** A fresh random id (challenge id, enrollment session id): 128 bits, base64url. */
 export function randomId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomPublicBytes(16).toString('base64url');
 }
 
 /**

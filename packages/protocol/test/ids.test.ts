@@ -10,6 +10,7 @@ import {
   deviceIdFromEkPublic,
   isDeviceId,
   isRandomId,
+  randomPublicBytes,
   randomId,
 } from '../src/index.js';
 import { tpm2b } from './fixtures.js';
@@ -71,5 +72,33 @@ describe('identifiers', () => {
   it('a SHA-256 digest of an EK is never mistaken for an id with forbidden characters', () => {
     const id = deviceIdFromEkPublic(tpm2b(createHash('sha256').update('x').digest()));
     expect(id).not.toMatch(/[/+#$\u0000]/);
+  });
+});
+
+describe('randomPublicBytes', () => {
+  it('hands out every pooled byte once: lengths as asked, no two values alike across refills', () => {
+    const seen = new Set<string>();
+    let total = 0;
+    // Enough to cross several 4 KiB refills, with lengths that do not divide the pool.
+    for (let i = 0; i < 1000; i++) {
+      const length = [16, 32, 33, 7][i % 4]!;
+      const b = randomPublicBytes(length);
+      expect(b.length).toBe(length);
+      total += length;
+      seen.add(b.toString('hex'));
+    }
+    expect(seen.size).toBe(1000);
+    expect(total).toBeGreaterThan(4 * 4096);
+  });
+
+  it('returns a copy the next refill does not change', () => {
+    const first = randomPublicBytes(32);
+    const kept = Buffer.from(first);
+    for (let i = 0; i < 300; i++) randomPublicBytes(32);
+    expect(first.equals(kept)).toBe(true);
+  });
+
+  it('refuses lengths outside 1 to 256', () => {
+    for (const n of [0, -1, 257, 1.5, Number.NaN]) expect(() => randomPublicBytes(n)).toThrow(RangeError);
   });
 });

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { encodeChallenge, randomId, topics, type AttestationChallenge } from '@vigil/protocol';
+import { encodeChallenge, randomId, randomPublicBytes, topics, type AttestationChallenge } from '@vigil/protocol';
 import type { Broker } from '../../broker/index.js';
 import type { Logger } from '../../log.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
@@ -82,7 +81,7 @@ export class ChallengeIssuer {
     // Offsets as the store has them, not as this process last saw them: with several
     // verifier replicas, the device's last evidence may have been appraised by another one.
     const log = await this.deps.states.logStateAt(state, standing.log);
-    const nonce = randomBytes(32);
+    const nonce = randomPublicBytes(32);
     const create = this.deps.createChallenge ?? ((c: NewChallenge) => this.deps.store.createChallenge(c));
     const record: ChallengeRecord = await create({
       id: randomId(),
