@@ -6,8 +6,12 @@ import {
   StoreError,
   generateEnrollmentToken,
   hashEnrollmentToken,
+  type ChallengeConsumption,
+  type ChallengeConsumptionRequest,
   type ChallengeRecord,
   type Device,
+  type NewChallenge,
+  type RecordAttestationInput,
   type EnrollDeviceInput,
   type NewAttestation,
   type Store,
@@ -42,6 +46,10 @@ const facts = {
 
 export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreFixture>): void {
   describe(`Store contract: ${name}`, () => {
+    // The batch of one kind at a time, through applyBatch (the verifier mixes them).
+    const createChallenges = (cs: NewChallenge[]) => store.applyBatch(cs.map((challenge) => ({ kind: 'create-challenge', challenge }) as const));
+    const consumeChallenges = async (rs: ChallengeConsumptionRequest[]) => (await store.applyBatch(rs.map((request) => ({ kind: 'consume-challenge', request }) as const))) as ChallengeConsumption[];
+    const recordAttestations = (inputs: RecordAttestationInput[]) => store.applyBatch(inputs.map((input) => ({ kind: 'record-attestation', input }) as const));
     let fixture: StoreFixture;
     let store: Store;
     const others: Store[] = [];
@@ -536,7 +544,7 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         await commit(store, device.id, x);
         const c = await store.createChallenge(newChallenge(device.id));
         expect(c.tpmClockAtIssue).toEqual(x);
-        const batched = (await store.createChallenges([newChallenge(device.id)]))[0] as ChallengeRecord;
+        const batched = (await createChallenges([newChallenge(device.id)]))[0] as ChallengeRecord;
         expect(batched.tpmClockAtIssue).toEqual(x);
 
         // The device moves on; each challenge keeps what held when it was issued.
@@ -548,7 +556,7 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect((await store.createChallenge(newChallenge(device.id))).tpmClockAtIssue).toEqual(y);
         const consumed = await store.consumeChallenge(c.id, device.id, Date.now());
         expect(consumed.ok && consumed.challenge.tpmClockAtIssue).toEqual(x);
-        const [viaBatch] = await store.consumeChallenges([{ id: batched.id, deviceId: device.id, now: Date.now() }]);
+        const [viaBatch] = await consumeChallenges([{ id: batched.id, deviceId: device.id, now: Date.now() }]);
         expect(viaBatch!.ok && viaBatch!.challenge.tpmClockAtIssue).toEqual(x);
 
         // Another device's clock is not its anchor.
@@ -661,7 +669,30 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
     });
 
     describe('batches (group commit)', () => {
-      it('consumeChallenges answers each request as consumeChallenge would, in order, in one transaction', async () => {
+      it('one batch of every kind: each write answered as its single-write method would, a failing one undone alone', async () => {
+        const { device } = await enrolled();
+        const expiresAt = Date.now() + 60_000;
+        const open = await store.createChallenge({ id: randomId(), deviceId: device.id, nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt });
+        const next = { id: randomId(), deviceId: device.id, nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt };
+        const outcomes = await store.applyBatch([
+          { kind: 'consume-challenge', request: { id: open.id, deviceId: device.id, now: Date.now() } },
+          { kind: 'record-attestation', input: { attestation: attestation(device.id, 'affirming', { challengeId: open.id }), device: { status: 'affirming', verified: true }, actor: 'verifier' } },
+          { kind: 'record-attestation', input: { attestation: attestation('ghost', 'affirming'), actor: 'verifier' } },
+          { kind: 'create-challenge', challenge: next },
+          { kind: 'consume-challenge', request: { id: open.id, deviceId: device.id, now: Date.now() } },
+        ]);
+        expect(outcomes[0]).toMatchObject({ ok: true, challenge: { id: open.id } });
+        expect(outcomes[1]).toMatchObject({ previousStatus: 'none' });
+        expect(outcomes[2]).toBeInstanceOf(StoreError);
+        expect(outcomes[3]).toMatchObject({ id: next.id, usedAt: null });
+        expect(outcomes[4]).toEqual({ ok: false, reason: 'used' });
+        expect((await store.listAttestations(device.id)).map((a) => a.challengeId)).toEqual([open.id]);
+        expect((await store.getChallenge(next.id))?.usedAt).toBeNull();
+        expect(await store.applyBatch([])).toEqual([]);
+        expect((await store.verifyAuditChain()).ok).toBe(true);
+      });
+
+      it('consumed in a batch, each request is answered as consumeChallenge would, in order, in one transaction', async () => {
         const { device } = await enrolled();
         const { device: other } = await enrolled();
         const mk = async (deviceId: string, expiresAt: number) => {
@@ -673,7 +704,7 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         const ok = await mk(device.id, now + 60_000);
         const theirs = await mk(other.id, now + 60_000);
         const expired = await mk(device.id, now - 1);
-        const results = await store.consumeChallenges([
+        const results = await consumeChallenges([
           { id: ok, deviceId: device.id, now },
           { id: ok, deviceId: device.id, now },
           { id: theirs, deviceId: device.id, now },
@@ -681,10 +712,10 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
           { id: randomId(), deviceId: device.id, now },
         ]);
         expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['ok', 'used', 'other-device', 'expired', 'unknown']);
-        expect(await store.consumeChallenges([])).toEqual([]);
+        expect(await consumeChallenges([])).toEqual([]);
       });
 
-      it('createChallenges stores each challenge on its own terms: a refused one is returned as its error, the others are kept and usable once', async () => {
+      it('created in a batch, each challenge is stored on its own terms: a refused one is returned as its error, the others are kept and usable once', async () => {
         const { device } = await enrolled();
         const expiresAt = Date.now() + 60_000;
         const mk = (deviceId: string, nonceBytes = 32) => ({ id: randomId(), deviceId, nonce: randomBytes(nonceBytes), pcrSelection: { sha256: [0, 7] }, offsets: { imaEntries: 3, modelEntries: 1 }, expiresAt });
@@ -692,7 +723,7 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         const ghost = mk('ghost');
         const shortNonce = mk(device.id, 4);
         const second = mk(device.id);
-        const results = await store.createChallenges([good, ghost, shortNonce, second]);
+        const results = await createChallenges([good, ghost, shortNonce, second]);
         expect(results.map((r) => (r instanceof StoreError ? r.code : 'created'))).toEqual(['created', 'invalid-argument', 'invalid-argument', 'created']);
         const created = results[0] as ChallengeRecord;
         expect(created).toMatchObject({ id: good.id, deviceId: device.id, pcrSelection: good.pcrSelection, offsets: good.offsets, expiresAt, usedAt: null });
@@ -701,19 +732,19 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect(await store.getChallenge(ghost.id)).toBeNull();
         expect(await store.getChallenge(shortNonce.id)).toBeNull();
         const now = Date.now();
-        const used = await store.consumeChallenges([
+        const used = await consumeChallenges([
           { id: good.id, deviceId: device.id, now },
           { id: second.id, deviceId: device.id, now },
           { id: good.id, deviceId: device.id, now },
         ]);
         expect(used.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['ok', 'ok', 'used']);
-        expect(await store.createChallenges([])).toEqual([]);
+        expect(await createChallenges([])).toEqual([]);
       });
 
-      it('recordAttestations commits each attestation on its own terms: a refused one is returned as its error, the others are kept', async () => {
+      it('recorded in a batch, each attestation commits on its own terms: a refused one is returned as its error, the others are kept', async () => {
         const { device } = await enrolled();
         const state = { deviceId: device.id, resetCount: 1, bootLogDigest: null, ima: { entries: 0, pcrs: {} }, model: { entries: 0, pcrs: {}, measurements: [] }, verifiedPcrs: null };
-        const results = await store.recordAttestations([
+        const results = await recordAttestations([
           { attestation: attestation(device.id, 'affirming'), device: { status: 'affirming', verified: true }, actor: 'verifier' },
           { attestation: attestation('ghost', 'affirming'), device: { status: 'affirming', verified: true }, logState: { ...state, deviceId: 'ghost' }, actor: 'verifier' },
           { attestation: attestation(device.id, 'warning', { receivedAt: T0 + 1 }), device: { status: 'warning', verified: true }, logState: state, actor: 'verifier' },

@@ -1,3 +1,4 @@
+import type { BatchedOutcome, BatchedWrite } from './entities/batch.js';
 import type { AdminCredentialRecord, NewAdminCredential, RevokeAdminCredentialsInput } from './entities/admin-credential.js';
 import type { Actor, EpochMs } from './entities/common.js';
 import type { AttestationRecord, RecordAttestationInput, RecordAttestationResult } from './entities/attestation.js';
@@ -88,33 +89,23 @@ export interface Store {
 
   // ── challenges ─────────────────────────────────────────────────────────
   createChallenge(challenge: NewChallenge): Promise<ChallengeRecord>;
-  /**
-   * Several `createChallenge`s committed together (the verifier batches the
-   * challenges it issues in one turn of its event loop: one commit instead
-   * of one each), each atomic on its own: one that is refused (an unknown
-   * device, a bad nonce) is returned as its StoreError and the others are
-   * stored. Results in input order.
-   */
-  createChallenges(challenges: readonly NewChallenge[]): Promise<Array<ChallengeRecord | StoreError>>;
   getChallenge(id: string): Promise<ChallengeRecord | null>;
   /** Single use, bound to the device, before expiry; refusal reasons checked in the order unknown, other-device, used, expired. */
   consumeChallenge(id: string, deviceId: string, now: EpochMs): Promise<ChallengeConsumption>;
-  /**
-   * Several `consumeChallenge`s in one transaction (the verifier batches the
-   * challenges of concurrent evidence: one commit instead of one each);
-   * results in request order, each exactly as `consumeChallenge` would answer.
-   */
-  consumeChallenges(requests: readonly ChallengeConsumptionRequest[]): Promise<ChallengeConsumption[]>;
 
   // ── attestations ───────────────────────────────────────────────────────
   /** Attestation row + device status/clock update + audit entry when security-relevant, atomically. */
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult>;
   /**
-   * Several `recordAttestation`s committed together (group commit), each
-   * atomic on its own: one that fails (an unknown device) is undone alone and
-   * returned as its StoreError; the others commit. Results in input order.
+   * The verifier's challenge creations, consumptions and attestation records
+   * of one turn of its event loop, committed together (group commit: one
+   * commit instead of one each), each atomic on its own and answered as its
+   * single-write method would: one that fails (an unknown device, a bad
+   * nonce) is undone alone and its outcome is that StoreError; the others
+   * commit. Consumptions of one challenge are answered in the order given.
+   * Outcomes in input order.
    */
-  recordAttestations(inputs: readonly RecordAttestationInput[]): Promise<Array<RecordAttestationResult | StoreError>>;
+  applyBatch(writes: readonly BatchedWrite[]): Promise<BatchedOutcome[]>;
   /** Newest first; with `beforeId`, only those older than that attestation (the next page). */
   listAttestations(deviceId: string, limit?: number, beforeId?: number): Promise<AttestationRecord[]>;
 

@@ -22,10 +22,8 @@ import type { ServerMetrics } from '../metrics.js';
 import type { PolicyCache } from '../policy/policy-cache.js';
 import {
   StoreError,
-  type ChallengeConsumption,
-  type ChallengeConsumptionRequest,
-  type ChallengeRecord,
-  type NewChallenge,
+  type BatchedOutcome,
+  type BatchedWrite,
   type NewAttestation,
   type NewDeviceLogState,
   type RecordAttestationInput,
@@ -95,9 +93,8 @@ export class Verifier {
   readonly #queue: FairQueue;
   readonly #pipeline: PipelineDeps;
   readonly #waiters = new Map<string, Array<(o: AppraisalOutcome) => void>>();
-  readonly #consumptions: WriteBatcher<ChallengeConsumptionRequest, ChallengeConsumption>;
-  readonly #creations: WriteBatcher<NewChallenge, ChallengeRecord | StoreError>;
-  readonly #records: WriteBatcher<RecordAttestationInput, RecordAttestationResult | StoreError>;
+  /** Challenge creations, consumptions and verdict records of one event-loop turn: one commit. */
+  readonly #writes: WriteBatcher<BatchedWrite, BatchedOutcome>;
   readonly #now: () => number;
   readonly #log: Logger;
   #unsubscribe: Array<() => void> = [];
@@ -110,12 +107,10 @@ export class Verifier {
     this.#now = deps.now ?? Date.now;
     this.#log = deps.log.child({ component: 'verifier' });
     this.states = new DeviceStates(deps.store);
-    this.#consumptions = new WriteBatcher((requests) => deps.store.consumeChallenges(requests));
-    this.#records = new WriteBatcher((inputs) => deps.store.recordAttestations(inputs));
-    this.#creations = new WriteBatcher((challenges) => deps.store.createChallenges(challenges));
+    this.#writes = new WriteBatcher((writes) => deps.store.applyBatch(writes));
     this.#pipeline = {
       store: deps.store,
-      consumeChallenge: (id, deviceId, now) => this.#consumptions.submit({ id, deviceId, now }),
+      consumeChallenge: (id, deviceId, now) => this.#write({ kind: 'consume-challenge', request: { id, deviceId, now } }),
       states: this.states,
       bootLogs: this.bootLogs,
       policyFor: (device) => deps.policies.forDevice(device),
@@ -134,11 +129,7 @@ export class Verifier {
         onSent: () => deps.metrics?.challenges.inc('sent'),
         onExpired: () => deps.metrics?.challenges.inc('expired'),
         // Group commit: a WAL commit per challenge was the largest store cost of a verdict (see README).
-        createChallenge: async (challenge) => {
-          const created = await this.#creations.submit(challenge);
-          if (created instanceof StoreError) throw created;
-          return created;
-        },
+        createChallenge: (challenge) => this.#write({ kind: 'create-challenge', challenge }),
       },
       { ttlMs: options.challengeTtlMs, minSpacingMs: Math.min(1000, options.challengeTtlMs / 2) },
     );
@@ -399,11 +390,16 @@ export class Verifier {
     });
   }
 
-  /** `store.recordAttestation`, committed together with other evidence's. */
-  async #record(input: RecordAttestationInput): Promise<RecordAttestationResult> {
-    const result = await this.#records.submit(input);
-    if (result instanceof StoreError) throw result;
-    return result;
+  /** `store.recordAttestation`, committed together with the other writes of this turn. */
+  #record(input: RecordAttestationInput): Promise<RecordAttestationResult> {
+    return this.#write({ kind: 'record-attestation', input });
+  }
+
+  /** A write committed with the others of this turn (`store.applyBatch`); its StoreError is thrown. */
+  async #write<W extends BatchedWrite>(write: W): Promise<Exclude<BatchedOutcome<W>, StoreError>> {
+    const outcome = await this.#writes.submit(write);
+    if (outcome instanceof StoreError) throw outcome;
+    return outcome as Exclude<BatchedOutcome<W>, StoreError>;
   }
 
   async #publishResult(deviceId: string, result: AttestationResult): Promise<void> {

@@ -34,7 +34,7 @@ export type ChallengeConsumption =
   | { readonly ok: true; readonly challenge: ChallengeRecord }
   | { readonly ok: false; readonly reason: ChallengeRejection };
 
-/** One consumption in a batch (`consumeChallenges`). */
+/** One consumption in a batch (`applyBatch`). */
 export interface ChallengeConsumptionRequest {
   readonly id: string;
   readonly deviceId: string;

@@ -5,6 +5,7 @@ import { AUDIT_GENESIS_HASH, AuditChainVerifier, auditEntryHash } from '../audit
 import { flattenReasons } from '../attestation-reasons.js';
 import type { AdminCredentialRecord, NewAdminCredential, RevokeAdminCredentialsInput } from '../entities/admin-credential.js';
 import type { AttestationRecord, RecordAttestationInput, RecordAttestationResult } from '../entities/attestation.js';
+import type { BatchedOutcome, BatchedWrite } from '../entities/batch.js';
 import type { AuditEntry, AuditInput, AuditVerification } from '../entities/audit.js';
 import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
@@ -511,11 +512,6 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** Each challenge its own statement, concurrently (see `consumeChallenges`); a refused one is its StoreError. */
-  createChallenges(challenges: readonly NewChallenge[]): Promise<Array<ChallengeRecord | StoreError>> {
-    return Promise.all(challenges.map((c) => this.createChallenge(c).catch((err: unknown) => (err instanceof StoreError ? err : Promise.reject(err)))));
-  }
-
   getChallenge(id: string): Promise<ChallengeRecord | null> {
     return this.read('getChallenge', async (db) => {
       const row = await one<ChallengeRow>(db, 'SELECT * FROM challenges WHERE id = $1', [id]);
@@ -547,27 +543,32 @@ export class PostgresStore implements Store {
   // ── attestations ───────────────────────────────────────────────────────
 
   /**
-   * One transaction per consumption, run concurrently on the pool: PostgreSQL
-   * already commits concurrent transactions together (its own group commit),
-   * so batching them into one gains little here and would serialise them.
+   * One statement or transaction per write, run concurrently on the pool:
+   * PostgreSQL already commits concurrent transactions together (its own
+   * group commit), so one transaction for all would gain little here and
+   * serialise them. Consumptions naming the same challenge go one after the
+   * other in the order given: the first is the one that uses it.
    */
-  consumeChallenges(requests: readonly ChallengeConsumptionRequest[]): Promise<ChallengeConsumption[]> {
-    // Concurrently, except that requests naming the same challenge go one after the other in
-    // the order given: the first is the one that uses it, as with one consumeChallenge at a time.
-    const last = new Map<string, Promise<unknown>>();
+  applyBatch(writes: readonly BatchedWrite[]): Promise<BatchedOutcome[]> {
+    const lastConsumption = new Map<string, Promise<unknown>>();
+    const settle = <T>(p: Promise<T>): Promise<T | StoreError> => p.catch((err: unknown) => (err instanceof StoreError ? err : Promise.reject(err)));
     return Promise.all(
-      requests.map((r) => {
-        const before = last.get(r.id);
-        const mine = before === undefined ? this.consumeChallenge(r.id, r.deviceId, r.now) : before.then(() => this.consumeChallenge(r.id, r.deviceId, r.now));
-        last.set(r.id, mine.catch(() => undefined));
-        return mine;
+      writes.map((w): Promise<BatchedOutcome> => {
+        switch (w.kind) {
+          case 'create-challenge':
+            return settle(this.createChallenge(w.challenge));
+          case 'record-attestation':
+            return settle(this.recordAttestation(w.input));
+          case 'consume-challenge': {
+            const { id, deviceId, now } = w.request;
+            const before = lastConsumption.get(id);
+            const mine = settle(before === undefined ? this.consumeChallenge(id, deviceId, now) : before.then(() => this.consumeChallenge(id, deviceId, now)));
+            lastConsumption.set(id, mine.catch(() => undefined));
+            return mine;
+          }
+        }
       }),
     );
-  }
-
-  /** Each attestation its own transaction, concurrently (see `consumeChallenges`); a refused one is its StoreError. */
-  recordAttestations(inputs: readonly RecordAttestationInput[]): Promise<Array<RecordAttestationResult | StoreError>> {
-    return Promise.all(inputs.map((input) => this.recordAttestation(input).catch((err: unknown) => (err instanceof StoreError ? err : Promise.reject(err)))));
   }
 
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult> {

@@ -5,6 +5,7 @@ import { AUDIT_GENESIS_HASH, AuditChainVerifier, auditEntryHash } from '../audit
 import { flattenReasons } from '../attestation-reasons.js';
 import type { AdminCredentialRecord, NewAdminCredential, RevokeAdminCredentialsInput } from '../entities/admin-credential.js';
 import type { RecordAttestationInput, RecordAttestationResult, AttestationRecord } from '../entities/attestation.js';
+import type { BatchedOutcome, BatchedWrite } from '../entities/batch.js';
 import type { AuditEntry, AuditInput, AuditVerification } from '../entities/audit.js';
 import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
@@ -439,32 +440,38 @@ export class SqliteStore implements Store {
     return this.write('createChallenge', () => this.createChallengeInTx(c));
   }
 
-  createChallenges(challenges: readonly NewChallenge[]): Promise<Array<ChallengeRecord | StoreError>> {
-    return this.batch('createChallenge', challenges, (c) => this.createChallengeInTx(c));
-  }
-
   /**
-   * Runs `each` for every input in one transaction, each on its own terms: a
-   * refused one is returned as its StoreError and undone alone, the others
-   * commit together. Optimistically without a savepoint per input (two more
-   * statements each): if any input fails, that attempt is rolled back whole
-   * and the batch runs again with a savepoint per input. Inputs are checked
-   * by the caller, so a failure is rare.
+   * One IMMEDIATE transaction for the whole batch, each write on its own
+   * terms. Optimistically without a savepoint per write (two more statements
+   * each): if any write fails, that attempt is rolled back whole and the
+   * batch runs again with a savepoint per write, so a failed one is undone
+   * alone. Inputs are checked by the verifier first, so a failure is rare.
    */
-  private batch<In, Out>(what: string, inputs: readonly In[], each: (input: In) => Out): Promise<Array<Out | StoreError>> {
-    return this.write(what, () => {
+  applyBatch(writes: readonly BatchedWrite[]): Promise<BatchedOutcome[]> {
+    return this.write('applyBatch', () => {
       try {
-        return this.nested(() => inputs.map(each)) as Out[];
+        return this.nested(() => writes.map((w) => this.applyInTx(w))) as BatchedOutcome[];
       } catch {
-        return inputs.map((input) => {
+        return writes.map((w) => {
           try {
-            return this.nested(() => each(input)) as Out;
+            return this.nested(() => this.applyInTx(w)) as BatchedOutcome;
           } catch (err) {
-            return asStoreError(what, err);
+            return asStoreError(w.kind, err);
           }
         });
       }
     });
+  }
+
+  private applyInTx(w: BatchedWrite): BatchedOutcome {
+    switch (w.kind) {
+      case 'create-challenge':
+        return this.createChallengeInTx(w.challenge);
+      case 'consume-challenge':
+        return this.consumeChallengeInTx(w.request.id, w.request.deviceId, w.request.now);
+      case 'record-attestation':
+        return this.recordAttestationInTx(w.input);
+    }
   }
 
   private createChallengeInTx(c: NewChallenge): ChallengeRecord {
@@ -496,10 +503,6 @@ export class SqliteStore implements Store {
     return this.write('consumeChallenge', () => this.consumeChallengeInTx(id, deviceId, now));
   }
 
-  consumeChallenges(requests: readonly ChallengeConsumptionRequest[]): Promise<ChallengeConsumption[]> {
-    return this.write('consumeChallenges', () => requests.map((r) => this.consumeChallengeInTx(r.id, r.deviceId, r.now)));
-  }
-
   private consumeChallengeInTx(id: string, deviceId: string, now: EpochMs): ChallengeConsumption {
     // The usual case in one statement; a refusal is then read back to say why, in the documented order.
     const used = this.s.useChallengeIfValid.get({ id, device_id: deviceId, now });
@@ -516,10 +519,6 @@ export class SqliteStore implements Store {
 
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult> {
     return this.write('recordAttestation', () => this.recordAttestationInTx(input));
-  }
-
-  recordAttestations(inputs: readonly RecordAttestationInput[]): Promise<Array<RecordAttestationResult | StoreError>> {
-    return this.batch('recordAttestation', inputs, (input) => this.recordAttestationInTx(input));
   }
 
   private recordAttestationInTx(input: RecordAttestationInput): RecordAttestationResult {

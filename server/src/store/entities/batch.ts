@@ -1,0 +1,19 @@
+import type { StoreError } from '../errors.js';
+import type { RecordAttestationInput, RecordAttestationResult } from './attestation.js';
+import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from './challenge.js';
+
+/**
+ * One of the verifier's per-message writes, for `Store.applyBatch`: all of
+ * one turn of its event loop are committed together (group commit).
+ */
+export type BatchedWrite =
+  | { readonly kind: 'create-challenge'; readonly challenge: NewChallenge }
+  | { readonly kind: 'consume-challenge'; readonly request: ChallengeConsumptionRequest }
+  | { readonly kind: 'record-attestation'; readonly input: RecordAttestationInput };
+
+/** What a batched write came to: what its single-write method returns, or the StoreError it would throw. */
+export type BatchedOutcome<W extends BatchedWrite = BatchedWrite> = W extends { kind: 'create-challenge' }
+  ? ChallengeRecord | StoreError
+  : W extends { kind: 'consume-challenge' }
+    ? ChallengeConsumption | StoreError
+    : RecordAttestationResult | StoreError;
