@@ -67,6 +67,13 @@ export function simEvidence(tpm: SoftwareTpm, challenge: AttestationChallenge, b
   return { v: 1, challengeId: challenge.challengeId, ...quoteFields(tpm, parts) };
 }
 
+/** What one evidence carries besides its quote, decided as the agent decides it. */
+interface LogPlan {
+  readonly bootLog: SimEvidenceReport['bootLog'];
+  /** The model log's first entry, or undefined: no model log. */
+  readonly modelOffset: number | undefined;
+}
+
 /**
  * A simulated device's attestation: its TPM, what its platform measured
  * at boot, and what the agent remembers between evidence (the boot the
@@ -76,6 +83,11 @@ export class SimAttester {
   readonly modelLog: SimModelLog | undefined;
   #reportedResetCount: number | undefined;
   lastReport: SimEvidenceReport = { bootLog: 'absent', modelEntries: 0 };
+  /** JSON text of the parts of evidence that do not depend on the challenge, made once (`evidenceJson`). */
+  readonly #pcrsJson = new WeakMap<PcrValues, string>();
+  #bootJson: { readonly byDigest: string; readonly full: string } | undefined;
+  readonly #modelJson = new Map<number, { readonly json: string; readonly count: number }>();
+  #modelJsonVersion = -1;
 
   constructor(
     readonly tpm: SoftwareTpm,
@@ -94,31 +106,76 @@ export class SimAttester {
   /** The answer to `challenge`, as `buildEvidence` makes it. */
   evidence(challenge: AttestationChallenge, bend?: (parts: SimQuoteParts) => void): Evidence {
     const base = simEvidence(this.tpm, challenge, bend);
+    const plan = this.#logPlan(challenge);
+    const out: { -readonly [K in keyof Evidence]: Evidence[K] } = base;
+    const image = this.platform.bootImage;
+    if (image !== undefined && plan.bootLog !== 'absent') out.bootLog = plan.bootLog === 'by-digest' ? { digest: image.digest } : { digest: image.digest, blob: image.blob };
+    let modelEntries = 0;
+    if (this.modelLog !== undefined && plan.modelOffset !== undefined) {
+      const { text, count } = this.modelLog.linesFrom(plan.modelOffset);
+      out.modelLog = { format: 'ima-ascii', offset: plan.modelOffset, count, blob: packBlob(Buffer.from(text, 'utf8')) };
+      modelEntries = count;
+    }
+    this.lastReport = { bootLog: plan.bootLog, modelEntries };
+    return out;
+  }
+
+  /**
+   * The same answer as `evidence(challenge)`, as the JSON text the device
+   * publishes: `JSON.stringify(evidence(challenge))` byte for byte, but made
+   * for load generators. The quote is fresh (its nonce, the clock) and
+   * freshly signed every time; everything that does not depend on the
+   * challenge is kept as text: the start and end of the quote
+   * (`SoftwareTpm.quote`), the PCR values, the boot log in full and by
+   * digest, the model log from each offset while the log does not change.
+   */
+  evidenceJson(challenge: AttestationChallenge): string {
+    const { attest, values } = this.tpm.quote(Buffer.from(challenge.nonce, 'hex'), challenge.pcrSelection);
+    const signature = this.tpm.signatureBytes(attest);
+    const plan = this.#logPlan(challenge);
+    let pcrs = this.#pcrsJson.get(values);
+    if (pcrs === undefined) this.#pcrsJson.set(values, (pcrs = JSON.stringify(values)));
+    // Key order as in `evidence`: v, challengeId, quote, signature, pcrs, bootLog, modelLog.
+    let json = `{"v":1,"challengeId":${JSON.stringify(challenge.challengeId)},"quote":"${b64(attest)}","signature":"${b64(signature)}","pcrs":${pcrs}`;
+    const image = this.platform.bootImage;
+    if (image !== undefined && plan.bootLog !== 'absent') {
+      this.#bootJson ??= { byDigest: JSON.stringify({ digest: image.digest }), full: JSON.stringify({ digest: image.digest, blob: image.blob }) };
+      json += `,"bootLog":${plan.bootLog === 'by-digest' ? this.#bootJson.byDigest : this.#bootJson.full}`;
+    }
+    let modelEntries = 0;
+    if (this.modelLog !== undefined && plan.modelOffset !== undefined) {
+      const part = this.#modelLogJson(this.modelLog, plan.modelOffset);
+      json += `,"modelLog":${part.json}`;
+      modelEntries = part.count;
+    }
+    this.lastReport = { bootLog: plan.bootLog, modelEntries };
+    return `${json}}`;
+  }
+
+  /** The boot log in full on the first evidence of a boot or when the server does not name it; the model log from the server's offset (from 0 after a reboot). */
+  #logPlan(challenge: AttestationChallenge): LogPlan {
     const resetCount = this.tpm.clock.resetCount;
     const rebooted = this.#reportedResetCount !== undefined && this.#reportedResetCount !== resetCount;
     this.#reportedResetCount = resetCount;
-    const out: { -readonly [K in keyof Evidence]: Evidence[K] } = base;
-    let bootLog: SimEvidenceReport['bootLog'] = 'absent';
     const image = this.platform.bootImage;
-    if (image !== undefined) {
-      if (!rebooted && challenge.offsets.bootLogDigest === image.digest) {
-        out.bootLog = { digest: image.digest };
-        bootLog = 'by-digest';
-      } else {
-        out.bootLog = { digest: image.digest, blob: image.blob };
-        bootLog = 'sent';
-      }
+    const bootLog = image === undefined ? 'absent' : !rebooted && challenge.offsets.bootLogDigest === image.digest ? 'by-digest' : 'sent';
+    if (this.modelLog === undefined) return { bootLog, modelOffset: undefined };
+    const asked = challenge.offsets.modelEntries;
+    return { bootLog, modelOffset: rebooted || asked > this.modelLog.length ? 0 : asked };
+  }
+
+  #modelLogJson(log: SimModelLog, offset: number): { readonly json: string; readonly count: number } {
+    if (this.#modelJsonVersion !== log.version) {
+      this.#modelJson.clear();
+      this.#modelJsonVersion = log.version;
     }
-    let modelEntries = 0;
-    if (this.modelLog !== undefined) {
-      const asked = challenge.offsets.modelEntries;
-      const offset = rebooted || asked > this.modelLog.length ? 0 : asked;
-      const { text, count } = this.modelLog.linesFrom(offset);
-      out.modelLog = { format: 'ima-ascii', offset, count, blob: packBlob(Buffer.from(text, 'utf8')) };
-      modelEntries = count;
+    let part = this.#modelJson.get(offset);
+    if (part === undefined) {
+      const { text, count } = log.linesFrom(offset);
+      part = { json: JSON.stringify({ format: 'ima-ascii', offset, count, blob: packBlob(Buffer.from(text, 'utf8')) }), count };
+      this.#modelJson.set(offset, part);
     }
-    this.lastReport = { bootLog, modelEntries };
-    return out;
+    return part;
   }
 
   #powerOn(): void {

@@ -1,13 +1,15 @@
 /**
- * A simulated device on the wire: one mqtt.js client (the library the agent
- * uses) over mutual TLS with the device's certificate, MQTT 3.1.1, client id
- * = device id, QoS 1 both ways, subscribed to its challenges, results and
- * the fleet revocations, exactly as `agent/src/daemon/server-connection.ts`.
- * It answers challenges through its `SimAttester` and times each answer:
- * from the evidence handed to the client to its result arriving.
+ * A simulated device on the wire: one MQTT 3.1.1 session over mutual TLS
+ * with the device's certificate, client id = device id, QoS 1 both ways,
+ * subscribed to its challenges, results and the fleet revocations, exactly
+ * as `agent/src/daemon/server-connection.ts`. The wire is a link
+ * (`link/`): mqtt.js, the agent's library, by default; the lean client for
+ * load generators. It answers challenges through its `SimAttester` and
+ * times each answer: from the evidence handed to the link to its result
+ * arriving.
  */
 import { performance } from 'node:perf_hooks';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import {
   decodeChallenge,
   decodeResult,
@@ -26,6 +28,9 @@ import {
 import { SimAttester, type SimPlatform, type SimQuoteParts } from './attester.js';
 import type { SimIdentity } from './identity.js';
 import { Inbox } from './inbox.js';
+import { LeanLink } from './link/lean-link.js';
+import type { SimLink, SimLinkKind, SimLinkOptions } from './link/link.js';
+import { MqttJsLink } from './link/mqttjs-link.js';
 import type { SoftwareTpm } from './software-tpm.js';
 
 /** One answered challenge, as the device saw it. */
@@ -41,11 +46,17 @@ export interface SimVerdictTiming {
 }
 
 export interface SimDeviceOptions {
+  /**
+   * The wire (default `mqttjs`, the agent's library; `client` is its
+   * MqttClient). `lean`: the lean MQTT client of the load generators,
+   * a fraction of the CPU per message; `client` is then undefined.
+   */
+  readonly link?: SimLinkKind;
   /** Answer every challenge at once with honest evidence (the fleet mode). */
   readonly autoAnswer?: boolean;
   /** After each verdict, ask for the next challenge at once (continuous load). */
   readonly loop?: boolean;
-  /** Reconnect after the connection drops (mqtt.js reconnect period, ms); 0 = never. */
+  /** Reconnect after the connection drops (mqtt.js: its reconnect period; lean: the first wait of a jittered backoff), ms; 0 = never. */
   readonly reconnectMs?: number;
   /** Host to connect to (default 127.0.0.1: `localhost` may try ::1 first and wait 250 ms per connection; the TLS server name is `localhost` either way). */
   readonly host?: string;
@@ -89,7 +100,7 @@ export class SimDevice {
   bootLogsSent = 0;
   /** Ask for the next challenge as soon as a verdict arrives (starts as `options.loop`). */
   loop: boolean;
-  client: MqttClient | undefined;
+  #link: SimLink | undefined;
   #stopped = false;
   /** Challenge id → when the evidence for it was handed to the client, and the challenge's expiry. */
   readonly #pending = new Map<string, { readonly sentAt: number; readonly expiresAt: number }>();
@@ -123,6 +134,16 @@ export class SimDevice {
     return this.identity.tpm;
   }
 
+  /** The mqtt.js client of the current connection (the `mqttjs` link only). */
+  get client(): MqttClient | undefined {
+    return this.#link instanceof MqttJsLink ? this.#link.client : undefined;
+  }
+
+  /** The MQTT session is up (either link). */
+  get connected(): boolean {
+    return this.#link?.connected === true;
+  }
+
   /** Evidence sent that has no result yet. */
   get unanswered(): number {
     return this.#pending.size;
@@ -138,70 +159,53 @@ export class SimDevice {
   /** Connects (resolves on the first CONNACK and SUBACK) to the broker at `port`. */
   async connect(port: number, caPem: string): Promise<void> {
     this.#stopped = false;
-    const client = connect({
-      protocol: 'mqtts',
+    const options: SimLinkOptions = {
       host: this.options.host ?? '127.0.0.1',
-      servername: 'localhost',
       port,
-      protocolVersion: 4,
+      caPem,
+      certPem: this.identity.certPem,
+      keyPem: this.identity.keyPem,
       clientId: this.deviceId,
-      ca: caPem,
-      cert: this.identity.certPem,
-      key: this.identity.keyPem,
-      rejectUnauthorized: true,
-      reconnectPeriod: this.options.reconnectMs ?? 0,
-      connectTimeout: 30_000,
-      keepalive: this.options.keepaliveSeconds ?? 60,
-      clean: true,
-      resubscribe: true,
-    } as IClientOptions);
-    this.client = client;
-    client.on('message', (topic: string, payload: Buffer) => this.#onMessage(topic, payload));
-    client.on('close', () => this.disconnects++);
-    // Like the agent (agent/src/daemon): after a reconnect, ask for a challenge (reason `reconnect`) rather than wait for the schedule.
-    let connects = 0;
-    client.on('connect', () => {
-      if (connects++ > 0 && !this.#stopped) void this.requestChallenge('reconnect').catch(() => undefined);
-    });
-    client.on('error', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      const onClose = (): void => {
-        // A refused or timed-out first attempt ends here: no background reconnects behind the caller's back.
-        // Only the first attempt: once connected, a later close is the reconnect logic's business.
-        client.off('connect', onConnect);
-        client.end(true);
-        reject(new Error(`${this.deviceId}: connection closed before CONNACK`));
-      };
-      const onConnect = (): void => {
-        client.off('close', onClose);
-        resolve();
-      };
-      client.once('connect', onConnect);
-      client.once('close', onClose);
-    });
-    await client.subscribeAsync([topics.deviceResult(this.deviceId), topics.fleetRevocations], { qos: 1 });
-    // Last: the server challenges a device as soon as it subscribes to its challenges.
-    await client.subscribeAsync(topics.deviceChallenge(this.deviceId), { qos: 1 });
+      keepaliveSeconds: this.options.keepaliveSeconds ?? 60,
+      reconnectMs: this.options.reconnectMs ?? 0,
+      // Last: the server challenges a device as soon as it subscribes to its challenges.
+      subscriptions: [[this.#resultTopic, topics.fleetRevocations], [this.#challengeTopic]],
+    };
+    const events = {
+      onMessage: (topic: string, payload: Buffer) => this.#onMessage(topic, payload),
+      onClose: () => void this.disconnects++,
+      // Like the agent (agent/src/daemon): after a reconnect, ask for a challenge (reason `reconnect`) rather than wait for the schedule.
+      onReconnect: () => {
+        if (!this.#stopped) void this.requestChallenge('reconnect').catch(() => undefined);
+      },
+    };
+    const link = this.options.link === 'lean' ? new LeanLink(options, events) : new MqttJsLink(options, events);
+    this.#link = link;
+    await link.open();
   }
 
   /** Publishes raw bytes or evidence on the device's own evidence topic (QoS 1: resolves on PUBACK). */
   async publishEvidence(payload: Evidence | Uint8Array): Promise<void> {
-    const expiresAt = payload instanceof Uint8Array ? Number.NaN : (this.challenges.items.find((c) => c.challengeId === payload.challengeId)?.expiresAt ?? Number.NaN);
-    await this.#publish(payload, expiresAt);
+    if (payload instanceof Uint8Array) return this.#link!.publish(this.#evidenceTopic, payload, 1);
+    const expiresAt = this.challenges.items.find((c) => c.challengeId === payload.challengeId)?.expiresAt ?? Number.NaN;
+    await this.#publish(payload.challengeId, this.options.validate === false ? JSON.stringify(payload) : encodeEvidence(payload), expiresAt);
   }
 
-  async #publish(payload: Evidence | Uint8Array, expiresAt: number): Promise<void> {
-    const bytes = payload instanceof Uint8Array ? payload : this.options.validate === false ? Buffer.from(JSON.stringify(payload)) : encodeEvidence(payload);
-    if (!(payload instanceof Uint8Array)) {
-      this.#pending.set(payload.challengeId, { sentAt: performance.now(), expiresAt });
-      this.evidenceSent++;
-    }
-    await this.client!.publishAsync(this.#evidenceTopic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 });
+  /** Evidence for `challengeId`, timed from here. */
+  #publish(challengeId: string, payload: Uint8Array | string, expiresAt: number): Promise<void> {
+    this.#timeEvidence(challengeId, expiresAt);
+    return this.#link!.publish(this.#evidenceTopic, payload, 1);
+  }
+
+  #timeEvidence(challengeId: string, expiresAt: number): void {
+    this.#pending.set(challengeId, { sentAt: performance.now(), expiresAt });
+    this.evidenceSent++;
   }
 
   /** Asks for a challenge now. */
-  async requestChallenge(reason: ChallengeRequestReason = 'manual'): Promise<void> {
-    await this.client!.publishAsync(this.#requestTopic, requestPayload(reason), { qos: 1 });
+  requestChallenge(reason: ChallengeRequestReason = 'manual'): Promise<void> {
+    if (this.#link === undefined) return Promise.reject(new Error(`${this.deviceId}: not connected`));
+    return this.#link.publish(this.#requestTopic, requestPayload(reason), 1);
   }
 
   /** A fresh challenge: one not seen before (asking for it if none comes). */
@@ -226,13 +230,13 @@ export class SimDevice {
   /** Closes the connection; no reconnect. */
   close(): void {
     this.#stopped = true;
-    this.client?.end(true);
+    this.#link?.close();
   }
 
   /** Closes the connection cleanly (DISCONNECT sent) and waits for it. */
   async end(): Promise<void> {
     this.#stopped = true;
-    await this.client?.endAsync(false).catch(() => undefined);
+    await this.#link?.end().catch(() => undefined);
   }
 
   #onMessage(topic: string, payload: Buffer): void {
@@ -250,9 +254,11 @@ export class SimDevice {
       const answer = this.options.autoAnswer === true && !this.#stopped;
       this.options.onChallenge?.(c, answer);
       if (answer) {
-        const evidence = this.attester.evidence(c);
+        // Unvalidated (load generation): the evidence as JSON text, made without the object in between (`evidenceJson`).
+        const evidence = this.options.validate === false ? this.attester.evidenceJson(c) : encodeEvidence(this.attester.evidence(c));
         if (this.attester.lastReport.bootLog === 'sent') this.bootLogsSent++;
-        void this.#publish(evidence, c.expiresAt).catch((err: unknown) => this.options.onEvidenceFailed?.(c, err as Error));
+        this.#timeEvidence(c.challengeId, c.expiresAt);
+        this.#link!.send(this.#evidenceTopic, evidence, 1, (err) => this.options.onEvidenceFailed?.(c, err));
       }
     } else if (topic === this.#resultTopic) {
       const r = this.options.validate === false ? (JSON.parse(payload.toString()) as AttestationResult) : decodeResult(payload);
@@ -265,7 +271,7 @@ export class SimDevice {
         const outcome = r.ok ? overallStatus(r.verdict) : `error:${r.error}`;
         this.options.onVerdict?.({ deviceId: this.deviceId, challengeId: r.challengeId!, latencyMs: performance.now() - pending.sentAt, challengeExpiresAt: pending.expiresAt, outcome });
       }
-      if (this.loop && r.ok && !this.#stopped) void this.requestChallenge().catch(() => undefined);
+      if (this.loop && r.ok && !this.#stopped) this.#link!.send(this.#requestTopic, requestPayload('manual'), 1);
     } else if (topic === topics.fleetRevocations) {
       const e = decodeRevocation(payload);
       if (!(e instanceof ProtocolError)) this.revocations.push(e);

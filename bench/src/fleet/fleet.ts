@@ -9,6 +9,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_BOOT_LOG } from './boot-image.js';
 import { identityRecord, type SimIdentity } from './identity.js';
+import type { SimLinkKind } from './link/link.js';
 import type { ControlMessage, WorkerMessage, WorkerStats } from './messages.js';
 import { modelRelease, type ModelFile } from './model-set.js';
 
@@ -28,8 +29,15 @@ export interface FleetOptions {
   /** Models measured at boot (default: a release of three files); null: no model log. */
   readonly models?: readonly ModelFile[] | null;
   readonly keepaliveSeconds?: number;
-  /** mqtt.js reconnect period, ms (default 1000; 0 = never reconnect). */
+  /** First wait before reconnecting a dropped device, ms (default 1000; 0 = never reconnect). */
   readonly reconnectMs?: number;
+  /**
+   * The devices' wire (default `lean`, or VIGIL_BENCH_FLEET_LINK): the lean
+   * MQTT client spends a fraction of mqtt.js's CPU per message, and the load
+   * generator shares the machine with the server it measures. `mqttjs`
+   * compares the two.
+   */
+  readonly link?: SimLinkKind;
 }
 
 /** Everything the devices saw, summed over the processes (the workers' counters, see `WorkerStats`). */
@@ -67,6 +75,7 @@ export class Fleet {
   }
 
   static async start(options: FleetOptions): Promise<Fleet> {
+    const link = options.link ?? linkFromEnvironment();
     const processes = Math.max(1, Math.min(options.processes ?? 1, options.devices.length || 1));
     const shares: SimIdentity[][] = Array.from({ length: processes }, () => []);
     options.devices.forEach((d, i) => shares[i % processes]!.push(d));
@@ -92,6 +101,7 @@ export class Fleet {
             models: options.models === undefined ? modelRelease() : options.models,
             keepaliveSeconds: options.keepaliveSeconds ?? 60,
             reconnectMs: options.reconnectMs ?? 1000,
+            link,
           });
           return ready;
         }),
@@ -236,6 +246,13 @@ export class Fleet {
       w.child.once('exit', onExit);
     });
   }
+}
+
+function linkFromEnvironment(): SimLinkKind {
+  const v = process.env['VIGIL_BENCH_FLEET_LINK'];
+  if (v === undefined || v === '') return 'lean';
+  if (v === 'lean' || v === 'mqttjs') return v;
+  throw new RangeError(`VIGIL_BENCH_FLEET_LINK must be lean or mqttjs, got ${v}`);
 }
 
 function sumRecords(records: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {

@@ -44,7 +44,7 @@ function onVerdict(t: SimVerdictTiming): void {
   if (looping && t.outcome.startsWith('error:')) {
     const d = byId.get(t.deviceId);
     setTimeout(() => {
-      if (looping && d?.client?.connected === true) void d.requestChallenge().catch(() => undefined);
+      if (looping && d?.connected === true) void d.requestChallenge().catch(() => undefined);
     }, 100);
   }
 }
@@ -104,7 +104,7 @@ function setRate(perSecond: number): void {
       const d = devices[next]!;
       next = (next + 1) % devices.length;
       // A device still waiting for its last verdict is not asked again (its queue would refuse it): counted, not sent.
-      if (d.unanswered > 0 || d.client?.connected !== true) {
+      if (d.unanswered > 0 || !d.connected) {
         requestsSkipped++;
         continue;
       }
@@ -129,7 +129,7 @@ function stats(): WorkerStats {
     answered += d.answered;
     unanswered += d.unanswered;
     bootLogsSent += d.bootLogsSent;
-    if (d.client?.connected === true) connected++;
+    if (d.connected) connected++;
   }
   const out: WorkerStats = {
     connected,
@@ -170,6 +170,7 @@ process.on('message', (raw: unknown) => {
         devices = m.devices.map(
           (r) =>
             new SimDevice(identityFromRecord(r), {
+              link: m.link,
               autoAnswer: true,
               record: false,
               validate: false,
@@ -202,7 +203,7 @@ process.on('message', (raw: unknown) => {
       case 'loop':
         looping = m.on;
         for (const d of devices) d.loop = m.on;
-        if (looping) for (const d of devices) if (d.unanswered === 0 && d.client?.connected === true) void d.requestChallenge().catch(() => undefined);
+        if (looping) for (const d of devices) if (d.unanswered === 0 && d.connected) void d.requestChallenge().catch(() => undefined);
         break;
       case 'ledger':
         ledgerFrom = m.from;

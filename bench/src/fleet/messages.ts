@@ -4,6 +4,7 @@
  * typed arrays cross without JSON).
  */
 import type { SimIdentityRecord } from './identity.js';
+import type { SimLinkKind } from './link/link.js';
 import type { ModelFile } from './model-set.js';
 
 export interface WorkerInit {
@@ -17,6 +18,7 @@ export interface WorkerInit {
   readonly models: readonly ModelFile[] | null;
   readonly keepaliveSeconds: number;
   readonly reconnectMs: number;
+  readonly link: SimLinkKind;
 }
 
 export type ControlMessage =

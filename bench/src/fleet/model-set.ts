@@ -24,6 +24,7 @@ export function modelRelease(release = 'v1', files = ['/opt/models/detector.onnx
 /** The model measurement log of one boot: the lines the agent sends, the extends it made. */
 export class SimModelLog {
   readonly #entries: ModelMeasurement[] = [];
+  #version = 0;
 
   constructor(readonly pcr = DEFAULT_MODEL_PCR) {}
 
@@ -31,10 +32,16 @@ export class SimModelLog {
     return this.#entries.length;
   }
 
+  /** Changes whenever the log does (a measurement, a clear): what tells a cached encoding of it that it is stale. */
+  get version(): number {
+    return this.#version;
+  }
+
   /** Measures one file: the log entry, then the extend into the model PCR (in that order, as the agent does under its lock). */
   measure(tpm: SoftwareTpm, file: ModelFile): ModelMeasurement {
     const m = modelMeasurement(file.path, file.digest, this.pcr);
     this.#entries.push(m);
+    this.#version++;
     tpm.extend(this.pcr, { sha1: m.extend.sha1, sha256: m.extend.sha256 });
     return m;
   }
@@ -48,5 +55,6 @@ export class SimModelLog {
   /** A TPM Reset cleared the PCR: the log restarts with the boot. */
   clear(): void {
     this.#entries.length = 0;
+    this.#version++;
   }
 }

@@ -21,6 +21,7 @@ import {
   marshal,
   objectName,
   TPM2B_PUBLIC,
+  TPMT_SIGNATURE,
   TPM_ALG,
   TPM_GENERATED_VALUE,
   TPM_ST,
@@ -30,6 +31,7 @@ import {
   type TpmtPublic,
   type TpmtSignature,
 } from '@vigil/tpm2-ts';
+import { QUOTE_FRESH, QUOTE_HEAD, QUOTE_TAIL } from './quote-runs.js';
 
 export type SimAkKind = 'ecc' | 'rsa';
 
@@ -45,6 +47,17 @@ export const SIM_BANKS = { sha1: 20, sha256: 32, sha384: 48 } as const;
 export type SimBank = keyof typeof SIM_BANKS;
 const BANK_ALG: Readonly<Record<SimBank, number>> = { sha1: TPM_ALG.SHA1, sha256: TPM_ALG.SHA256, sha384: TPM_ALG.SHA384 };
 const PCR_COUNT = 24;
+/** TPMS_ATTEST.firmwareVersion of every simulated TPM. */
+const FIRMWARE_VERSION = 0x2024_0101_0000_0001n;
+
+/** What a quote over one selection keeps between quotes while the PCRs do not move. */
+interface QuotePlan {
+  /** `#pcrVersion` it was made at. */
+  readonly version: number;
+  readonly values: PcrValues;
+  /** QUOTE_TAIL marshalled: firmwareVersion and the TPMS_QUOTE_INFO. */
+  readonly tail: Uint8Array;
+}
 
 /** What a simulated TPM is made of, as text: how a device crosses into a load-generator process. */
 export interface SoftwareTpmState {
@@ -94,9 +107,11 @@ export class SoftwareTpm {
   #lastClock = 0n;
   readonly #pcrs = new Map<SimBank, Uint8Array[]>();
   #akName: Uint8Array | undefined;
-  /** Bumped by every extend and reset: the key of `pcrValues`' cache. */
+  /** Bumped by every extend and reset: what tells a cached quote plan it is stale. */
   #pcrVersion = 0;
-  readonly #valuesCache = new Map<string, { version: number; values: PcrValues }>();
+  readonly #plans = new Map<string, QuotePlan>();
+  /** QUOTE_HEAD marshalled (magic, type, this AK's Name). */
+  #quoteHead: Uint8Array | undefined;
 
   constructor(options: SoftwareTpmOptions = {}) {
     const state = options.state;
@@ -167,14 +182,26 @@ export class SoftwareTpm {
 
   /** Values of the PCRs a challenge selects, as evidence reports them (hex, by bank and index). */
   pcrValues(selection: PcrSelection): PcrValues {
-    // The same selection between two extends gets the same values (a fleet is quoted over one selection, again and again).
+    return this.#plan(selection).values;
+  }
+
+  /**
+   * The same selection between two extends gets the same values, digest and
+   * marshalled tail (a fleet is quoted over one selection, again and again):
+   * the returned objects are shared, not copies.
+   */
+  #plan(selection: PcrSelection): QuotePlan {
     const key = JSON.stringify(selection);
-    const cached = this.#valuesCache.get(key);
-    if (cached !== undefined && cached.version === this.#pcrVersion) return cached.values;
+    const cached = this.#plans.get(key);
+    if (cached !== undefined && cached.version === this.#pcrVersion) return cached;
     const values = this.#readValues(selection);
-    if (this.#valuesCache.size > 8) this.#valuesCache.clear();
-    this.#valuesCache.set(key, { version: this.#pcrVersion, values });
-    return values;
+    const tpmSelection = toTpmSelection(selection);
+    const pcrDigest = quotedDigest(tpmSelection, values);
+    const tail = marshal(QUOTE_TAIL, { firmwareVersion: FIRMWARE_VERSION, attested: { pcrSelect: toTpmlPcrSelection(tpmSelection), pcrDigest } });
+    const plan: QuotePlan = { version: this.#pcrVersion, values, tail };
+    if (this.#plans.size > 8) this.#plans.clear();
+    this.#plans.set(key, plan);
+    return plan;
   }
 
   #readValues(selection: PcrSelection): PcrValues {
@@ -205,21 +232,30 @@ export class SoftwareTpm {
   quoteAttest(nonce: Uint8Array, selection: PcrSelection, values: PcrValues): TpmsAttest {
     const clock = this.tick();
     const tpmSelection = toTpmSelection(selection);
-    const digest = createHash('sha256');
-    for (const s of tpmSelection) {
-      const bank = bankName(s.hashAlg);
-      const reported = (values as Record<string, Record<string, string> | undefined>)[bank];
-      for (const p of s.pcrs) digest.update(Buffer.from(reported?.[String(p)] ?? '', 'hex'));
-    }
     return {
       magic: TPM_GENERATED_VALUE,
       type: TPM_ST.ATTEST_QUOTE,
       qualifiedSigner: this.akName,
       extraData: nonce,
       clockInfo: { clock: clock.clock, resetCount: clock.resetCount, restartCount: clock.restartCount, safe: true },
-      firmwareVersion: 0x2024_0101_0000_0001n,
-      attested: { pcrSelect: toTpmlPcrSelection(tpmSelection), pcrDigest: new Uint8Array(digest.digest()) },
+      firmwareVersion: FIRMWARE_VERSION,
+      attested: { pcrSelect: toTpmlPcrSelection(tpmSelection), pcrDigest: quotedDigest(tpmSelection, values) },
     };
+  }
+
+  /**
+   * A quote of the PCRs as they are, marshalled: byte for byte
+   * `marshal(TPMS_ATTEST, quoteAttest(nonce, selection, pcrValues(selection)))`,
+   * but only the nonce and the clock are marshalled per quote (`quote-runs.ts`);
+   * the rest is kept while the selected PCRs do not move. For load
+   * generators; a test that bends a quote uses `quoteAttest`.
+   */
+  quote(nonce: Uint8Array, selection: PcrSelection): { readonly attest: Buffer; readonly values: PcrValues } {
+    const plan = this.#plan(selection);
+    const clock = this.tick();
+    this.#quoteHead ??= marshal(QUOTE_HEAD, { magic: TPM_GENERATED_VALUE, type: TPM_ST.ATTEST_QUOTE, qualifiedSigner: this.akName });
+    const fresh = marshal(QUOTE_FRESH, { extraData: nonce, clockInfo: { clock: clock.clock, resetCount: clock.resetCount, restartCount: clock.restartCount, safe: true } });
+    return { attest: Buffer.concat([this.#quoteHead, fresh, plan.tail]), values: plan.values };
   }
 
   /** Signs like TPM2_Quote with the AK's scheme over the TPMS_ATTEST bytes. */
@@ -229,6 +265,11 @@ export class SoftwareTpm {
     }
     const raw = sign('sha256', attestBytes, { key: this.#akPrivate, dsaEncoding: 'ieee-p1363' });
     return { sigAlg: TPM_ALG.ECDSA, signature: { hash: TPM_ALG.SHA256, signatureR: new Uint8Array(raw.subarray(0, 32)), signatureS: new Uint8Array(raw.subarray(32)) } };
+  }
+
+  /** `sign`, marshalled as the TPMT_SIGNATURE that TPM2_Quote returns. */
+  signatureBytes(attestBytes: Uint8Array): Uint8Array {
+    return marshal(TPMT_SIGNATURE, this.sign(attestBytes));
   }
 
   /** A TPM Reset (a reboot): resetCount up, restartCount and the clock from zero, PCRs cleared. */
@@ -258,6 +299,16 @@ export function toTpmSelection(selection: PcrSelection): TpmPcrSelection[] {
     if (pcrs !== undefined && alg !== undefined) out.push({ hashAlg: alg, pcrs: [...pcrs].sort((a, b) => a - b) });
   }
   return out;
+}
+
+/** pcrDigest of TPMS_QUOTE_INFO (Part 2 §10.12.4): SHA-256 (the AK scheme's hash) of the reported values, in selection order. */
+function quotedDigest(tpmSelection: readonly TpmPcrSelection[], values: PcrValues): Uint8Array {
+  const digest = createHash('sha256');
+  for (const s of tpmSelection) {
+    const reported = (values as Record<string, Record<string, string> | undefined>)[bankName(s.hashAlg)];
+    for (const p of s.pcrs) digest.update(Buffer.from(reported?.[String(p)] ?? '', 'hex'));
+  }
+  return new Uint8Array(digest.digest());
 }
 
 function bankName(alg: number): string {
