@@ -10,6 +10,8 @@ import { randomId } from '@vigil/protocol';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, StoreError, type Store } from '../src/store/index.js';
 import { migrations } from '../src/store/sqlite/migrations.js';
+import { BackgroundCheckpointer } from '../src/store/sqlite/checkpointer.js';
+import BetterSqlite3 from 'better-sqlite3';
 
 /**
  * What only the SQLite implementation has: a file (mode, WAL, migrations
@@ -262,6 +264,56 @@ describe('SQLite store shared by several processes', () => {
     const chain = await store.verifyAuditChain();
     expect(chain.ok).toBe(true);
     expect(chain.entries).toBeGreaterThanOrEqual(lastReported);
+    await store.close();
+  });
+});
+
+describe('background WAL checkpoints (the server)', () => {
+  async function fill(store: Store, devices: number): Promise<void> {
+    const token = generateEnrollmentToken();
+    await store.createToken({ hash: hashEnrollmentToken(token), maxUses: devices, expiresAt: Date.now() + 60_000, actor: 'test' });
+    for (let i = 0; i < devices; i++) {
+      const r = await store.enrollDevice({
+        tokenHash: hashEnrollmentToken(token),
+        device: { id: `ckpt-${i}`, ekPublic: randomBytes(300), ekName: '000b' + randomBytes(32).toString('hex'), ekCertificate: randomBytes(900), akPublic: randomBytes(90), akName: '000b' + randomBytes(32).toString('hex'), facts: { hostname: 'h', os: 'o', arch: 'a', agentVersion: '0', tpm: { manufacturer: 'm', firmwareVersion: '0' } } },
+        certificate: { serial: (i + 1).toString(16), notBefore: Date.now(), notAfter: Date.now() + 60_000, pem: 'x'.repeat(800) },
+        actor: 'test',
+      });
+      expect(r.ok).toBe(true);
+    }
+  }
+
+  it('the writer never checkpoints; a worker thread copies the WAL into the database file; stop ends it', async () => {
+    const db = new BetterSqlite3(path);
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (v BLOB)');
+    const checkpointer = BackgroundCheckpointer.start(db, path, { busyTimeoutMs: 5000, synchronous: 'NORMAL', intervalMs: 50 });
+    expect(checkpointer?.running).toBe(true);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const before = statSync(path).size;
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    // 3000 pages of WAL: three times what SQLite would let grow before checkpointing in a commit.
+    for (let i = 0; i < 3000; i++) insert.run(randomBytes(3000));
+    await expect.poll(() => statSync(path).size, { timeout: 10_000, interval: 50 }).toBeGreaterThan(before + 8_000_000);
+    await checkpointer!.stop();
+    expect(checkpointer!.running).toBe(false);
+    db.close();
+  });
+
+  it('the server store keeps every commit through background checkpoints and closes cleanly', async () => {
+    const store = await openSqliteStore(path, { backgroundCheckpoints: true });
+    await fill(store, 1500);
+    expect((await store.listDevices()).length).toBe(1500);
+    await store.close();
+    expect(await sql('SELECT count(*) FROM devices')).toBe('1500');
+  });
+
+  it('without the option the store checkpoints inline, as SQLite does by default', async () => {
+    const store = await openSqliteStore(path);
+    const before = statSync(path).size;
+    await fill(store, 1500);
+    // The commit that took the WAL past 1000 pages copied it into the file on the spot.
+    expect(statSync(path).size).toBeGreaterThan(before + 1_000_000);
     await store.close();
   });
 });

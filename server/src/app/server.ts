@@ -55,7 +55,12 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
   let store: Store;
   try {
     // store.url selects SQLite in the data directory (default) or a PostgreSQL database shared by replicas.
-    store = await openSelectedStore(config.store, paths.database, { create: false, onIdleError: (err) => log.warn({ err }, 'store connection lost (replaced)') });
+    store = await openSelectedStore(config.store, paths.database, {
+      create: false,
+      onIdleError: (err) => log.warn({ err }, 'store connection lost (replaced)'),
+      backgroundCheckpoints: true,
+      onCheckpointFallback: (reason) => log.warn({ reason }, 'SQLite checkpoints run inline again'),
+    });
   } catch (err) {
     if (err instanceof StoreError) throw new CliError(err.message, ExitCode.Io, { cause: err });
     throw err;

@@ -25,9 +25,21 @@ export function storeKind(selection: Pick<StoreSelection, 'url'>): StoreKind {
 export function openSelectedStore(
   selection: StoreSelection,
   sqlitePath: string,
-  options: { readonly create?: boolean; readonly onIdleError?: (err: Error) => void } = {},
+  options: {
+    readonly create?: boolean;
+    readonly onIdleError?: (err: Error) => void;
+    /** SQLite: checkpoint the WAL on a worker thread (the long-running server). */
+    readonly backgroundCheckpoints?: boolean;
+    readonly onCheckpointFallback?: (reason: string) => void;
+  } = {},
 ): Promise<Store> {
-  if (storeKind(selection) === 'sqlite') return openSqliteStore(sqlitePath, { create: options.create ?? true });
+  if (storeKind(selection) === 'sqlite') {
+    return openSqliteStore(sqlitePath, {
+      create: options.create ?? true,
+      ...(options.backgroundCheckpoints !== undefined ? { backgroundCheckpoints: options.backgroundCheckpoints } : {}),
+      ...(options.onCheckpointFallback !== undefined ? { onCheckpointFallback: options.onCheckpointFallback } : {}),
+    });
+  }
   return openPostgresStore(selection.url, {
     poolSize: selection.poolSize,
     ...(options.onIdleError !== undefined ? { onIdleError: options.onIdleError } : {}),

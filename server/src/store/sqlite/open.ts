@@ -2,6 +2,7 @@ import { chmodSync, closeSync, constants, existsSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import type { Store } from '../store.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -22,6 +23,14 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Clock for the times the store stamps itself (created/updated/audit). Default Date.now. */
   readonly clock?: () => number;
+  /**
+   * WAL checkpoints on a worker thread instead of inside the commit that
+   * fills the WAL (`BackgroundCheckpointer`): for the long-running server,
+   * whose commits are on its event loop. Default false (CLIs, tests).
+   */
+  readonly backgroundCheckpoints?: boolean;
+  /** Told if background checkpoints fail and go back inline. */
+  readonly onCheckpointFallback?: (reason: string) => void;
 }
 
 /**
@@ -55,7 +64,17 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     // Nothing in this schema needs SQL functions from the schema itself.
     db.pragma('trusted_schema = OFF');
     migrate(db, migrations, clock);
-    return new SqliteStore(db, clock);
+    // Bounds the WAL file's size on disk once a checkpoint let it start over.
+    db.pragma('journal_size_limit = 67108864');
+    const checkpointer =
+      options.backgroundCheckpoints === true
+        ? BackgroundCheckpointer.start(db, path, {
+            busyTimeoutMs: Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000)),
+            synchronous: options.durability === 'full' ? 'FULL' : 'NORMAL',
+            ...(options.onCheckpointFallback !== undefined ? { onFallback: options.onCheckpointFallback } : {}),
+          })
+        : undefined;
+    return new SqliteStore(db, clock, checkpointer);
   } catch (err) {
     db?.close();
     if (err instanceof StoreError) throw err;

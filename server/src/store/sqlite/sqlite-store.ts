@@ -34,6 +34,7 @@ import type {
   RevokeDeviceResult,
 } from '../entities/revocation.js';
 import { StoreError } from '../errors.js';
+import type { BackgroundCheckpointer } from './checkpointer.js';
 import type { Store } from '../store.js';
 import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow } from '../rules.js';
 import {
@@ -107,6 +108,7 @@ export class SqliteStore implements Store {
   constructor(
     private readonly db: Database,
     private readonly clock: () => number,
+    private readonly checkpointer?: BackgroundCheckpointer,
   ) {
     this.s = prepare(db);
     const t = db.transaction((fn: () => unknown) => fn());
@@ -949,7 +951,8 @@ export class SqliteStore implements Store {
     }));
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.checkpointer?.stop();
     return this.read('close', () => {
       if (this.db.open) this.db.close();
     });
