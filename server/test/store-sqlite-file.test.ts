@@ -300,6 +300,15 @@ describe('background WAL checkpoints (the server)', () => {
     db.close();
   });
 
+  it('a process whose last act is closing the store waits for the checkpoint worker and exits 0', async () => {
+    const script = `import { openSqliteStore } from ${JSON.stringify(builtStore)};
+const store = await openSqliteStore(${JSON.stringify(path)}, { backgroundCheckpoints: true });
+await store.close();
+console.log('closed');`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script]);
+    expect(stdout.trim()).toBe('closed');
+  });
+
   it('the server store keeps every commit through background checkpoints and closes cleanly', async () => {
     const store = await openSqliteStore(path, { backgroundCheckpoints: true });
     await fill(store, 1500);

@@ -73,6 +73,9 @@ export class BackgroundCheckpointer {
     const worker = this.#worker;
     if (worker === undefined) return Promise.resolve();
     this.#stopped ??= new Promise<void>((resolve) => {
+      // Held by the worker from here on: a process whose last act is closing the store must wait for it
+      // (unreferenced, the process would end first, with the close still pending).
+      worker.ref();
       worker.once('exit', () => {
         this.#worker = undefined;
         resolve();
