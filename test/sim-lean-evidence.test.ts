@@ -13,9 +13,10 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AttestationChallenge, Evidence, PcrSelection } from '@vigil/protocol';
-import { checkQuote, marshal, pcrValuesFromJson, TPM_ALG, TPMS_ATTEST, unmarshal, type TpmsAttest } from '@vigil/tpm2-ts';
+import { checkQuote, marshal, pcrValuesFromJson, TPM2B_PUBLIC, TPM_ALG, TPMS_ATTEST, TPMT_SIGNATURE, unmarshal, type TpmsAttest } from '@vigil/tpm2-ts';
 import { BootImage, modelRelease, SimAttester, SoftwareTpm, type SimBank } from '../bench/src/fleet/index.js';
 import { QUOTE_FRESH, QUOTE_HEAD, QUOTE_TAIL } from '../bench/src/fleet/quote-runs.js';
+import { ScratchWriter } from '../bench/src/fleet/scratch-writer.js';
 
 const bootImage = BootImage.load();
 const models = modelRelease();
@@ -86,6 +87,36 @@ describe('TPMS_ATTEST in three runs', () => {
     const b = tpm.quote(nonce, { sha256: [0, 1] }).attest;
     expect(a.equals(b)).toBe(false); // the clock moved
     expect(Buffer.from(tpm.signatureBytes(a)).equals(Buffer.from(tpm.signatureBytes(a)))).toBe(false); // ECDSA's per-signature k
+  });
+});
+
+describe('ScratchWriter', () => {
+  it("marshals exactly as the codec's own Writer, reused structure after structure and grown past its capacity (property)", () => {
+    const tpm = new SoftwareTpm();
+    const rsa = new SoftwareTpm({ akKind: 'rsa' });
+    const w = new ScratchWriter(16); // smaller than every structure below: each one grows it
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), selectionArb, fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (nonce, selection, clock) => {
+        const attest: TpmsAttest = { ...tpm.quoteAttest(nonce, selection, tpm.pcrValues(selection)), clockInfo: { clock, resetCount: 3, restartCount: 1, safe: false } };
+        const sig = tpm.sign(randomBytes(20));
+        const rsaSig = rsa.sign(randomBytes(20));
+        // A sized structure (TPM2B_PUBLIC: its size slot filled in afterwards), then the rest, on the one writer.
+        expect(w.marshal(TPM2B_PUBLIC, rsa.akPublic).equals(Buffer.from(marshal(TPM2B_PUBLIC, rsa.akPublic)))).toBe(true);
+        expect(w.marshal(TPMS_ATTEST, attest).equals(Buffer.from(marshal(TPMS_ATTEST, attest)))).toBe(true);
+        expect(w.marshal(TPMT_SIGNATURE, sig).equals(Buffer.from(marshal(TPMT_SIGNATURE, sig)))).toBe(true);
+        expect(w.marshal(TPMT_SIGNATURE, rsaSig).equals(Buffer.from(marshal(TPMT_SIGNATURE, rsaSig)))).toBe(true);
+        expect(w.marshal(QUOTE_FRESH, attest).length).toBe(2 + nonce.length + 17);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('hands out copies: marshalling the next structure does not change the bytes of the last', () => {
+    const w = new ScratchWriter();
+    const a = w.marshal(QUOTE_FRESH, { extraData: new Uint8Array(32).fill(0xaa), clockInfo: { clock: 1n, resetCount: 1, restartCount: 0, safe: true } });
+    const copy = Buffer.from(a);
+    w.marshal(QUOTE_FRESH, { extraData: new Uint8Array(32).fill(0x55), clockInfo: { clock: 2n, resetCount: 2, restartCount: 2, safe: false } });
+    expect(a.equals(copy)).toBe(true);
   });
 });
 

@@ -105,6 +105,9 @@ export class SimDevice {
   /** Challenge id → when the evidence for it was handed to the client, and the challenge's expiry. */
   readonly #pending = new Map<string, { readonly sentAt: number; readonly expiresAt: number }>();
   readonly #answeredIds = new Set<string>();
+  /** The same ids in the order answered, to drop the oldest. */
+  readonly #answeredRing: Array<string | undefined> = new Array<string | undefined>(ANSWERED_KEPT).fill(undefined);
+  #answeredAt = 0;
   readonly #challengeTopic: string;
   readonly #resultTopic: string;
   readonly #requestTopic: string;
@@ -247,9 +250,12 @@ export class SimDevice {
       this.challengesSeen++;
       // The server re-sends an open challenge when asked again: answer each one once (a second answer is a replay).
       if (this.#answeredIds.has(c.challengeId)) return;
-      // The last 64 ids, oldest dropped first (a Set iterates in insertion order): clearing them all at once
-      // would let a challenge the server re-sends right after be answered a second time.
-      if (this.#answeredIds.size >= 64) this.#answeredIds.delete(this.#answeredIds.values().next().value!);
+      // The last 64 ids, oldest dropped first: clearing them all at once would let a challenge the server
+      // re-sends right after be answered a second time.
+      const oldest = this.#answeredRing[this.#answeredAt];
+      if (oldest !== undefined) this.#answeredIds.delete(oldest);
+      this.#answeredRing[this.#answeredAt] = c.challengeId;
+      this.#answeredAt = (this.#answeredAt + 1) % ANSWERED_KEPT;
       this.#answeredIds.add(c.challengeId);
       const answer = this.options.autoAnswer === true && !this.#stopped;
       this.options.onChallenge?.(c, answer);
@@ -278,6 +284,9 @@ export class SimDevice {
     }
   }
 }
+
+/** Challenge ids a device remembers having answered. */
+const ANSWERED_KEPT = 64;
 
 const requests = new Map<ChallengeRequestReason, Buffer>();
 

@@ -13,6 +13,7 @@ export { enrollSimDevices, identityFromRecord, identityRecord, type EnrollSimOpt
 export { tlsKeyPool, DEFAULT_KEY_POOL_DIR } from './key-pool.js';
 export { Inbox } from './inbox.js';
 export { delay, SimDevice, type SimDeviceOptions, type SimVerdictTiming } from './device.js';
+export type { SimLinkKind } from './link/link.js';
 export { Fleet, percentile, type FleetOptions, type FleetSnapshot } from './fleet.js';
 export type { LedgerCounts } from './messages.js';
 export { SimManufacturer } from './manufacturer.js';

@@ -32,6 +32,7 @@ import {
   type TpmtSignature,
 } from '@vigil/tpm2-ts';
 import { QUOTE_FRESH, QUOTE_HEAD, QUOTE_TAIL } from './quote-runs.js';
+import { ScratchWriter } from './scratch-writer.js';
 
 export type SimAkKind = 'ecc' | 'rsa';
 
@@ -47,6 +48,9 @@ export const SIM_BANKS = { sha1: 20, sha256: 32, sha384: 48 } as const;
 export type SimBank = keyof typeof SIM_BANKS;
 const BANK_ALG: Readonly<Record<SimBank, number>> = { sha1: TPM_ALG.SHA1, sha256: TPM_ALG.SHA256, sha384: TPM_ALG.SHA384 };
 const PCR_COUNT = 24;
+/** Where quotes and signatures are marshalled (synchronously, one at a time). */
+const SCRATCH = new ScratchWriter();
+
 /** TPMS_ATTEST.firmwareVersion of every simulated TPM. */
 const FIRMWARE_VERSION = 0x2024_0101_0000_0001n;
 
@@ -110,6 +114,7 @@ export class SoftwareTpm {
   /** Bumped by every extend and reset: what tells a cached quote plan it is stale. */
   #pcrVersion = 0;
   readonly #plans = new Map<string, QuotePlan>();
+  #lastPlan: { readonly selection: PcrSelection; readonly plan: QuotePlan } | undefined;
   /** QUOTE_HEAD marshalled (magic, type, this AK's Name). */
   #quoteHead: Uint8Array | undefined;
 
@@ -191,6 +196,16 @@ export class SoftwareTpm {
    * the returned objects are shared, not copies.
    */
   #plan(selection: PcrSelection): QuotePlan {
+    // The selection of the last quote, compared in place: cheaper than its JSON key.
+    const last = this.#lastPlan;
+    if (last !== undefined && last.plan.version === this.#pcrVersion && sameSelection(last.selection, selection)) return last.plan;
+    const plan = this.#planByKey(selection);
+    // A copy: the caller's object (a decoded challenge) is not ours to watch.
+    this.#lastPlan = { selection: Object.fromEntries(Object.entries(selection).map(([bank, pcrs]) => [bank, pcrs === undefined ? pcrs : [...(pcrs as number[])]])) as PcrSelection, plan };
+    return plan;
+  }
+
+  #planByKey(selection: PcrSelection): QuotePlan {
     const key = JSON.stringify(selection);
     const cached = this.#plans.get(key);
     if (cached !== undefined && cached.version === this.#pcrVersion) return cached;
@@ -254,8 +269,11 @@ export class SoftwareTpm {
     const plan = this.#plan(selection);
     const clock = this.tick();
     this.#quoteHead ??= marshal(QUOTE_HEAD, { magic: TPM_GENERATED_VALUE, type: TPM_ST.ATTEST_QUOTE, qualifiedSigner: this.akName });
-    const fresh = marshal(QUOTE_FRESH, { extraData: nonce, clockInfo: { clock: clock.clock, resetCount: clock.resetCount, restartCount: clock.restartCount, safe: true } });
-    return { attest: Buffer.concat([this.#quoteHead, fresh, plan.tail]), values: plan.values };
+    const w = SCRATCH.reset();
+    w.bytes(this.#quoteHead);
+    QUOTE_FRESH.encode(w, { extraData: nonce, clockInfo: { clock: clock.clock, resetCount: clock.resetCount, restartCount: clock.restartCount, safe: true } });
+    w.bytes(plan.tail);
+    return { attest: w.finish(), values: plan.values };
   }
 
   /** Signs like TPM2_Quote with the AK's scheme over the TPMS_ATTEST bytes. */
@@ -269,7 +287,7 @@ export class SoftwareTpm {
 
   /** `sign`, marshalled as the TPMT_SIGNATURE that TPM2_Quote returns. */
   signatureBytes(attestBytes: Uint8Array): Uint8Array {
-    return marshal(TPMT_SIGNATURE, this.sign(attestBytes));
+    return SCRATCH.marshal(TPMT_SIGNATURE, this.sign(attestBytes));
   }
 
   /** A TPM Reset (a reboot): resetCount up, restartCount and the clock from zero, PCRs cleared. */
@@ -299,6 +317,23 @@ export function toTpmSelection(selection: PcrSelection): TpmPcrSelection[] {
     if (pcrs !== undefined && alg !== undefined) out.push({ hashAlg: alg, pcrs: [...pcrs].sort((a, b) => a - b) });
   }
   return out;
+}
+
+/** The same banks in the same order with the same PCRs in the same order (what makes the same plan, and the same JSON). */
+function sameSelection(a: PcrSelection, b: PcrSelection): boolean {
+  if (a === b) return true;
+  const banks = Object.keys(a);
+  const others = Object.keys(b);
+  if (banks.length !== others.length) return false;
+  for (let i = 0; i < banks.length; i++) {
+    if (banks[i] !== others[i]) return false;
+    const x = (a as Record<string, readonly number[] | undefined>)[banks[i]!];
+    const y = (b as Record<string, readonly number[] | undefined>)[banks[i]!];
+    if (x === y) continue;
+    if (x === undefined || y === undefined || x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
+  }
+  return true;
 }
 
 /** pcrDigest of TPMS_QUOTE_INFO (Part 2 §10.12.4): SHA-256 (the AK scheme's hash) of the reported values, in selection order. */

@@ -250,7 +250,7 @@ export class LeanMqttConnection implements BatchedWriter {
   /** `n` cleartext bytes in READ_BUFFER. */
   #onRead(n: number): boolean {
     try {
-      this.#parser.feed(READ_BUFFER.subarray(0, n));
+      this.#parser.feed(READ_BUFFER, n);
     } catch (err) {
       // The broker's bytes are wrong: nothing after them can be trusted. A handler's own error is not the
       // broker's fault: it propagates, but the rest of the read went unparsed, so the stream is closed as well.

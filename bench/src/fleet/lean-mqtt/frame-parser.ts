@@ -35,14 +35,13 @@ export class FrameParser {
   ) {}
 
   /**
-   * Reads `chunk`, calling the sink for every packet it completes. Throws
+   * Reads `chunk` (its first `end` bytes), calling the sink for every packet it completes. Throws
    * `LeanMqttError` (`malformed`, `too-large`) on a bad fixed header; after
    * that the stream cannot be re-synchronised and every later call throws
    * the same error. An error the sink throws propagates unchanged.
    */
-  feed(chunk: Buffer): void {
+  feed(chunk: Buffer, end = chunk.length): void {
     if (this.#failed !== undefined) throw this.#failed;
-    const end = chunk.length;
     let at = 0;
     while (at < end) {
       if (this.#body !== undefined) {
