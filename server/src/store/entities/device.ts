@@ -57,19 +57,13 @@ export type AttestingDevice = Omit<Device, 'ekPublic' | 'ekCertificate'>;
  * long as its AK is, so the verifier keeps it in memory per AK Name and
  * completes it with this (`DeviceStates.device`).
  */
-export interface DeviceStanding {
-  readonly id: string;
-  readonly akName: string;
-  readonly status: DeviceStatus;
-  readonly revoked: boolean;
-  readonly reenrollAllowed: boolean;
-  readonly group: string | null;
-  readonly lastVerifiedAt: EpochMs | null;
-  readonly tpmClock: TpmClockState | null;
-  readonly updatedAt: EpochMs;
+export type DeviceStanding = Pick<
+  Device,
+  'id' | 'akName' | 'status' | 'revoked' | 'reenrollAllowed' | 'group' | 'lastVerifiedAt' | 'tpmClock' | 'updatedAt'
+> & {
   /** The stored log state's position (what a challenge's offsets come from); null when none is stored. */
   readonly log: LogPosition | null;
-}
+};
 
 /** Where a device's stored log state stands: its boot, its boot log, how many IMA and model entries are verified. */
 export interface LogPosition {

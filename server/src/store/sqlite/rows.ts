@@ -56,37 +56,38 @@ export function toDevice(r: DeviceRow): Device {
     akPublic: r.ak_public,
     akName: r.ak_name,
     facts: JSON.parse(r.facts) as DeviceFacts,
+    ...changingFields(r),
+    createdAt: r.created_at,
+  };
+}
+
+/** What can change about a device after it enrolled, mapped once for `toDevice` and `toDeviceStanding`. */
+function changingFields(
+  r: Pick<DeviceRow, 'status' | 'revoked' | 'reenroll_allowed' | 'device_group' | 'last_verified_at' | 'tpm_clock' | 'tpm_reset_count' | 'tpm_restart_count' | 'updated_at'>,
+): Omit<DeviceStanding, 'id' | 'akName' | 'log'> {
+  return {
     status: r.status,
     revoked: r.revoked === 1,
     reenrollAllowed: r.reenroll_allowed === 1,
     group: r.device_group,
     lastVerifiedAt: r.last_verified_at,
     tpmClock: clockFrom(r.tpm_clock, r.tpm_reset_count, r.tpm_restart_count),
-    createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
 }
 
 /** `devices` left-joined with `device_log_state`: the columns `toDeviceStanding` needs. */
-export interface DeviceStandingRow {
-  id: string;
-  ak_name: string;
-  status: DeviceStatus;
-  revoked: number;
-  reenroll_allowed: number;
-  device_group: string | null;
-  last_verified_at: number | null;
-  tpm_clock: string | null;
-  tpm_reset_count: number | null;
-  tpm_restart_count: number | null;
-  updated_at: number;
+export type DeviceStandingRow = Pick<
+  DeviceRow,
+  'id' | 'ak_name' | 'status' | 'revoked' | 'reenroll_allowed' | 'device_group' | 'last_verified_at' | 'tpm_clock' | 'tpm_reset_count' | 'tpm_restart_count' | 'updated_at'
+> & {
   /** Null when no log state is stored. */
   log_device_id: string | null;
   log_reset_count: number | null;
   log_boot_log_digest: string | null;
   log_ima_entries: number | null;
   log_model_entries: number | null;
-}
+};
 
 /** The one query both stores run for it (SQLite `?`, PostgreSQL `$1`). */
 export function deviceStandingSql(placeholder: string): string {
@@ -102,13 +103,7 @@ export function toDeviceStanding(r: DeviceStandingRow): DeviceStanding {
   return {
     id: r.id,
     akName: r.ak_name,
-    status: r.status,
-    revoked: r.revoked === 1,
-    reenrollAllowed: r.reenroll_allowed === 1,
-    group: r.device_group,
-    lastVerifiedAt: r.last_verified_at,
-    tpmClock: clockFrom(r.tpm_clock, r.tpm_reset_count, r.tpm_restart_count),
-    updatedAt: r.updated_at,
+    ...changingFields(r),
     log:
       r.log_device_id === null
         ? null
