@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttestationResult } from '@vigil/protocol';
+import { randomBytes } from 'node:crypto';
+import { randomId, type AttestationResult } from '@vigil/protocol';
 import { enrollSimDevices, initDataDir, simEvidence, SimDevice, startSimServer, type SimServer } from './harness/sim-fleet.js';
 
 const run = promisify(execFile);
@@ -91,7 +92,16 @@ beforeAll(async () => {
   mounted = await tryMount();
   if (!mounted) return;
   const paths = await initDataDir(mountPoint);
-  env = await startSimServer({ paths, root: mountPoint, overrides: [{ path: 'attestation.intervalSeconds', value: 3600, flag: 'test' }] });
+  env = await startSimServer({
+    paths,
+    root: mountPoint,
+    overrides: [
+      { path: 'attestation.intervalSeconds', value: 3600, flag: 'test' },
+      // The disk-full test answers stored challenges back to back: faster than a device's default publish limit.
+      { path: 'limits.publishRatePerSecond', value: 1000, flag: 'test' },
+      { path: 'limits.publishBurst', value: 1000, flag: 'test' },
+    ],
+  });
 });
 
 afterAll(async () => {
@@ -108,17 +118,26 @@ describe.skipIf(process.getuid?.() !== 0)('storage faults (tmpfs, needs root)', 
     const before = await d.attest();
     expect(status(before)).toBe('affirming');
     const challenge = await d.freshChallenge();
+    // Challenges for the whole run are stored while there is room, as the issuer would store them
+    // (same selection and offsets): with the disk full, storing a new challenge could be what fails
+    // first, and the device would get no challenge to answer. Every one left is then answered, so it
+    // is the evidence's writes (consume, record) that meet the full disk.
+    const challenges = [challenge];
+    for (let i = 1; i < 200; i++) {
+      const c = { ...challenge, challengeId: randomId(), nonce: randomBytes(32).toString('hex') };
+      await env!.store.createChallenge({ id: c.challengeId, deviceId: d.deviceId, nonce: Buffer.from(c.nonce, 'hex'), pcrSelection: c.pcrSelection, offsets: c.offsets, expiresAt: c.expiresAt });
+      challenges.push(c);
+    }
     const filler = join(mountPoint, 'filler');
     await fillDisk(filler);
     try {
       // Enough evidence to need new pages whatever room the WAL file still had.
       let refused: AttestationResult | undefined;
-      for (let i = 0; i < 200 && refused === undefined; i++) {
-        const c = i === 0 ? challenge : await d.freshChallenge().catch(() => undefined);
-        if (c === undefined) break;
+      for (const c of challenges) {
         await d.publishEvidence(simEvidence(d.tpm, c));
         const r = await d.results.take((x) => x.challengeId === c.challengeId || (!x.ok && x.challengeId === undefined));
         if (!r.ok) refused = r;
+        if (refused !== undefined) break;
       }
       expect(refused).toMatchObject({ ok: false, error: 'internal-error' });
       expect(refused!.ok === false && refused!.message).toMatch(/storage/);

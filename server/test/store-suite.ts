@@ -634,7 +634,7 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
       it('getDeviceStanding: the mutable fields of getDevice and the log position, in step with every write', async () => {
         const { device } = await enrolled();
         expect(await store.getDeviceStanding('nope')).toBeNull();
-        const pick = (d: Device) => ({ id: d.id, akName: d.akName, status: d.status, revoked: d.revoked, reenrollAllowed: d.reenrollAllowed, group: d.group, lastVerifiedAt: d.lastVerifiedAt, tpmClock: d.tpmClock, updatedAt: d.updatedAt });
+        const pick = (d: Device) => ({ id: d.id, akName: d.akName, facts: d.facts, status: d.status, revoked: d.revoked, reenrollAllowed: d.reenrollAllowed, group: d.group, lastVerifiedAt: d.lastVerifiedAt, tpmClock: d.tpmClock, updatedAt: d.updatedAt });
         const check = async (log: unknown) => {
           const whole = (await store.getDevice(device.id))!;
           expect(await store.getDeviceStanding(device.id)).toEqual({ ...pick(whole), log });

@@ -51,15 +51,16 @@ export interface Device {
 export type AttestingDevice = Omit<Device, 'ekPublic' | 'ekCertificate'>;
 
 /**
- * What may change about a device after it enrolled, and where the verifier's
- * log state for it stands: a few scalars, read for every challenge and every
- * piece of evidence. The rest of `Device` (EK, AK, facts) is fixed for as
- * long as its AK is, so the verifier keeps it in memory per AK Name and
- * completes it with this (`DeviceStates.device`).
+ * What may change about a device after it enrolled, what the verifier
+ * decides by (its facts: the PCR banks to ask for), and where the verifier's
+ * log state for it stands: a few small columns, read for every challenge and
+ * every piece of evidence. The rest of `Device` (EK, AK) is fixed for as long
+ * as its AK is, so the verifier keeps it in memory per AK Name and completes
+ * it with this (`DeviceStates.device`).
  */
 export type DeviceStanding = Pick<
   Device,
-  'id' | 'akName' | 'status' | 'revoked' | 'reenrollAllowed' | 'group' | 'lastVerifiedAt' | 'tpmClock' | 'updatedAt'
+  'id' | 'akName' | 'facts' | 'status' | 'revoked' | 'reenrollAllowed' | 'group' | 'lastVerifiedAt' | 'tpmClock' | 'updatedAt'
 > & {
   /** The stored log state's position (what a challenge's offsets come from); null when none is stored. */
   readonly log: LogPosition | null;

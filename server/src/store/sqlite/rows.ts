@@ -64,7 +64,7 @@ export function toDevice(r: DeviceRow): Device {
 /** What can change about a device after it enrolled, mapped once for `toDevice` and `toDeviceStanding`. */
 function changingFields(
   r: Pick<DeviceRow, 'status' | 'revoked' | 'reenroll_allowed' | 'device_group' | 'last_verified_at' | 'tpm_clock' | 'tpm_reset_count' | 'tpm_restart_count' | 'updated_at'>,
-): Omit<DeviceStanding, 'id' | 'akName' | 'log'> {
+): Omit<DeviceStanding, 'id' | 'akName' | 'facts' | 'log'> {
   return {
     status: r.status,
     revoked: r.revoked === 1,
@@ -79,7 +79,7 @@ function changingFields(
 /** `devices` left-joined with `device_log_state`: the columns `toDeviceStanding` needs. */
 export type DeviceStandingRow = Pick<
   DeviceRow,
-  'id' | 'ak_name' | 'status' | 'revoked' | 'reenroll_allowed' | 'device_group' | 'last_verified_at' | 'tpm_clock' | 'tpm_reset_count' | 'tpm_restart_count' | 'updated_at'
+  'id' | 'ak_name' | 'facts' | 'status' | 'revoked' | 'reenroll_allowed' | 'device_group' | 'last_verified_at' | 'tpm_clock' | 'tpm_reset_count' | 'tpm_restart_count' | 'updated_at'
 > & {
   /** Null when no log state is stored. */
   log_device_id: string | null;
@@ -91,7 +91,7 @@ export type DeviceStandingRow = Pick<
 
 /** The one query both stores run for it (SQLite `?`, PostgreSQL `$1`). */
 export function deviceStandingSql(placeholder: string): string {
-  return `SELECT d.id, d.ak_name, d.status, d.revoked, d.reenroll_allowed, d.device_group, d.last_verified_at,
+  return `SELECT d.id, d.ak_name, d.facts, d.status, d.revoked, d.reenroll_allowed, d.device_group, d.last_verified_at,
       d.tpm_clock, d.tpm_reset_count, d.tpm_restart_count, d.updated_at,
       l.device_id AS log_device_id, l.reset_count AS log_reset_count, l.boot_log_digest AS log_boot_log_digest,
       l.ima_entries AS log_ima_entries, l.model_entries AS log_model_entries
@@ -103,6 +103,7 @@ export function toDeviceStanding(r: DeviceStandingRow): DeviceStanding {
   return {
     id: r.id,
     akName: r.ak_name,
+    facts: JSON.parse(r.facts) as DeviceFacts,
     ...changingFields(r),
     log:
       r.log_device_id === null

@@ -453,7 +453,10 @@ export class SqliteStore implements Store {
     return this.write('applyBatch', () => {
       try {
         return this.nested(() => writes.map((w) => this.applyInTx(w))) as BatchedOutcome[];
-      } catch {
+      } catch (err) {
+        // SQLite rolls the whole transaction back on some errors (a full disk, I/O): then nothing
+        // may run outside it, and the batch fails as a whole.
+        if (!this.db.inTransaction) throw err;
         return writes.map((w) => {
           try {
             return this.nested(() => this.applyInTx(w)) as BatchedOutcome;

@@ -4,12 +4,12 @@ import { Lru } from './lru.js';
 
 /**
  * What the verifier keeps in memory per device so the hot path does not
- * re-read or recompute it: the device's enrollment record (per AK Name: EK,
- * AK and facts do not change while the AK stays), the AK made ready for
+ * re-read or recompute it: the device's enrollment record (per AK Name: the
+ * AK does not change while its Name stays), the AK made ready for
  * signature checks (per AK Name, so a re-enrolled device's new AK replaces
  * it), and the device's log state (measurement-log offsets and replayed PCR
  * values of the current boot). The store is the source of truth: what can
- * change (revoked, status, group, clock, log position) is read from it for
+ * change (revoked, status, group, clock, facts, log position) is read from it for
  * every challenge and every piece of evidence (`Store.getDeviceStanding`, a
  * few scalars); the log state is loaded on first use, written back with every
  * verdict, and reloaded when the store's position or the evidence disagrees
