@@ -1,7 +1,8 @@
 /**
  * A simulated device on the wire: one MQTT 3.1.1 session over mutual TLS
- * with the device's certificate, client id = device id, QoS 1 both ways,
- * subscribed to its challenges, results and the fleet revocations, exactly
+ * with the device's certificate, client id = device id, publishing at
+ * QoS 1 (the server answers at the QoS it chooses), subscribed at QoS 1 to
+ * its challenges, results and the fleet revocations, exactly
  * as `agent/src/daemon/server-connection.ts`. The wire is a link
  * (`link/`): mqtt.js, the agent's library, by default; the lean client for
  * load generators. It answers challenges through its `SimAttester` and

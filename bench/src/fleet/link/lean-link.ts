@@ -99,6 +99,8 @@ export class LeanLink implements SimLink {
       await connection.ready;
       for (const group of o.subscriptions) await connection.subscribe(group, 1);
       if (this.#stopped) throw new LeanMqttError('closed', `${o.clientId}: closed while connecting`);
+      // Closed already (after the last SUBACK)? Then it is a failed attempt, not a session that could drop later.
+      if (!connection.connected) throw new LeanMqttError('closed', `${o.clientId}: connection closed while subscribing`);
       this.#connection = connection;
     } catch (err) {
       connection.destroy();
