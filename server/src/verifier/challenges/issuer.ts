@@ -70,17 +70,15 @@ export class ChallengeIssuer {
       open.answered = true;
     }
     if (open !== undefined && !open.answered && open.message.expiresAt <= now) this.deps.onExpired?.();
-    // One small read: revoked, group, AK Name and the log position, from the store.
-    const standing = await this.deps.store.getDeviceStanding(deviceId);
-    if (standing === null) return { ok: false, reason: 'unknown-device' };
-    if (standing.revoked) return { ok: false, reason: 'revoked' };
     const state = this.deps.states.get(deviceId);
-    const device = await this.deps.states.device(state, standing);
-    if (device === null) return { ok: false, reason: 'unknown-device' };
+    const current = await this.deps.states.current(state);
+    if (current === null) return { ok: false, reason: 'unknown-device' };
+    const { device } = current;
+    if (device.revoked) return { ok: false, reason: 'revoked' };
     const policy = this.deps.policyFor(device);
     // Offsets as the store has them, not as this process last saw them: with several
     // verifier replicas, the device's last evidence may have been appraised by another one.
-    const log = await this.deps.states.logStateAt(state, standing.log);
+    const log = await this.deps.states.logStateAt(state, current.log);
     const nonce = randomPublicBytes(32);
     const create = this.deps.createChallenge ?? ((c: NewChallenge) => this.deps.store.createChallenge(c));
     const record: ChallengeRecord = await create({

@@ -55,9 +55,21 @@ export class DeviceStates {
   }
 
   /**
-   * The device as the store has it now: its standing (just read) over the
-   * enrollment record kept per AK Name, read whole only when the AK is new
-   * to this process (first use, or re-enrolled). Null if it disappeared.
+   * The device as the store has it now, and where its stored log state
+   * stands: one small read of its standing (`Store.getDeviceStanding`) over
+   * the enrollment record kept per AK Name. Null for an unknown device.
+   */
+  async current(state: DeviceState): Promise<{ readonly device: AttestingDevice; readonly log: LogPosition | null } | null> {
+    const standing = await this.store.getDeviceStanding(state.deviceId);
+    if (standing === null) return null;
+    const device = await this.device(state, standing);
+    return device === null ? null : { device, log: standing.log };
+  }
+
+  /**
+   * `standing` over the enrollment record kept per AK Name, read whole only
+   * when the AK is new to this process (first use, or re-enrolled). Null if
+   * the device disappeared.
    */
   async device(state: DeviceState, standing: DeviceStanding): Promise<AttestingDevice | null> {
     let base = state.device;

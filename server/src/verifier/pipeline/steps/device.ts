@@ -9,9 +9,8 @@ import type { Appraisal, PipelineDeps, StepResult } from '../appraisal.js';
  */
 export async function deviceStep(a: Appraisal, deps: PipelineDeps): Promise<StepResult> {
   // Revoked and the rest that can change are read from the store for every piece of evidence.
-  const standing = await deps.store.getDeviceStanding(a.deviceId);
   const state = deps.states.get(a.deviceId);
-  const device = standing === null ? null : await deps.states.device(state, standing);
+  const device = (await deps.states.current(state))?.device ?? null;
   if (device === null) return { code: 'device-unknown', message: `no enrolled device ${a.deviceId}` };
   if (device.revoked) return { code: 'device-revoked', message: `device ${a.deviceId} is revoked` };
   a.device = device;
