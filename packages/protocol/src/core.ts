@@ -21,6 +21,7 @@ export {
   isDeviceId,
   isRandomId,
   randomId,
+  timeOrderedId,
 } from './ids.js';
 export { randomPublicBytes } from './random-pool.js';
 

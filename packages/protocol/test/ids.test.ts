@@ -12,6 +12,7 @@ import {
   isRandomId,
   randomPublicBytes,
   randomId,
+  timeOrderedId,
 } from '../src/index.js';
 import { tpm2b } from './fixtures.js';
 
@@ -67,6 +68,24 @@ describe('identifiers', () => {
     expect(ids.size).toBe(1000);
     for (const id of ids) expect(isRandomId(id)).toBe(true);
     expect(Buffer.from([...ids][0]!, 'base64url')).toHaveLength(16);
+  });
+
+  it('timeOrderedId: the clock in its first 12 hex digits, 96 random bits after, valid and distinct', () => {
+    const t = Date.UTC(2026, 10, 28, 12, 0, 0, 123);
+    const ids = Array.from({ length: 1000 }, (_, i) => timeOrderedId(t + i));
+    for (const [i, id] of ids.entries()) {
+      expect(id).toHaveLength(28);
+      expect(isRandomId(id)).toBe(true);
+      expect(Number.parseInt(id.slice(0, 12), 16)).toBe(t + i);
+    }
+    expect(new Set(ids.map((id) => id.slice(12))).size).toBe(1000);
+    // Ids of later milliseconds sort after earlier ones: the B-tree locality the store wants.
+    expect([...ids].reverse().sort()).toEqual(ids);
+    // Two ids of the same millisecond differ (the random part).
+    expect(timeOrderedId(t)).not.toBe(timeOrderedId(t));
+    // A clock outside 48 bits is clamped, never a longer or shorter prefix.
+    expect(timeOrderedId(-5).slice(0, 12)).toBe('000000000000');
+    expect(timeOrderedId(2 ** 60).slice(0, 12)).toBe('ffffffffffff');
   });
 
   it('a SHA-256 digest of an EK is never mistaken for an id with forbidden characters', () => {

@@ -1,4 +1,4 @@
-import { encodeChallenge, randomId, randomPublicBytes, topics, type AttestationChallenge } from '@vigil/protocol';
+import { encodeChallenge, randomPublicBytes, timeOrderedId, topics, type AttestationChallenge } from '@vigil/protocol';
 import type { Broker } from '../../broker/index.js';
 import type { Logger } from '../../log.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
@@ -82,7 +82,7 @@ export class ChallengeIssuer {
     const nonce = randomPublicBytes(32);
     const create = this.deps.createChallenge ?? ((c: NewChallenge) => this.deps.store.createChallenge(c));
     const record: ChallengeRecord = await create({
-      id: randomId(),
+      id: timeOrderedId(now),
       deviceId,
       nonce,
       // The device's TPM may lack a bank the policy names (a policy imported from another platform).
