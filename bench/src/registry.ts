@@ -13,6 +13,7 @@ import { verifyQuoteBenchmark } from './verify-quote.js';
 import { verifyBenchmark } from './verify.js';
 import { enrollBenchmark } from './enroll.js';
 import { fleetBenchmark } from './fleet-scale.js';
+import { floorBenchmark } from './floor.js';
 
 export interface BenchOptions {
   /** Tiny sizes, for a smoke test: the figures mean nothing, the code paths all run. */
@@ -48,4 +49,5 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   agent: agentFootprintBenchmark,
   tamper: tamperBenchmark,
   replicas: replicasBenchmark,
+  floor: floorBenchmark,
 };

@@ -1,0 +1,96 @@
+/**
+ * The floor's server process (started by the controller, built `dist/`
+ * only): one listener on 127.0.0.1 port 0 — mutual TLS 1.3, client
+ * certificate required and verified against the fleet CA, the device named
+ * by its certificate as the broker does; or plain TCP for the `tcp`
+ * variant — and a `FloorServerSession` per connection. Single-threaded
+ * apart from libuv's pool, which runs the signature verifications.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { deviceIdFromCertificate } from '@vigil/server';
+import { processCpu } from './cpu.js';
+import type { ServerControl, ServerInit, ServerReport } from './messages.js';
+import { FloorServerSession, resultFrames, type SessionContext } from './server-session.js';
+
+const send = (m: ServerReport): void => {
+  process.send?.(m);
+};
+
+let server: Server | undefined;
+let context: SessionContext | undefined;
+let connections = 0;
+const sockets = new Set<Socket>();
+
+function track(socket: Socket): void {
+  connections++;
+  sockets.add(socket);
+  socket.once('close', () => sockets.delete(socket));
+}
+
+function listen(init: ServerInit): void {
+  const aks = new Map<string, KeyObject>(init.aks.map((a) => [a.deviceId, createPublicKey({ key: Buffer.from(a.spki), format: 'der', type: 'spki' })]));
+  const ctx: SessionContext = { traits: init.traits, sizes: init.sizes, aks, results: resultFrames(init.sizes), verdicts: {}, refusals: {} };
+  context = ctx;
+  if (init.tls !== undefined) {
+    const tls = createTlsServer({ key: init.tls.keyPem, cert: init.tls.certPem, ca: [init.tls.caPem], requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' });
+    // Without TCP_NODELAY each small record waits for the peer's delayed ACK under Nagle's algorithm.
+    tls.on('connection', (socket: Socket) => socket.setNoDelay(true));
+    tls.on('tlsClientError', () => {
+      ctx.refusals['handshake'] = (ctx.refusals['handshake'] ?? 0) + 1;
+    });
+    tls.on('secureConnection', (socket: TLSSocket) => {
+      track(socket);
+      // The identity comes from the certificate, never from the payload (design: trust and access).
+      let ak: KeyObject | undefined;
+      try {
+        const certificate = socket.getPeerX509Certificate();
+        if (certificate !== undefined) ak = aks.get(deviceIdFromCertificate(certificate));
+      } catch {
+        ak = undefined;
+      }
+      const session = new FloorServerSession(socket, ak, ctx);
+      if (ak === undefined) session.refuse('identity');
+    });
+    server = tls;
+  } else {
+    const tcp = createTcpServer((socket) => {
+      socket.setNoDelay(true);
+      track(socket);
+      new FloorServerSession(socket, undefined, ctx);
+    });
+    server = tcp;
+  }
+  server.on('error', (err) => send({ type: 'error', message: `listen: ${err.message}` }));
+  server.listen(0, '127.0.0.1', () => send({ type: 'listening', port: (server!.address() as AddressInfo).port }));
+}
+
+/** Closes everything and exits: the figures have been taken, nothing here is worth a graceful drain. */
+function stop(): void {
+  server?.close();
+  for (const s of sockets) s.destroy();
+  process.exit(0);
+}
+
+process.on('message', (raw: unknown) => {
+  const m = raw as ServerControl;
+  try {
+    switch (m.type) {
+      case 'init':
+        listen(m);
+        break;
+      case 'stats':
+        send({ type: 'stats', id: m.id, stats: { connections, verdicts: { ...context?.verdicts }, refusals: { ...context?.refusals }, cpu: processCpu() } });
+        break;
+      case 'stop':
+        stop();
+        break;
+    }
+  } catch (err) {
+    send({ type: 'error', message: (err as Error).stack ?? String(err) });
+  }
+});
+
+// The controller going away ends this process: no orphaned servers.
+process.on('disconnect', stop);
