@@ -9,11 +9,12 @@
  * verify --phases closed --swtpm 0 --devices 400 --window 3`, run with a
  * scratch preload (not in the project) that wrapped the TLS sockets' `write`
  * in the server and in the load-generator process and logged every MQTT
- * packet written (type, topic, total length), on 2026-11-28. The figures
- * are the most common size of each in the closed loop's steady state — the
- * 300 of 400 devices whose ids have three digits (`sim-6bf323-100`; a digit
- * less in the id is a byte less in the request and evidence topics, two in
- * the challenge and result, where the id also sits in the payload):
+ * packet written (type, topic, total length), on 2026-11-28 at commit
+ * 9a5a130. The figures are the most common size of each in the closed
+ * loop's steady state — the 300 of 400 devices whose ids have three digits
+ * (`sim-6bf323-100`; a digit less in the id is a byte less in the request
+ * and evidence topics, two in the challenge and result, where the id also
+ * sits in the payload):
  *
  * | message | topic | QoS | bytes |
  * | --- | --- | --- | --- |
@@ -27,8 +28,8 @@
  * each QoS 1 publish (request, evidence); those two acknowledgements are not
  * part of the floor: the challenge already answers the request and the
  * result the evidence. Challenge ids are the 28-character time-ordered ids
- * of the working tree measured (6 characters more than the 22-character
- * random ids before them: challenge and evidence 6 bytes more, result 12).
+ * of commit 9a5a130 (`timeOrderedId`; the 22-character random ids before it
+ * made the challenge and the evidence 6 bytes shorter, the result 12).
  * On the wire each record adds 22 bytes (TLS 1.3 with AES-GCM: 5-byte record
  * header, 1-byte inner content type, 16-byte tag; RFC 8446 §5.2).
  */
