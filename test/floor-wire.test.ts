@@ -16,6 +16,7 @@ import { FRAME_HEADER_BYTES, FrameParser } from '../bench/src/floor/frame-parser
 import { decodeFrame, encodeFrame, FLOOR_CHALLENGE, FLOOR_EVIDENCE, FLOOR_RESULT, FrameKind } from '../bench/src/floor/frames.js';
 import { FloorQuoter, QUOTED_PCRS, quoteNonce } from '../bench/src/floor/quote.js';
 import { WIRE_SIZES } from '../bench/src/floor/wire-sizes.js';
+import { chunksAt } from './harness/chunks.js';
 
 /** A frame by hand: 4-byte big-endian length, body. */
 function frame(body: Uint8Array): Buffer {
@@ -29,18 +30,6 @@ function parse(chunks: readonly Buffer[], max = 1 << 20): Buffer[] {
   const parser = new FrameParser(max, (body) => out.push(Buffer.from(body)));
   for (const c of chunks) parser.feed(c);
   expect(parser.partial).toBe(false);
-  return out;
-}
-
-function chunksAt(stream: Buffer, cuts: readonly number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const p of points) {
-    out.push(stream.subarray(from, p));
-    from = p;
-  }
-  out.push(stream.subarray(from));
   return out;
 }
 

@@ -10,6 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameParser, LeanMqttError, packets } from '../bench/src/fleet/lean-mqtt/index.js';
+import { chunksAt } from './harness/chunks.js';
 
 interface Frame {
   readonly type: number;
@@ -67,19 +68,6 @@ const brokerPacketArb: fc.Arbitrary<Buffer> = fc.oneof(
   fc.constant(frame(packets.PacketType.PINGRESP, 0, new Uint8Array(0))),
   fc.tuple(fc.integer({ min: 1, max: 0xffff }), fc.array(fc.constantFrom(0, 1, 0x80), { minLength: 1, maxLength: 4 })).map(([id, codes]) => frame(packets.PacketType.SUBACK, 0, Uint8Array.of(id >> 8, id & 0xff, ...codes))),
 );
-
-/** Cut points within `length`, sorted, as chunk boundaries. */
-function chunksAt(stream: Buffer, cuts: readonly number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const p of points) {
-    out.push(stream.subarray(from, p));
-    from = p;
-  }
-  out.push(stream.subarray(from));
-  return out;
-}
 
 describe('frame parser', () => {
   it('gives back every packet of a stream split at every byte boundary, and fed one byte at a time', () => {

@@ -9,30 +9,16 @@
  * CPU time and RSS are the server's (plus a few timers of the benchmark).
  */
 import { execFile } from 'node:child_process';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLogger, dataDir, type DataDir, type FleetCa, type RunningServer, type Store } from '@vigil/server';
 import { startVigilServer } from '@vigil/server';
+import { mainThreadCpuMs } from './thread-cpu.js';
 
 const run = promisify(execFile);
 const SERVER_CLI = fileURLToPath(new URL('../../server/dist/cli/main.js', import.meta.url));
-
-/**
- * CPU time of this process's main thread (the event loop, where a Node
- * server is single-threaded), from /proc/self/task/<pid>/stat: utime and
- * stime, fields 14 and 15 (proc(5)), in clock ticks of 10 ms. NaN elsewhere.
- */
-function mainThreadCpuMs(): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 export interface LoadServer {
   readonly running: RunningServer;

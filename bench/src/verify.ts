@@ -21,11 +21,11 @@
 // measured in the same run.
 import { constants, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import type { SimAkKind } from './fleet/index.js';
 import { startLoad } from './load-rig.js';
 import { delay, drain, formatWindow, measure, round, type WindowResult } from './load-window.js';
 import { profiled } from './profile/cpu-profile.js';
+import { medianRate } from './rate.js';
 import { numberArg, type Benchmark, type BenchOptions } from './registry.js';
 
 /** Bare signature verifications per second on this thread, the same kind and size of message as a quote. */
@@ -34,21 +34,9 @@ export function rawVerifyRate(kind: SimAkKind, seconds: number): number {
   const keys = kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const opts = kind === 'rsa' ? { key: keys.publicKey, padding: constants.RSA_PKCS1_PADDING } : { key: keys.publicKey, dsaEncoding: 'ieee-p1363' as const };
   const signature = kind === 'rsa' ? sign('sha256', message, keys.privateKey) : sign('sha256', message, { key: keys.privateKey, dsaEncoding: 'ieee-p1363' });
-  const run = (ms: number) => {
-    let n = 0;
-    const start = performance.now();
-    let now = start;
-    while (now - start < ms) {
-      for (let i = 0; i < 20; i++) if (!verify('sha256', message, opts, signature)) throw new Error('raw verify failed');
-      n += 20;
-      now = performance.now();
-    }
-    return (n * 1000) / (now - start);
-  };
-  run(Math.min(500, seconds * 250)); // warm up
-  // Median of five windows: the machine is shared, a single window catches whatever else ran.
-  const rates = Array.from({ length: 5 }, () => run((seconds * 1000) / 5)).sort((a, b) => a - b);
-  return rates[2]!;
+  return medianRate(seconds, () => {
+    if (!verify('sha256', message, opts, signature)) throw new Error('raw verify failed');
+  });
 }
 
 interface Step {

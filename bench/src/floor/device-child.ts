@@ -9,6 +9,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { leanSecureContext } from '../fleet/lean-mqtt/index.js';
 import { processCpu } from './cpu.js';
+import { serveParent } from './parent-link.js';
 import { FloorDevice } from './device.js';
 import { VERDICT_NAMES } from './frames.js';
 import type { DeviceControl, DeviceInit, DeviceReport, DeviceStats } from './messages.js';
@@ -17,10 +18,6 @@ import { FloorQuoter } from './quote.js';
 /** Attempts per device before it counts as failed (0.5, 1, 2 s apart). */
 const CONNECT_ATTEMPTS = 4;
 const CONNECT_TIMEOUT_MS = 10_000;
-
-const send = (m: DeviceReport): void => {
-  process.send?.(m);
-};
 
 let devices: FloorDevice[] = [];
 let latencies: number[] = [];
@@ -112,33 +109,26 @@ function stop(): void {
   process.exit(0);
 }
 
-process.on('message', (raw: unknown) => {
-  const m = raw as DeviceControl;
-  try {
-    switch (m.type) {
-      case 'init':
-        init(m);
-        break;
-      case 'connect':
-        void connectAll(m.perSecond);
-        break;
-      case 'loop':
-        for (const d of devices) {
-          d.loop = m.on;
-          if (m.on) d.ask();
-        }
-        break;
-      case 'stats':
-        send({ type: 'stats', id: m.id, stats: stats() });
-        break;
-      case 'stop':
-        stop();
-        break;
-    }
-  } catch (err) {
-    send({ type: 'error', message: (err as Error).stack ?? String(err) });
+// Control messages from the benchmark; the benchmark going away ends this process (no orphaned load generators).
+const send = serveParent<DeviceControl, DeviceReport>((m) => {
+  switch (m.type) {
+    case 'init':
+      init(m);
+      break;
+    case 'connect':
+      void connectAll(m.perSecond);
+      break;
+    case 'loop':
+      for (const d of devices) {
+        d.loop = m.on;
+        if (m.on) d.ask();
+      }
+      break;
+    case 'stats':
+      send({ type: 'stats', id: m.id, stats: stats() });
+      break;
+    case 'stop':
+      stop();
+      break;
   }
-});
-
-// The controller going away ends this process: no orphaned load generators.
-process.on('disconnect', stop);
+}, stop);

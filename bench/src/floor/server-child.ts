@@ -11,12 +11,9 @@ import { createServer as createTcpServer, type AddressInfo, type Server, type So
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { deviceIdFromCertificate } from '@vigil/server';
 import { processCpu } from './cpu.js';
+import { serveParent } from './parent-link.js';
 import type { ServerControl, ServerInit, ServerReport } from './messages.js';
 import { FloorServerSession, resultFrames, type SessionContext } from './server-session.js';
-
-const send = (m: ServerReport): void => {
-  process.send?.(m);
-};
 
 let server: Server | undefined;
 let context: SessionContext | undefined;
@@ -73,24 +70,17 @@ function stop(): void {
   process.exit(0);
 }
 
-process.on('message', (raw: unknown) => {
-  const m = raw as ServerControl;
-  try {
-    switch (m.type) {
-      case 'init':
-        listen(m);
-        break;
-      case 'stats':
-        send({ type: 'stats', id: m.id, stats: { connections, verdicts: { ...context?.verdicts }, refusals: { ...context?.refusals }, cpu: processCpu() } });
-        break;
-      case 'stop':
-        stop();
-        break;
-    }
-  } catch (err) {
-    send({ type: 'error', message: (err as Error).stack ?? String(err) });
+// Control messages from the benchmark; the benchmark going away ends this process (no orphaned servers).
+const send = serveParent<ServerControl, ServerReport>((m) => {
+  switch (m.type) {
+    case 'init':
+      listen(m);
+      break;
+    case 'stats':
+      send({ type: 'stats', id: m.id, stats: { connections, verdicts: { ...context?.verdicts }, refusals: { ...context?.refusals }, cpu: processCpu() } });
+      break;
+    case 'stop':
+      stop();
+      break;
   }
-});
-
-// The controller going away ends this process: no orphaned servers.
-process.on('disconnect', stop);
+}, stop);
