@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLogger, dataDir, type DataDir, type FleetCa, type RunningServer, type Store } from '@vigil/server';
 import { startVigilServer } from '@vigil/server';
-import { mainThreadCpuMs } from './thread-cpu.js';
+import { processCpu, type ProcessCpu } from './process-cpu.js';
 
 const run = promisify(execFile);
 const SERVER_CLI = fileURLToPath(new URL('../../server/dist/cli/main.js', import.meta.url));
@@ -29,7 +29,7 @@ export interface LoadServer {
   readonly port: number;
   readonly logFile: string;
   /** CPU time of this process (user + system, every thread), of its main thread alone (the event loop), ms, and its RSS, bytes. */
-  usage(): { cpuMs: number; mainThreadCpuMs: number; rssBytes: number };
+  usage(): ProcessCpu;
   stop(): Promise<void>;
 }
 
@@ -70,10 +70,7 @@ export async function startLoadServer(options: LoadServerOptions): Promise<LoadS
     caPem: ca.certificatePem,
     port: running.port,
     logFile,
-    usage() {
-      const cpu = process.cpuUsage();
-      return { cpuMs: (cpu.user + cpu.system) / 1000, mainThreadCpuMs: mainThreadCpuMs(), rssBytes: process.memoryUsage.rss() };
-    },
+    usage: processCpu,
     async stop() {
       await running.stop();
       await new Promise<void>((resolve) => logStream.end(() => resolve()));

@@ -8,7 +8,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { leanSecureContext } from '../fleet/lean-mqtt/index.js';
-import { processCpu } from './cpu.js';
+import { processCpu } from '../process-cpu.js';
 import { serveParent } from './parent-link.js';
 import { FloorDevice } from './device.js';
 import { VERDICT_NAMES } from './frames.js';

@@ -4,6 +4,7 @@
  * (`child_process.fork`, advanced serialization: typed arrays cross as they
  * are). Between processes of one benchmark run, so trusted.
  */
+import type { ProcessCpu } from '../process-cpu.js';
 import type { WireSizes } from './wire-sizes.js';
 import type { VariantTraits } from './variant.js';
 
@@ -83,10 +84,3 @@ export type DeviceReport =
   | { readonly type: 'connected'; readonly connected: number; readonly failed: number; readonly firstError?: string }
   | { readonly type: 'stats'; readonly id: number; readonly stats: DeviceStats }
   | { readonly type: 'error'; readonly message: string };
-
-/** A process's CPU time (user + system, every thread: libuv's pool included), of its main thread alone, ms, and its RSS. */
-export interface ProcessCpu {
-  readonly cpuMs: number;
-  readonly mainThreadCpuMs: number;
-  readonly rssBytes: number;
-}

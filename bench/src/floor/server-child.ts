@@ -10,7 +10,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { deviceIdFromCertificate } from '@vigil/server';
-import { processCpu } from './cpu.js';
+import { processCpu } from '../process-cpu.js';
 import { serveParent } from './parent-link.js';
 import type { ServerControl, ServerInit, ServerReport } from './messages.js';
 import { FloorServerSession, resultFrames, type SessionContext } from './server-session.js';

@@ -16,3 +16,15 @@ export function mainThreadCpuMs(): number {
     return Number.NaN;
   }
 }
+
+/** This process's CPU time (user + system, every thread: libuv's pool included), of its main thread alone, ms, and its RSS. */
+export interface ProcessCpu {
+  readonly cpuMs: number;
+  readonly mainThreadCpuMs: number;
+  readonly rssBytes: number;
+}
+
+export function processCpu(): ProcessCpu {
+  const cpu = process.cpuUsage();
+  return { cpuMs: (cpu.user + cpu.system) / 1000, mainThreadCpuMs: mainThreadCpuMs(), rssBytes: process.memoryUsage.rss() };
+}
