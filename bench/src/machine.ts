@@ -14,5 +14,7 @@ export function machineFacts(): MachineFacts {
     kernel: release(),
     date: new Date().toISOString(),
     loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
+    nodeFlags: [...process.execArgv],
+    threadPoolSize: process.env['UV_THREADPOOL_SIZE'] ?? 'default (4)',
   };
 }

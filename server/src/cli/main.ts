@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
+// First: the thread pool's size is read when the pool starts (process/tuning.ts); the flag above is SERVER_NODE_FLAGS.
+import '../process/tuning.js';
 import { runCli } from '@vigil/runtime/cli';
 import { commands } from './commands/index.js';
 
