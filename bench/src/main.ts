@@ -1,24 +1,72 @@
 /**
- * Entry point of `npm run bench` (`node bench/dist/main.js …`). The
- * benchmarks run the server in this process, so the process must be tuned
- * as `vigil-server` is (`@vigil/server/process-tuning`): the thread pool's
- * size is set on import, and the node flags are the command line's, so
- * without them the runner starts again with them (one child; signals are
- * passed on and its exit code is this one's).
+ * Benchmark runner: `node bench/dist/main.js [--quick] [--option value...] [name...]`
+ * runs the named benchmarks (all when none are named) and writes each result,
+ * with the machine's facts, to bench/results/<name>.json. Options are those
+ * the selected benchmarks declare (e.g. `fleet --devices 2000 --minutes 2`).
+ * VIGIL_BENCH_RESULTS names another directory for the results (the smoke
+ * test writes to a temp dir, never over recorded figures).
+ *
+ * The benchmarks run the server in this process: it is tuned as
+ * `vigil-server` is (the first import, before anything can start libuv's
+ * thread pool).
  */
-import { SERVER_NODE_FLAGS } from '@vigil/server/process-tuning';
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import '@vigil/server/process-tuning';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machineFacts } from './machine.js';
+import type { BenchRecord } from './record.js';
+import { benchmarks } from './registry.js';
 
-const missing = SERVER_NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
-if (missing.length === 0) {
-  await import('./runner.js');
-} else {
-  const child = spawn(process.execPath, [...process.execArgv, ...missing, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code, signal) => {
-    process.exitCode = code ?? (signal !== null ? 128 + constants.signals[signal] : 1);
+function usage(problem: string): never {
+  const lines = Object.entries(benchmarks).map(([name, b]) => {
+    const opts = Object.entries(b.options ?? {}).map(([o, help]) => `\n      --${o}: ${help}`);
+    return `  ${name}: ${b.description}${opts.join('')}`;
   });
+  process.stderr.write(`bench: ${problem}\nusage: node bench/dist/main.js [--quick] [--option value...] [name...]\n${lines.join('\n')}\n`);
+  process.exit(2);
 }
 
+const argv = process.argv.slice(2);
+// The smoke test asks which benchmarks exist, so a new one cannot go untested.
+if (argv[0] === '--list') {
+  process.stdout.write(JSON.stringify(Object.keys(benchmarks)) + '\n');
+  process.exit(0);
+}
+let quick = false;
+const names: string[] = [];
+const args = new Map<string, string>();
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i]!;
+  if (a === '--quick') quick = true;
+  else if (a.startsWith('--')) {
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined) usage(`option --${name} needs a value`);
+    args.set(name, value);
+  } else if (a.startsWith('-')) usage(`unknown option ${a}`);
+  else names.push(a);
+}
+const selected = names.length > 0 ? names : Object.keys(benchmarks);
+const unknown = selected.filter((n) => !(n in benchmarks));
+if (unknown.length > 0) usage(`unknown benchmark ${unknown.join(' ')}`);
+const accepted = new Set(selected.flatMap((n) => Object.keys(benchmarks[n]!.options ?? {})));
+const refused = [...args.keys()].filter((k) => !accepted.has(k));
+if (refused.length > 0) usage(`unknown option ${refused.map((k) => `--${k}`).join(' ')} for ${selected.join(', ')}`);
+
+const resultsDir = process.env['VIGIL_BENCH_RESULTS'] !== undefined ? join(process.env['VIGIL_BENCH_RESULTS'], '/') : fileURLToPath(new URL('../results/', import.meta.url));
+mkdirSync(resultsDir, { recursive: true });
+
+for (const name of selected) {
+  const benchmark = benchmarks[name]!;
+  process.stdout.write(`\n== ${name}${quick ? ' (quick)' : ''}: ${benchmark.description}\n`);
+  const machine = machineFacts();
+  const own = new Map([...args].filter(([k]) => k in (benchmark.options ?? {})));
+  const result = await benchmark.run({ quick, args: own });
+  const file = `${resultsDir}${name}${quick ? '.quick' : ''}.json`;
+  const record: BenchRecord = { benchmark: name, description: benchmark.description, quick, options: Object.fromEntries(own), machine, loadAverageAfter: loadavg(), result };
+  writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
+  process.stdout.write(`result written to ${file}\n`);
+}

@@ -13,7 +13,6 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { dataDir, loadFleetCaFiles, type DataDir, type FleetCa } from '@vigil/server';
-import { SERVER_NODE_FLAGS } from '@vigil/server/process-tuning';
 import { findDynsecPlugin, mosquittoConf } from './mosquitto-conf.js';
 
 const run = promisify(execFile);
@@ -202,8 +201,7 @@ export async function startScaleOutRig(replicaNames: readonly string[]): Promise
       mosquitto: track(mosquitto.pid!),
       async startReplica(name) {
         const paths = dirs.get(name)!;
-        // Started as `vigil-server` starts itself (its first line): with the server's node flags.
-        const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, SERVER_CLI, 'start', '--data', paths.root], {
+        const child = spawn(process.execPath, [SERVER_CLI, 'start', '--data', paths.root], {
           env: {
             ...process.env,
             VIGIL_LISTEN_HOST: '127.0.0.1',

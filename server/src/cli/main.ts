@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
-// First: the thread pool's size is read when the pool starts (process/tuning.ts); the flag above is SERVER_NODE_FLAGS.
+#!/usr/bin/env node
+// First, before anything can start libuv's thread pool: its size (process/tuning.ts).
 import '../process/tuning.js';
 import { runCli } from '@vigil/runtime/cli';
 import { commands } from './commands/index.js';
