@@ -1,5 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { serialLookup } from '../process/serial-lookup.js';
+
+/** Every webhook call's name lookups, one at a time (they share libuv's pool with the signature checks). */
+const lookup = serialLookup();
 
 export interface PostOptions {
   readonly headers: Readonly<Record<string, string>>;
@@ -31,6 +35,7 @@ export function postOnce(url: URL, body: string, options: PostOptions): Promise<
       url,
       {
         method: 'POST',
+        lookup,
         headers: { ...options.headers, 'content-length': String(payload.length) },
         ...(url.protocol === 'https:' && options.ca !== undefined ? { ca: options.ca } : {}),
       },

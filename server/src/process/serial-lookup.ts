@@ -1,0 +1,51 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+
+/** dns.lookup's callback, both forms (one address, or all of them). */
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** The resolver underneath: dns.lookup in the server, a stand-in in the unit test. */
+export type Resolve = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
+
+/** What `lookup` options of node:net / node:http take (`net.LookupFunction`). */
+export type SerialLookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
+
+/**
+ * A `lookup` for outgoing connections that runs name lookups one at a
+ * time. dns.lookup is getaddrinfo(3) on libuv's thread pool, the pool the
+ * verifier's signature checks run on (process/tuning.ts): a resolver that
+ * does not answer holds a pool thread for its whole timeout (5 s per try by
+ * default), and the webhook dispatcher has several deliveries in flight. One
+ * lookup at a time, so at most one pool thread ever waits on the resolver,
+ * and with a pool of at least 2 the signature checks always have one.
+ * Lookups wait their turn in order; each is answered as dns.lookup answers it.
+ */
+export function serialLookup(resolve: Resolve = dnsLookup as Resolve): SerialLookup {
+  const waiting: Array<() => void> = [];
+  let busy = false;
+  const next = (): void => {
+    const run = waiting.shift();
+    if (run === undefined) busy = false;
+    else run();
+  };
+  return (hostname, options, callback) => {
+    const run = (): void => {
+      busy = true;
+      let answered = false;
+      const answer: LookupCallback = (err, address, family) => {
+        if (answered) return;
+        answered = true;
+        // The next lookup starts before this answer is handled, so a throwing callback cannot stall the queue.
+        queueMicrotask(next);
+        callback(err, address, family);
+      };
+      try {
+        resolve(hostname, options, answer);
+      } catch (err) {
+        // dns.lookup throws at once on arguments it refuses (e.g. a bad `family`).
+        answer(err as NodeJS.ErrnoException, '', 0);
+      }
+    };
+    if (busy) waiting.push(run);
+    else run();
+  };
+}
