@@ -5,12 +5,7 @@
  * the selected benchmarks declare (e.g. `fleet --devices 2000 --minutes 2`).
  * VIGIL_BENCH_RESULTS names another directory for the results (the smoke
  * test writes to a temp dir, never over recorded figures).
- *
- * The benchmarks run the server in this process: it is tuned as
- * `vigil-server` is (the first import, before anything can start libuv's
- * thread pool).
  */
-import '@vigil/server/process-tuning';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';

@@ -19,7 +19,7 @@ export const MachineFactsSchema = Type.Object(
     kernel: Type.String({ minLength: 1 }),
     date: Type.String({ format: 'date-time' }),
     loadAverage: LoadAverage,
-    /** node's own flags and libuv's thread pool size in the measuring process (the server's tuning, `@vigil/server/process-tuning`); absent in older records. */
+    /** node's own flags and libuv's thread pool size (UV_THREADPOOL_SIZE) in the measuring process, which runs the server; absent in older records. */
     nodeFlags: Type.Optional(Type.Array(Type.String())),
     threadPoolSize: Type.Optional(Type.String()),
   },

@@ -1,5 +1,5 @@
 /**
- * serialLookup (server/src/process/serial-lookup.ts): name lookups for
+ * serialLookup (server/src/webhook/serial-lookup.ts): name lookups for
  * webhook calls run one at a time, so a resolver that hangs holds at most
  * one libuv pool thread. The ordering logic is checked with a stand-in
  * resolver whose answers the test releases by hand; dns.lookup itself with
@@ -7,7 +7,7 @@
  */
 import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { serialLookup, type Resolve } from '../src/process/serial-lookup.js';
+import { serialLookup, type Resolve } from '../src/webhook/serial-lookup.js';
 
 interface Pending {
   readonly hostname: string;

@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// First, before anything can start libuv's thread pool: its size (process/tuning.ts).
-import '../process/tuning.js';
 import { runCli } from '@vigil/runtime/cli';
 import { commands } from './commands/index.js';
 

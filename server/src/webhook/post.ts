@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { serialLookup } from '../process/serial-lookup.js';
+import { serialLookup } from './serial-lookup.js';
 
 /** Every webhook call's name lookups, one at a time (they share libuv's pool with the signature checks). */
 const lookup = serialLookup();

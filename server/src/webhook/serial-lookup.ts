@@ -11,12 +11,12 @@ export type SerialLookup = (hostname: string, options: LookupOptions, callback: 
 
 /**
  * A `lookup` for outgoing connections that runs name lookups one at a
- * time. dns.lookup is getaddrinfo(3) on libuv's thread pool, the pool the
- * verifier's signature checks run on (process/tuning.ts): a resolver that
- * does not answer holds a pool thread for its whole timeout (5 s per try by
- * default), and the webhook dispatcher has several deliveries in flight. One
- * lookup at a time, so at most one pool thread ever waits on the resolver,
- * and with a pool of at least 2 the signature checks always have one.
+ * time. dns.lookup is getaddrinfo(3) on libuv's thread pool (4 threads by
+ * default), the pool the verifier's signature checks run on: a resolver
+ * that does not answer holds a pool thread for its whole timeout (5 s per
+ * try by default), and the webhook dispatcher has 4 deliveries in flight,
+ * enough to take every pool thread and stop every signature check. One
+ * lookup at a time: at most one pool thread ever waits on the resolver.
  * Lookups wait their turn in order; each is answered as dns.lookup answers it.
  */
 export function serialLookup(resolve: Resolve = dnsLookup as Resolve): SerialLookup {
