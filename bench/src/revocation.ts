@@ -26,6 +26,7 @@ import { connect, type MqttClient } from 'mqtt';
 import { modelMeasurement } from '@vigil/evidence';
 import { decodeChallenge, decodeRevocation, encodeEvidence, encodeBlob, ProtocolError, topics, type AttestationChallenge, type Evidence } from '@vigil/protocol';
 import {
+  generateKeyPair,
   AK_TEMPLATE_ECC,
   encodePublicBlob,
   marshal,
@@ -48,7 +49,7 @@ const DEFAULT_PCRS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14];
 
 /** A simulated AK: ECDSA P-256 in software, with the TPM public area an AK of that kind has. */
 function simulatedAk() {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { publicKey, privateKey } = generateKeyPair({ type: 'ec', namedCurve: 'P-256' });
   const jwk = publicKey.export({ format: 'jwk' });
   const pub: TpmtPublic = {
     ...AK_TEMPLATE_ECC,

@@ -5,8 +5,9 @@
 // run. The ratio is the verifier's overhead over the signature check itself.
 // Quotes are signed in software (a load generator, not a test: the TPM's
 // part is not what is measured).
-import { constants, createHash, generateKeyPairSync, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
+import { constants, createHash, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import {
+  generateKeyPair,
   AK_TEMPLATE_ECC,
   AK_TEMPLATE_RSA,
   checkQuote,
@@ -71,7 +72,7 @@ function fixture(kind: 'rsa' | 'ecc'): Fixture {
     attested: { pcrSelect: [{ hash: TPM_ALG.SHA256, pcrSelect: Uint8Array.of(0xff, 0, 0) }], pcrDigest: new Uint8Array(h.digest()) },
   });
   if (kind === 'rsa') {
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { publicKey, privateKey } = generateKeyPair({ type: 'rsa', modulusLength: 2048 });
     const raw = new Uint8Array(sign('sha256', attest, privateKey));
     const sig: TpmtSignature = { sigAlg: TPM_ALG.RSASSA, signature: { hash: TPM_ALG.SHA256, sig: raw } };
     return {
@@ -86,7 +87,7 @@ function fixture(kind: 'rsa' | 'ecc'): Fixture {
       pcrValues: new Map([[TPM_ALG.SHA256, bank]]),
     };
   }
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { publicKey, privateKey } = generateKeyPair({ type: 'ec', namedCurve: 'P-256' });
   const raw = new Uint8Array(sign('sha256', attest, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
   const jwk = publicKey.export({ format: 'jwk' });
   const sig: TpmtSignature = { sigAlg: TPM_ALG.ECDSA, signature: { hash: TPM_ALG.SHA256, signatureR: raw.subarray(0, 32), signatureS: raw.subarray(32) } };

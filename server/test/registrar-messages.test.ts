@@ -23,7 +23,7 @@ import {
   ProtocolError,
   topics,
 } from '@vigil/protocol';
-import { AK_TEMPLATE_RSA, EK_TEMPLATE_RSA_2048, encodePublicBlob, TPM2B_ENCRYPTED_SECRET, TPM2B_ID_OBJECT, type TpmtPublic, unmarshal } from '@vigil/tpm2-ts';
+import { AK_TEMPLATE_RSA, EK_TEMPLATE_RSA_2048, encodePublicBlob, generateKeyPair, TPM2B_ENCRYPTED_SECRET, TPM2B_ID_OBJECT, type TpmtPublic, unmarshal } from '@vigil/tpm2-ts';
 import { createLogger } from '../src/log.js';
 import { FleetCa } from '../src/pki/index.js';
 import { EkTrustStore } from '../src/registrar/ek-trust.js';
@@ -49,7 +49,7 @@ let trust: EkTrustStore;
 let ekPublic: string;
 let ekCertificate: string;
 let akPublic: string;
-const rsaKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const rsaKey = generateKeyPair({ type: 'rsa', modulusLength: 2048 });
 
 function rsaPublicArea(template: TpmtPublic, key: KeyObject): string {
   const n = Buffer.from(key.export({ format: 'jwk' }).n!, 'base64url');

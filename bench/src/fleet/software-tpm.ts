@@ -12,9 +12,10 @@
  * process memory, so devices built on it are labelled "simulated" wherever
  * a figure is reported.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import type { PcrSelection, PcrValues } from '@vigil/protocol';
 import {
+  generateKeyPair,
   AK_TEMPLATE_ECC,
   AK_TEMPLATE_RSA,
   EK_TEMPLATE_ECC_P256,
@@ -125,8 +126,9 @@ export class SoftwareTpm {
       this.#akPrivate = createPrivateKey(state.akPrivatePem);
       this.#ekPrivate = createPrivateKey(state.ekPrivatePem);
     } else {
-      this.#akPrivate = this.akKind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey : generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-      this.#ekPrivate = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+      // generateKeyPair: keys that are safe to export (a deadlock of Node 20's key generation, crypto/key-pair.ts in tpm2-ts).
+      this.#akPrivate = generateKeyPair(this.akKind === 'rsa' ? { type: 'rsa', modulusLength: 2048 } : { type: 'ec', namedCurve: 'P-256' }).privateKey;
+      this.#ekPrivate = generateKeyPair({ type: 'ec', namedCurve: 'P-256' }).privateKey;
     }
     this.akPublic = akPublicOf(this.akKind, createPublicKey(this.#akPrivate));
     this.ekPublic = ekPublicOf(createPublicKey(this.#ekPrivate));

@@ -70,6 +70,7 @@ export type { SocketAddress } from './transports/stream.js';
 
 // Crypto helpers shared by both sides.
 export { kdfa, kdfe } from './crypto/kdf.js';
+export { generateKeyPair, type KeyPairSpec } from './crypto/key-pair.js';
 export { publicKeyFromTpmt, TpmPublicKeyError } from './crypto/public-key.js';
 export { objectName, nvIndexName } from './crypto/name.js';
 export * from './verify/index.js';

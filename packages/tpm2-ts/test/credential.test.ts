@@ -3,13 +3,14 @@
 // out independently here). Activation by real TPMs (swtpm through
 // tpm2_activatecredential and through our own client) is in
 // test/credential-activation.test.ts.
-import { constants, createDecipheriv, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject, privateDecrypt, randomBytes, timingSafeEqual } from 'node:crypto';
+import { constants, createDecipheriv, createHmac, createPublicKey, diffieHellman, type KeyObject, privateDecrypt, randomBytes, timingSafeEqual } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { marshal, unmarshal, unmarshalPrefix } from '../src/codec/codec.js';
 import { TpmUnmarshalError } from '../src/codec/errors.js';
 import { TPM_ALG, TPM_ECC } from '../src/constants/alg.js';
 import { kdfa, kdfe } from '../src/crypto/kdf.js';
+import { generateKeyPair } from '../src/crypto/key-pair.js';
 import { objectName } from '../src/crypto/name.js';
 import { CredentialError, makeCredential } from '../src/credential/make-credential.js';
 import { decodeTpm2ToolsCredential, encodeTpm2ToolsCredential } from '../src/credential/tpm2-tools-file.js';
@@ -26,12 +27,12 @@ interface SoftwareEk {
 }
 
 function rsaEk(): SoftwareEk {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { publicKey, privateKey } = generateKeyPair({ type: 'rsa', modulusLength: 2048 });
   return { public: { ...EK_TEMPLATE_RSA_2048, unique: b64(publicKey.export({ format: 'jwk' }).n) }, privateKey };
 }
 
 function eccEk(curve: 'P-256' | 'P-384'): SoftwareEk {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: curve });
+  const { publicKey, privateKey } = generateKeyPair({ type: 'ec', namedCurve: curve });
   const jwk = publicKey.export({ format: 'jwk' });
   const unique = { x: b64(jwk.x), y: b64(jwk.y) };
   if (curve === 'P-256') return { public: { ...EK_TEMPLATE_ECC_P256, unique }, privateKey };

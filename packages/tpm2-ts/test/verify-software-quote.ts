@@ -2,7 +2,8 @@
 // pure-logic verifier tests (a fake TPM is fine there: the real-TPM paths are
 // covered by test/interop-tpm2-quote.test.ts). The PCR digest is computed
 // here with node:crypto directly, not with the library's helpers under test.
-import { constants, createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { constants, createHash, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { generateKeyPair } from '../src/crypto/key-pair.js';
 import { marshal } from '../src/codec/codec.js';
 import { TPM_ALG, TPM_ECC } from '../src/constants/alg.js';
 import { TPM_GENERATED_VALUE, TPM_ST } from '../src/constants/st.js';
@@ -26,7 +27,7 @@ const b64 = (s: string | undefined): Uint8Array => new Uint8Array(Buffer.from(s!
 
 export function softwareAk(kind: KeyKind): SoftwareAk {
   if (kind.startsWith('rsa')) {
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { publicKey, privateKey } = generateKeyPair({ type: 'rsa', modulusLength: 2048 });
     const scheme = kind === 'rsassa' ? TPM_ALG.RSASSA : TPM_ALG.RSAPSS;
     const pub: TpmtPublic = {
       ...AK_TEMPLATE_RSA,
@@ -38,7 +39,7 @@ export function softwareAk(kind: KeyKind): SoftwareAk {
   const curve = { 'ecdsa-p256': ['P-256', TPM_ECC.NIST_P256, TPM_ALG.SHA256, 'sha256'], 'ecdsa-p384': ['P-384', TPM_ECC.NIST_P384, TPM_ALG.SHA384, 'sha384'], 'ecdsa-p521': ['P-521', TPM_ECC.NIST_P521, TPM_ALG.SHA512, 'sha512'] }[
     kind as 'ecdsa-p256'
   ] as [string, number, number, string];
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: curve[0] });
+  const { publicKey, privateKey } = generateKeyPair({ type: 'ec', namedCurve: curve[0] });
   const jwk = publicKey.export({ format: 'jwk' });
   const pub: TpmtPublic = {
     ...AK_TEMPLATE_ECC,

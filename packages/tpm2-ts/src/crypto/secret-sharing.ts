@@ -1,4 +1,4 @@
-import { constants, diffieHellman, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, createECDH, publicEncrypt, randomBytes } from 'node:crypto';
 import { marshal } from '../codec/codec.js';
 import { algName, ECC_CURVES, hashAlgorithm, TPM_ALG } from '../constants/alg.js';
 import { TPMS_ECC_POINT, type TpmsEccParms, type TpmsEccPoint, type TpmtPublic } from '../structures/public.js';
@@ -47,14 +47,27 @@ export function shareSeed(key: TpmtPublic, label: string): SharedSeed {
     const { curveID } = key.parameters as TpmsEccParms;
     const curve = ECC_CURVES.get(curveID);
     if (!curve) throw new TpmPublicKeyError(`ECC curve 0x${curveID.toString(16)} is not supported`);
-    const ephemeral = generateKeyPairSync('ec', { namedCurve: curve.nodeName });
-    const z = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: publicKeyFromTpmt(key) });
-    const jwk = ephemeral.publicKey.export({ format: 'jwk' });
-    // JWK coordinates are full-width (RFC 7518 §6.2.1.2), as the TPM marshals its own points.
-    const point = { x: new Uint8Array(Buffer.from(jwk.x!, 'base64url')), y: new Uint8Array(Buffer.from(jwk.y!, 'base64url')) };
+    // Checks the key's point (on the curve, not too wide) with a typed error.
+    publicKeyFromTpmt(key);
+    const unique = key.unique as TpmsEccPoint;
+    // An ECDH object, not generateKeyPairSync and an export of the key it made: in Node 20 the
+    // key-generation job's destructor, run by the garbage collector, takes the lock that exporting
+    // that key holds, so a collection during the export deadlocks the thread (it hung a test run).
+    const ecdh = createECDH(curve.nodeName);
+    // Uncompressed points, 0x04 || x || y, each coordinate full width (SEC 1 §2.3.3), as the TPM marshals its own.
+    const ephemeral = ecdh.generateKeys();
+    const z = ecdh.computeSecret(Buffer.concat([Buffer.of(4), fullWidth(unique.x, curve.size), fullWidth(unique.y, curve.size)]));
+    const point = { x: new Uint8Array(ephemeral.subarray(1, 1 + curve.size)), y: new Uint8Array(ephemeral.subarray(1 + curve.size)) };
     // partyVInfo is the key's x exactly as in its public area: the TPM uses its own bytes.
     const seed = kdfe(key.nameAlg, new Uint8Array(z), label, point.x, (key.unique as TpmsEccPoint).x, nameHash.size * 8);
     return { seed, encryptedSecret: marshal(TPMS_ECC_POINT, point) };
   }
   throw new TpmPublicKeyError(`cannot share a secret with a key of type ${algName(key.type)}: RSA or ECC needed`);
+}
+
+/** A coordinate as `size` bytes: a TPM2B_ECC_PARAMETER may come without its leading zeros (publicKeyFromTpmt refused wider ones). */
+function fullWidth(n: Uint8Array, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  out.set(n, size - n.length);
+  return out;
 }
