@@ -28,8 +28,17 @@ export async function generateRsaKeyPair(bits: number): Promise<RsaKeyPair> {
   if (!Number.isInteger(bits) || bits < MIN_RSA_BITS || bits > 8192) {
     throw new PkiError('invalid-option', `RSA key size must be an integer in [${MIN_RSA_BITS}, 8192], got ${bits}`);
   }
-  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', { modulusLength: bits });
-  return { privateKey, publicKey };
+  // As DER, read back into new KeyObjects: in Node 20 exporting a key straight from the generating
+  // job can deadlock when the garbage collector destroys the job meanwhile (generateKeyPair in tpm2-ts).
+  const der = await generateKeyPairAsync('rsa', {
+    modulusLength: bits,
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  return {
+    privateKey: createPrivateKey({ key: der.privateKey, format: 'der', type: 'pkcs8' }),
+    publicKey: createPublicKey({ key: der.publicKey, format: 'der', type: 'spki' }),
+  };
 }
 
 export function toPublicKeyObject(input: PublicKeyInput): KeyObject {
