@@ -15,7 +15,7 @@
 // later of the device seeing its connection closed and a relying party
 // (another client) receiving the fleet event, all on one clock.
 import { execFile } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHash, randomBytes, sign } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,7 +127,7 @@ export const revocationBenchmark: Benchmark = {
       const { store, ca, broker } = server.context;
       const caPem = ca.certificatePem;
             const ak = simulatedAk();
-      const tlsKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      const tlsKey = generateKeyPair({ type: 'rsa', modulusLength: 2048 }).privateKey;
       const tlsKeyPem = tlsKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
       const observerCert = ca.issueDeviceCertificate({ publicKey: tlsKey, deviceId: 'bench-observer' });

@@ -19,7 +19,8 @@
 // its result received) at that maximum and at half of it, and the rate of a
 // bare crypto.verify of the same kind of quote signature on one core,
 // measured in the same run.
-import { constants, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { constants, sign, verify } from 'node:crypto';
+import { generateKeyPair } from '@vigil/tpm2-ts';
 import { loadavg } from 'node:os';
 import type { SimAkKind } from './fleet/index.js';
 import { startLoad } from './load-rig.js';
@@ -31,7 +32,7 @@ import { numberArg, type Benchmark, type BenchOptions } from './registry.js';
 /** Bare signature verifications per second on this thread, the same kind and size of message as a quote. */
 export function rawVerifyRate(kind: SimAkKind, seconds: number): number {
   const message = Buffer.alloc(145, 0x5a); // a TPMS_ATTEST of a 12-PCR quote is ~145 bytes
-  const keys = kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keys = generateKeyPair(kind === 'rsa' ? { type: 'rsa', modulusLength: 2048 } : { type: 'ec', namedCurve: 'P-256' });
   const opts = kind === 'rsa' ? { key: keys.publicKey, padding: constants.RSA_PKCS1_PADDING } : { key: keys.publicKey, dsaEncoding: 'ieee-p1363' as const };
   const signature = kind === 'rsa' ? sign('sha256', message, keys.privateKey) : sign('sha256', message, { key: keys.privateKey, dsaEncoding: 'ieee-p1363' });
   return medianRate(seconds, () => {

@@ -37,8 +37,8 @@ export async function tlsKeyPool(size: number, dir = DEFAULT_KEY_POOL_DIR): Prom
   for (let at = 0; at < missing.length; at += 4) {
     await Promise.all(
       missing.slice(at, at + 4).map(async (i) => {
-        const { privateKey } = await generate('rsa', { modulusLength: 2048 });
-        const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+        // PEM from the generating job itself: exporting its KeyObject can deadlock in Node 20 (generateKeyPair in tpm2-ts).
+        const { privateKey: pem } = await generate('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
         writeFileSync(join(dir, `key-${i}.pem`), pem, { mode: 0o600 });
         keys[i] = pem;
       }),

@@ -40,10 +40,11 @@ export class SimManufacturer {
 
   /** A new manufacturer root CA (ECDSA P-256), valid for ten years. */
   static async create(name = 'Vigil simulated TPM manufacturer'): Promise<SimManufacturer> {
-    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    // DER from the generating job itself: exporting its KeyObjects can deadlock in Node 20 (generateKeyPair in tpm2-ts).
+    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
     const subtle = webcrypto.subtle;
-    const privateKey = await subtle.importKey('pkcs8', keys.privateKey.export({ type: 'pkcs8', format: 'der' }), ECDSA_P256, false, ['sign']);
-    const publicKey = await subtle.importKey('spki', keys.publicKey.export({ type: 'spki', format: 'der' }), ECDSA_P256, true, ['verify']);
+    const privateKey = await subtle.importKey('pkcs8', keys.privateKey, ECDSA_P256, false, ['sign']);
+    const publicKey = await subtle.importKey('spki', keys.publicKey, ECDSA_P256, true, ['verify']);
     const now = Date.now();
     const cert = await x509.X509CertificateGenerator.createSelfSigned(
       {
