@@ -66,8 +66,9 @@ const clients = new Map<Role, AdminClient>();
 const credentials = new Map<Role, ClientCredential>();
 
 function rsaKey() {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+  // PEM from the generating job itself: exporting its KeyObjects can deadlock in Node 20 (generateKeyPair in tpm2-ts).
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  return { keyPem: privateKey, publicKeyPem: publicKey };
 }
 
 /** A new admin credential through the API (as the local admin), recorded by the server. */

@@ -43,7 +43,8 @@ export function makeForeignCa(like?: FleetCa): Promise<FleetCa> {
 
 /** A fresh RSA private key (PKCS#8 PEM). */
 export function rsaKeyPem(bits = 2048): string {
-  return generateKeyPairSync('rsa', { modulusLength: bits }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  // PEM from the generating job itself: exporting its KeyObject can deadlock in Node 20 (generateKeyPair in tpm2-ts).
+  return generateKeyPairSync('rsa', { modulusLength: bits, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }).privateKey;
 }
 
 let shared: string | undefined;

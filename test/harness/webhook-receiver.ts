@@ -26,10 +26,11 @@ export class WebhookReceiver {
   ) {}
 
   static async start(ca: FleetCa): Promise<WebhookReceiver> {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    // PEM from the generating job itself: exporting its KeyObject can deadlock in Node 20 (generateKeyPair in tpm2-ts).
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
     const cert = ca.issueServerCertificate({ publicKey: privateKey, sans: ['localhost'], validityMs: 3_600_000 });
     let receiver: WebhookReceiver | undefined;
-    const server = createServer({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: cert.pem, minVersion: 'TLSv1.3' }, (req, res) => {
+    const server = createServer({ key: privateKey, cert: cert.pem, minVersion: 'TLSv1.3' }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => receiver!.record(req.headers, Buffer.concat(chunks).toString('utf8'), res));
