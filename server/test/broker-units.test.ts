@@ -7,6 +7,7 @@ import { MqttFrameScanner } from '../src/broker/frame-scanner.js';
 import { encodePublishQos0 } from '../src/broker/publish-packet.js';
 import { KeyedRateLimiter, TokenBucket } from '../src/broker/token-bucket.js';
 import { MemoryRevocationList } from '../src/broker/revocation-list.js';
+import { chunksAt } from '../../test/harness/chunks.js';
 
 /** An MQTT packet of the given type with a body of `bodyLength` bytes (MQTT 3.1.1 §2.2.3 length encoding). */
 function packet(type: number, bodyLength: number): Uint8Array {
@@ -35,26 +36,13 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Splits `bytes` at the given cut points (any order, may repeat). */
-function chunks(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let last = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(last, p));
-    last = p;
-  }
-  out.push(bytes.subarray(last));
-  return out;
-}
-
 describe('MqttFrameScanner', () => {
   it('finds every packet boundary however the stream is chunked, and accepts packets within the limits', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 20_000 }), { minLength: 1, maxLength: 20 }), fc.array(fc.nat()), (sizes, cuts) => {
         const stream = concat(sizes.map((s, i) => packet(i === 0 ? 1 : 3, s)));
         const scanner = new MqttFrameScanner(30_000, 30_000);
-        for (const chunk of chunks(stream, cuts)) expect(scanner.scan(chunk)).toBeUndefined();
+        for (const chunk of chunksAt(stream, cuts)) expect(scanner.scan(chunk)).toBeUndefined();
         expect(scanner.packets).toBe(sizes.length);
       }),
       { numRuns: 300 },
@@ -81,7 +69,7 @@ describe('MqttFrameScanner', () => {
           const stream = concat([packet(1, 10), ...before.map((s) => packet(3, s)), header, Uint8Array.from(lengthBytes)]);
           const scanner = new MqttFrameScanner(1000, 1000 + 5);
           let violation;
-          for (const chunk of chunks(stream, [cut])) violation ??= scanner.scan(chunk);
+          for (const chunk of chunksAt(stream, [cut])) violation ??= scanner.scan(chunk);
           const expectedSize = 1 + lengthBytes.length + bigBody;
           if (expectedSize > 1005) {
             expect(violation).toEqual({ reason: 'packet-too-large', size: expectedSize, limit: 1005, packetType: 3 });
