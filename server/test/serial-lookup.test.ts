@@ -7,7 +7,7 @@
  */
 import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { serialLookup, type Resolve } from '../src/webhook/serial-lookup.js';
+import { serialLookup, type Lookup } from '../src/webhook/serial-lookup.js';
 
 interface Pending {
   readonly hostname: string;
@@ -15,11 +15,11 @@ interface Pending {
 }
 
 /** A resolver that answers only when told, recording how many lookups it had at once. */
-function heldResolver(): { resolve: Resolve; pending: Pending[]; maxAtOnce: () => number } {
+function heldResolver(): { resolve: Lookup; pending: Pending[]; maxAtOnce: () => number } {
   const pending: Pending[] = [];
   let atOnce = 0;
   let max = 0;
-  const resolve: Resolve = (hostname, _options, callback) => {
+  const resolve: Lookup = (hostname, _options, callback) => {
     atOnce++;
     max = Math.max(max, atOnce);
     pending.push({

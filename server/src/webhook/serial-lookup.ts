@@ -3,11 +3,8 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 /** dns.lookup's callback, both forms (one address, or all of them). */
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
-/** The resolver underneath: dns.lookup in the server, a stand-in in the unit test. */
-export type Resolve = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
-
-/** What `lookup` options of node:net / node:http take (`net.LookupFunction`). */
-export type SerialLookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
+/** A name lookup as node:net / node:http's `lookup` option takes it: dns.lookup, this module's serial one, a unit test's stand-in. */
+export type Lookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
 
 /**
  * A `lookup` for outgoing connections that runs name lookups one at a
@@ -19,7 +16,7 @@ export type SerialLookup = (hostname: string, options: LookupOptions, callback: 
  * lookup at a time: at most one pool thread ever waits on the resolver.
  * Lookups wait their turn in order; each is answered as dns.lookup answers it.
  */
-export function serialLookup(resolve: Resolve = dnsLookup as Resolve): SerialLookup {
+export function serialLookup(resolve: Lookup = dnsLookup as Lookup): Lookup {
   const waiting: Array<() => void> = [];
   let busy = false;
   const next = (): void => {

@@ -59,7 +59,7 @@ export function shareSeed(key: TpmtPublic, label: string): SharedSeed {
     const z = ecdh.computeSecret(Buffer.concat([Buffer.of(4), fullWidth(unique.x, curve.size), fullWidth(unique.y, curve.size)]));
     const point = { x: new Uint8Array(ephemeral.subarray(1, 1 + curve.size)), y: new Uint8Array(ephemeral.subarray(1 + curve.size)) };
     // partyVInfo is the key's x exactly as in its public area: the TPM uses its own bytes.
-    const seed = kdfe(key.nameAlg, new Uint8Array(z), label, point.x, (key.unique as TpmsEccPoint).x, nameHash.size * 8);
+    const seed = kdfe(key.nameAlg, new Uint8Array(z), label, point.x, unique.x, nameHash.size * 8);
     return { seed, encryptedSecret: marshal(TPMS_ECC_POINT, point) };
   }
   throw new TpmPublicKeyError(`cannot share a secret with a key of type ${algName(key.type)}: RSA or ECC needed`);
