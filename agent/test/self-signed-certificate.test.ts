@@ -1,17 +1,19 @@
 import { execFile } from 'node:child_process';
-import { createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair } from '@vigil/tpm2-ts';
 import { oid, time, unsignedInteger } from '../src/identity/der.js';
 import { createSelfSignedCertificate } from '../src/identity/self-signed-certificate.js';
 
 const run = promisify(execFile);
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const keys = { privateKey, publicKey: createPublicKey(privateKey) };
+// generateKeyPair (tpm2-ts): the certificate embeds the exported public key, and a key straight from node's
+// generation (or createPublicKey of one, which shares its lock) can deadlock on export in Node 20.
+const keys = generateKeyPair({ type: 'rsa', modulusLength: 2048 });
 let dir: string;
 
 beforeAll(async () => {

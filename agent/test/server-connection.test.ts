@@ -2,10 +2,10 @@
  * The daemon's MQTT connection and revocation judgement against the real
  * broker over real mutual TLS, with device certificates from a test fleet CA.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRevocation, signRevocation, topics } from '@vigil/protocol';
+import { generateKeyPair } from '@vigil/tpm2-ts';
 import type { FleetCa } from '@vigil/server';
 import { judgeFleetEvent, revocationFromRefusal, revocationFromResult } from '../src/daemon/revocation.js';
 import { type ConnectFailure, ServerConnection, type ServerConnectionOptions } from '../src/daemon/server-connection.js';
@@ -169,8 +169,9 @@ describe('ServerConnection', () => {
 });
 
 describe('revocation judgement', () => {
-  const serverKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const forger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  // generateKeyPair (tpm2-ts): signing and judging export the keys for their key ids, which can deadlock in Node 20 for keys straight from node's generation.
+  const serverKey = generateKeyPair({ type: 'ec', namedCurve: 'P-256' });
+  const forger = generateKeyPair({ type: 'ec', namedCurve: 'P-256' });
   const event = (deviceId: string, key = serverKey.privateKey, serials = ['0a1b']) =>
     signRevocation({ v: 1, deviceId, serials, reason: 'contraindicated', message: 'model changed', revokedAt: Date.now() }, key);
 

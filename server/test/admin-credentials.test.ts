@@ -1,7 +1,8 @@
-import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateKeyPair } from '@vigil/tpm2-ts';
 import { LogCapture } from '../../test/harness/broker.js';
 import { makeDeviceCredentials, makeFleetCa, makeForeignCa, makeTempDir } from '../../test/harness/pki.js';
 import { ensureLocalCredential, issueLocalCredential } from '../src/admin/local/credential.js';
@@ -18,9 +19,9 @@ import { openSqliteStore, type Store } from '../src/store/index.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let ca: FleetCa;
-let shared: ReturnType<typeof generateKeyPairSync> | undefined;
-/** One key for the certificates whose key does not matter. */
-const publicKey = () => (shared ??= generateKeyPairSync('rsa', { modulusLength: 2048 })).publicKey;
+let shared: ReturnType<typeof generateKeyPair> | undefined;
+/** One key for the certificates whose key does not matter (generateKeyPair in tpm2-ts: issuing exports it, which can deadlock in Node 20 for a key straight from node's generation). */
+const publicKey = () => (shared ??= generateKeyPair({ type: 'rsa', modulusLength: 2048 })).publicKey;
 
 beforeAll(async () => {
   tmp = await makeTempDir('vigil-admin-cred-');

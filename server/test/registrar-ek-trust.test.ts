@@ -4,18 +4,21 @@
  * DER; the key-match check; reading the bundle files.
  */
 import fc from 'fast-check';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair } from '@vigil/tpm2-ts';
 import { ConfigError } from '../src/config/errors.js';
 import { certifiesKey } from '../src/registrar/ek-certificate.js';
 import { EkTrustStore } from '../src/registrar/ek-trust.js';
 import { issueEkCertificate, makeTestCa, type TestCa } from '../../test/harness/enrollment.js';
 
 const DAY = 86_400_000;
-const ek = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+// generateKeyPair (tpm2-ts) for every key here: issueEkCertificate and certifiesKey export them, which can deadlock
+// in Node 20 for a key straight from node's generation.
+const ek = generateKeyPair({ type: 'rsa', modulusLength: 2048 }).publicKey;
 let root: TestCa;
 let intermediate: TestCa;
 let trusted: EkTrustStore;
@@ -99,8 +102,8 @@ describe('certifiesKey', () => {
   it('matches the certified key only', () => {
     const cert = new X509Certificate(Buffer.from(goodCert));
     expect(certifiesKey(cert.publicKey, ek)).toBe(true);
-    expect(certifiesKey(cert.publicKey, generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey)).toBe(false);
-    expect(certifiesKey(cert.publicKey, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)).toBe(false);
+    expect(certifiesKey(cert.publicKey, generateKeyPair({ type: 'rsa', modulusLength: 2048 }).publicKey)).toBe(false);
+    expect(certifiesKey(cert.publicKey, generateKeyPair({ type: 'ec', namedCurve: 'P-256' }).publicKey)).toBe(false);
   });
 });
 

@@ -7,7 +7,7 @@
  * with a named reason and never a crash.
  */
 import fc from 'fast-check';
-import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +56,8 @@ function rsaPublicArea(template: TpmtPublic, key: KeyObject): string {
   return Buffer.from(encodePublicBlob({ ...template, unique: new Uint8Array(n) })).toString('base64');
 }
 
-function client(publicKey: KeyObject = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey): Client {
+// Keys from generateKeyPair (tpm2-ts), never straight from node's generation: both helpers export them, which can deadlock in Node 20.
+function client(publicKey: KeyObject = generateKeyPair({ type: 'rsa', modulusLength: 2048 }).publicKey): Client {
   return { bootstrapId: bootstrapIdFromSpki(publicKey.export({ type: 'spki', format: 'der' })), publicKey };
 }
 
@@ -132,7 +133,7 @@ beforeAll(async () => {
   trust = EkTrustStore.fromPem([ekRoot.pem]);
   ekPublic = rsaPublicArea(EK_TEMPLATE_RSA_2048, rsaKey.publicKey);
   ekCertificate = Buffer.from(await issueEkCertificate(ekRoot, rsaKey.publicKey)).toString('base64');
-  akPublic = rsaPublicArea(AK_TEMPLATE_RSA, generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey);
+  akPublic = rsaPublicArea(AK_TEMPLATE_RSA, generateKeyPair({ type: 'rsa', modulusLength: 2048 }).publicKey);
 });
 
 afterAll(async () => {
@@ -211,7 +212,7 @@ describe('registrar sessions', () => {
 
   it('refuses a bootstrap key the fleet CA cannot certify (not RSA)', async () => {
     const { send } = harness();
-    expect(reasonIn(await send(client(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey), 'request', request(await token())))).toBe('invalid-request');
+    expect(reasonIn(await send(client(generateKeyPair({ type: 'ec', namedCurve: 'P-256' }).publicKey), 'request', request(await token())))).toBe('invalid-request');
   });
 });
 

@@ -2,9 +2,10 @@
  * Certificate renewal after an affirming verdict: only in the last third of
  * the current certificate's validity, for the same key, recorded in the store.
  */
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateKeyPair } from '@vigil/tpm2-ts';
 import { makeFleetCa, makeTempDir } from '../../test/harness/pki.js';
 import { createLogger } from '../src/log.js';
 import { deviceIdFromCertificate, type FleetCa } from '../src/pki/index.js';
@@ -15,7 +16,8 @@ const HOUR = 3_600_000;
 let ca: FleetCa;
 let tmp: { path: string; cleanup: () => Promise<void> };
 let store: Store;
-const key = generateKeyPairSync('rsa', { modulusLength: 2048 });
+// generateKeyPair (tpm2-ts): keys read back from the job's DER; exporting node's own generated KeyObjects can deadlock in Node 20.
+const key = generateKeyPair({ type: 'rsa', modulusLength: 2048 });
 
 beforeAll(async () => {
   ca = await makeFleetCa();

@@ -32,11 +32,12 @@ const VALIDITY_MS = 6 * 3_600_000;
 /** `count` devices `floor-<i>`; certificates only when `tls` (a run of the `tcp` variant alone needs none). */
 export async function makeFloorCredentials(count: number, tls: boolean): Promise<FloorCredentials> {
   const devices = Array.from({ length: count }, (_, i) => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    // DER from the generating job itself: exporting its KeyObjects can deadlock in Node 20 (generateKeyPair in tpm2-ts).
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
     return {
       deviceId: `floor-${i}`,
-      akPkcs8: new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' })),
-      akSpki: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })),
+      akPkcs8: new Uint8Array(privateKey),
+      akSpki: new Uint8Array(publicKey),
     };
   });
   if (!tls) return { devices };

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,16 @@ import {
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-protocol-crypto-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * The generating job's own DER output, read into new KeyObjects: keyIdOf (signing and verifying)
+ * exports the key, and exporting a KeyObject straight from node's key generation can deadlock in Node 20.
+ */
+const SPKI_DER = { type: 'spki', format: 'der' } as const;
+const PKCS8_DER = { type: 'pkcs8', format: 'der' } as const;
+function fromDer(pair: { publicKey: Buffer; privateKey: Buffer }): { privateKey: KeyObject; publicKey: KeyObject } {
+  return { privateKey: createPrivateKey({ key: pair.privateKey, format: 'der', type: 'pkcs8' }), publicKey: createPublicKey({ key: pair.publicKey, format: 'der', type: 'spki' }) };
+}
 
 describe('enrollment proof', () => {
   const secret = randomBytes(32);
@@ -56,9 +66,9 @@ describe('revocation signatures', () => {
     revokedAt: 1_767_225_600_000,
   };
   const keys: Array<[string, { privateKey: KeyObject; publicKey: KeyObject }]> = [
-    ['RSA-2048', generateKeyPairSync('rsa', { modulusLength: 2048 })],
-    ['ECDSA P-256', generateKeyPairSync('ec', { namedCurve: 'P-256' })],
-    ['Ed25519', generateKeyPairSync('ed25519')],
+    ['RSA-2048', fromDer(generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: SPKI_DER, privateKeyEncoding: PKCS8_DER }))],
+    ['ECDSA P-256', fromDer(generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: SPKI_DER, privateKeyEncoding: PKCS8_DER }))],
+    ['Ed25519', fromDer(generateKeyPairSync('ed25519', { publicKeyEncoding: SPKI_DER, privateKeyEncoding: PKCS8_DER }))],
   ];
 
   it('signs exactly the context string plus the canonical JSON without the signature', () => {
@@ -99,7 +109,7 @@ describe('revocation signatures', () => {
       { ...event, signature: Buffer.from(randomBytes(64)).toString('base64') },
     ];
     for (const t of tampered) expect(verifyRevocation(t, publicKey)).toBe(false);
-    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const other = fromDer(generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: SPKI_DER, privateKeyEncoding: PKCS8_DER }));
     expect(verifyRevocation(event, other.publicKey)).toBe(false);
     // Signed by another key but claiming ours.
     const forged = { ...signRevocation(unsigned, other.privateKey), keyId: event.keyId };

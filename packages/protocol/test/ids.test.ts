@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,9 @@ function opensslSha256(file: string): string {
 describe('identifiers', () => {
   it('bootstrapIdFromSpki equals openssl\'s SHA-256 of the public key DER it extracts from the PEM', () => {
     for (const [type, opts] of [['rsa', { modulusLength: 2048 }], ['ec', { namedCurve: 'P-256' }]] as const) {
-      const { publicKey } = generateKeyPairSync(type as 'rsa', opts as { modulusLength: number });
+      // PEM from the generating job itself, read into a new KeyObject: exporting the job's own keys can deadlock in Node 20.
+      const generated = generateKeyPairSync(type as 'rsa', { ...(opts as { modulusLength: number }), publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+      const publicKey = createPublicKey(generated.publicKey);
       const pem = join(dir, `${type}.pem`);
       const der = join(dir, `${type}.der`);
       writeFileSync(pem, publicKey.export({ type: 'spki', format: 'pem' }));
