@@ -38,6 +38,7 @@ export const verifierComponent: ComponentFactory = async (ctx) => {
       challengeTtlMs: a.challengeTtlSeconds * 1000,
       maxQueuedPerDevice: a.maxQueuedPerDevice,
       concurrency: a.concurrency,
+      groupCommitMs: ctx.config.store.groupCommitMs,
     },
   );
   const unlisten = revocations.onChange({ revoked: (id) => verifier.forgetDevice(id), reinstated: (id) => verifier.scheduleDevice(id) });

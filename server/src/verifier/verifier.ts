@@ -53,6 +53,12 @@ export interface VerifierOptions {
   readonly challengeTtlMs: number;
   readonly maxQueuedPerDevice: number;
   readonly concurrency: number;
+  /**
+   * How long the first write to an idle group commit waits for others to
+   * share its transaction, ms; 0 commits at the end of the event-loop turn.
+   * See `WriteBatcher` and `store.groupCommitMs`.
+   */
+  readonly groupCommitMs?: number;
 }
 
 export interface VerifierDeps {
@@ -93,7 +99,7 @@ export class Verifier {
   readonly #queue: FairQueue;
   readonly #pipeline: PipelineDeps;
   readonly #waiters = new Map<string, Array<(o: AppraisalOutcome) => void>>();
-  /** Challenge creations, consumptions and verdict records of one event-loop turn: one commit. */
+  /** Challenge creations, consumptions and verdict records close together in time: one commit. */
   readonly #writes: WriteBatcher<BatchedWrite, BatchedOutcome>;
   readonly #now: () => number;
   readonly #log: Logger;
@@ -107,7 +113,7 @@ export class Verifier {
     this.#now = deps.now ?? Date.now;
     this.#log = deps.log.child({ component: 'verifier' });
     this.states = new DeviceStates(deps.store);
-    this.#writes = new WriteBatcher((writes) => deps.store.applyBatch(writes));
+    this.#writes = new WriteBatcher((writes) => deps.store.applyBatch(writes), { windowMs: options.groupCommitMs ?? 0 });
     this.#pipeline = {
       store: deps.store,
       consumeChallenge: (id, deviceId, now) => this.#write({ kind: 'consume-challenge', request: { id, deviceId, now } }),
@@ -157,6 +163,7 @@ export class Verifier {
     for (const u of this.#unsubscribe.splice(0)) u();
     this.scheduler.stop();
     await this.#queue.close();
+    await this.#writes.drain();
     for (const [challengeId, waiters] of this.#waiters) {
       for (const w of waiters) w({ ok: false, challengeId, error: 'internal-error', message: 'the verifier is shutting down' });
     }
