@@ -188,7 +188,11 @@ export class SimDevice {
     await link.open();
   }
 
-  /** Publishes raw bytes or evidence on the device's own evidence topic (QoS 1: resolves on PUBACK). */
+  /**
+   * Publishes raw bytes or evidence on the device's own evidence topic at QoS 1,
+   * resolving on the PUBACK, so a test knows the broker has it (the agent and
+   * the load loop publish at QoS 0).
+   */
   async publishEvidence(payload: Evidence | Uint8Array): Promise<void> {
     if (payload instanceof Uint8Array) return this.#link!.publish(this.#evidenceTopic, payload, 1);
     const expiresAt = this.challenges.items.find((c) => c.challengeId === payload.challengeId)?.expiresAt ?? Number.NaN;
@@ -265,7 +269,8 @@ export class SimDevice {
         const evidence = this.options.validate === false ? this.attester.evidenceJson(c) : encodeEvidence(this.attester.evidence(c));
         if (this.attester.lastReport.bootLog === 'sent') this.bootLogsSent++;
         this.#timeEvidence(c.challengeId, c.expiresAt);
-        this.#link!.send(this.#evidenceTopic, evidence, 1, (err) => this.options.onEvidenceFailed?.(c, err));
+        // QoS 0, as the agent publishes (agent/src/daemon/server-connection.ts).
+        this.#link!.send(this.#evidenceTopic, evidence, 0, (err) => this.options.onEvidenceFailed?.(c, err));
       }
     } else if (topic === this.#resultTopic) {
       const r = this.options.validate === false ? (JSON.parse(payload.toString()) as AttestationResult) : decodeResult(payload);
@@ -278,7 +283,7 @@ export class SimDevice {
         const outcome = r.ok ? overallStatus(r.verdict) : `error:${r.error}`;
         this.options.onVerdict?.({ deviceId: this.deviceId, challengeId: r.challengeId!, latencyMs: performance.now() - pending.sentAt, challengeExpiresAt: pending.expiresAt, outcome });
       }
-      if (this.loop && r.ok && !this.#stopped) this.#link!.send(this.#requestTopic, requestPayload('manual'), 1);
+      if (this.loop && r.ok && !this.#stopped) this.#link!.send(this.#requestTopic, requestPayload('manual'), 0);
     } else if (topic === topics.fleetRevocations) {
       const e = decodeRevocation(payload);
       if (!(e instanceof ProtocolError)) this.revocations.push(e);

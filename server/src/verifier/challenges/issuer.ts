@@ -37,6 +37,8 @@ export type IssueResult =
  */
 export class ChallengeIssuer {
   readonly #open = new Map<string, Outstanding>();
+  /** Issues in progress, per device (see `issue`). */
+  readonly #making = new Map<string, Promise<IssueResult>>();
 
   constructor(
     private readonly deps: {
@@ -54,8 +56,28 @@ export class ChallengeIssuer {
     private readonly options: ChallengeIssuerOptions,
   ) {}
 
-  /** Issues (or re-sends) a challenge to `deviceId` and publishes it on its challenge topic. */
-  async issue(deviceId: string, trigger: ChallengeTrigger): Promise<IssueResult> {
+  /**
+   * Issues (or re-sends) a challenge to `deviceId` and publishes it on its
+   * challenge topic. A call while a challenge for the device is being made
+   * (its store write waits for a group commit) gets that challenge: the
+   * device subscribing and asking at once must not get two challenges, each
+   * anchored on the TPM clock before its first answer (step 8, the clock
+   * check). Only an admin's request always makes a new one.
+   */
+  issue(deviceId: string, trigger: ChallengeTrigger): Promise<IssueResult> {
+    if (trigger === 'admin') return this.#issue(deviceId, trigger);
+    const making = this.#making.get(deviceId);
+    if (making !== undefined) return making.then((r) => (r.ok ? { ...r, reused: true } : r));
+    const made = this.#issue(deviceId, trigger);
+    this.#making.set(deviceId, made);
+    const done = (): void => {
+      if (this.#making.get(deviceId) === made) this.#making.delete(deviceId);
+    };
+    made.then(done, done);
+    return made;
+  }
+
+  async #issue(deviceId: string, trigger: ChallengeTrigger): Promise<IssueResult> {
     const now = this.deps.now();
     const open = this.#open.get(deviceId);
     if (open !== undefined && !open.answered && open.message.expiresAt > now && now - open.issuedAt < this.options.minSpacingMs && trigger !== 'admin') {
@@ -116,6 +138,7 @@ export class ChallengeIssuer {
 
   forget(deviceId: string): void {
     this.#open.delete(deviceId);
+    this.#making.delete(deviceId);
   }
 
   async #publish(deviceId: string, message: AttestationChallenge): Promise<void> {

@@ -1,0 +1,117 @@
+/**
+ * The challenge issuer (server/src/verifier/challenges/issuer.ts) against a
+ * real SQLite store, its writes through the verifier's group commit with a
+ * window, as the server runs it: a device that subscribes and asks at the
+ * same moment gets one challenge, not two; an admin always gets a new one;
+ * an open challenge is sent again rather than made again. The broker is a
+ * sink that records what would be written to the device.
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeChallenge } from '@vigil/protocol';
+import { makeTempDir } from '../../test/harness/pki.js';
+import type { Broker } from '../src/broker/index.js';
+import { createLogger } from '../src/log.js';
+import { PreparedPolicy } from '../src/policy/prepared-policy.js';
+import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, type BatchedOutcome, type BatchedWrite, type ChallengeRecord, type Store } from '../src/store/index.js';
+import { ChallengeIssuer } from '../src/verifier/challenges/issuer.js';
+import { DeviceStates } from '../src/verifier/state/device-state.js';
+import { WriteBatcher } from '../src/verifier/state/write-batcher.js';
+
+let tmp: { path: string; cleanup: () => Promise<void> };
+let store: Store;
+let sent: Array<{ deviceId: string; challengeId: string }>;
+let issuer: ChallengeIssuer;
+
+const DEVICE = 'cam-1';
+
+beforeEach(async () => {
+  tmp = await makeTempDir('vigil-issuer-');
+  store = await openSqliteStore(join(tmp.path, 'vigil.db'));
+  const token = generateEnrollmentToken();
+  await store.createToken({ hash: hashEnrollmentToken(token), maxUses: 1, expiresAt: Date.now() + 60_000, actor: 'test' });
+  const enrolled = await store.enrollDevice({
+    tokenHash: hashEnrollmentToken(token),
+    device: { id: DEVICE, ekPublic: new Uint8Array(4), ekName: '000b' + 'aa'.repeat(32), akPublic: new Uint8Array([1, 2, 3]), akName: '000b' + '11'.repeat(32), facts: { hostname: 'h', os: 'o', arch: 'a', agentVersion: '0', tpm: { manufacturer: 'm', firmwareVersion: '0' } } },
+    certificate: { serial: '01', notBefore: Date.now(), notAfter: Date.now() + 60_000, pem: 'x' },
+    actor: 'test',
+  });
+  expect(enrolled.ok).toBe(true);
+  sent = [];
+  const broker = {
+    sendToDevice(deviceId: string, _topic: string, payload: Uint8Array): boolean {
+      const c = decodeChallenge(Buffer.from(payload));
+      if (c instanceof Error) throw c;
+      sent.push({ deviceId, challengeId: c.challengeId });
+      return true;
+    },
+  } as Pick<Broker, 'sendToDevice'> as Broker;
+  // The verifier's group commit with a window: a challenge's store write waits for others.
+  const writes = new WriteBatcher<BatchedWrite, BatchedOutcome>((w) => store.applyBatch(w), { windowMs: 20 });
+  issuer = new ChallengeIssuer(
+    {
+      store,
+      broker,
+      states: new DeviceStates(store),
+      policyFor: () => new PreparedPolicy(null, null, undefined),
+      log: createLogger({ level: 'silent' }),
+      now: Date.now,
+      createChallenge: async (challenge) => {
+        const out = await writes.submit({ kind: 'create-challenge', challenge });
+        if (out instanceof Error) throw out;
+        return out as ChallengeRecord;
+      },
+    },
+    { ttlMs: 30_000, minSpacingMs: 10_000 },
+  );
+});
+
+afterEach(async () => {
+  await store.close();
+  await tmp.cleanup();
+});
+
+describe('ChallengeIssuer', () => {
+  it('a device that subscribes and asks at once gets one challenge, made and sent once', async () => {
+    const [onSubscribe, onRequest] = await Promise.all([issuer.issue(DEVICE, 'subscribe'), issuer.issue(DEVICE, 'request')]);
+    expect(onSubscribe.ok && onRequest.ok).toBe(true);
+    if (!onSubscribe.ok || !onRequest.ok) return;
+    expect(onRequest.challenge.challengeId).toBe(onSubscribe.challenge.challengeId);
+    expect([onSubscribe.reused, onRequest.reused]).toEqual([false, true]);
+    expect(sent).toEqual([{ deviceId: DEVICE, challengeId: onSubscribe.challenge.challengeId }]);
+    expect(await store.getChallenge(onSubscribe.challenge.challengeId)).not.toBeNull();
+  });
+
+  it('an admin gets a new challenge even while one is being made', async () => {
+    const [scheduled, admin] = await Promise.all([issuer.issue(DEVICE, 'schedule'), issuer.issue(DEVICE, 'admin')]);
+    if (!scheduled.ok || !admin.ok) throw new Error('not issued');
+    expect(admin.challenge.challengeId).not.toBe(scheduled.challenge.challengeId);
+    expect(admin.reused).toBe(false);
+    expect(sent.map((s) => s.challengeId).sort()).toEqual([scheduled.challenge.challengeId, admin.challenge.challengeId].sort());
+  });
+
+  it('once made, an open challenge is sent again rather than made again; once answered, a new one is made', async () => {
+    const first = await issuer.issue(DEVICE, 'subscribe');
+    const again = await issuer.issue(DEVICE, 'request');
+    if (!first.ok || !again.ok) throw new Error('not issued');
+    expect(again).toMatchObject({ reused: true, challenge: { challengeId: first.challenge.challengeId } });
+    expect(sent).toHaveLength(2);
+    issuer.answered(DEVICE, first.challenge.challengeId);
+    const next = await issuer.issue(DEVICE, 'request');
+    if (!next.ok) throw new Error('not issued');
+    expect(next.reused).toBe(false);
+    expect(next.challenge.challengeId).not.toBe(first.challenge.challengeId);
+  });
+
+  it('an unknown device is refused to every caller, and a later call tries again', async () => {
+    const both = await Promise.all([issuer.issue('ghost', 'subscribe'), issuer.issue('ghost', 'request')]);
+    expect(both).toEqual([
+      { ok: false, reason: 'unknown-device' },
+      { ok: false, reason: 'unknown-device' },
+    ]);
+    const made = await issuer.issue(DEVICE, 'request');
+    expect(made.ok).toBe(true);
+    expect(await issuer.issue('ghost', 'request')).toEqual({ ok: false, reason: 'unknown-device' });
+    expect(sent).toHaveLength(1);
+  });
+});
