@@ -9,7 +9,8 @@
  * Plain TCP (the `tcp` variant, where the device names itself in a hello);
  * the TLS variants run end to end in test/bench-smoke.test.ts.
  */
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { sign, type KeyObject } from 'node:crypto';
+import { generateKeyPair } from '@vigil/tpm2-ts';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,8 +22,9 @@ import { FloorServerSession, resultFrames, type SessionContext } from '../bench/
 import { VARIANT_TRAITS } from '../bench/src/floor/variant.js';
 import { WIRE_SIZES } from '../bench/src/floor/wire-sizes.js';
 
-const ak = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+// Through tpm2-ts: a key straight from node's key generation is not safe to export in Node 20 (key-pair.ts).
+const ak = generateKeyPair({ type: 'ec', namedCurve: 'P-256' });
+const stranger = generateKeyPair({ type: 'ec', namedCurve: 'P-256' });
 const quoter = new FloorQuoter(ak.publicKey);
 
 let server: Server;
