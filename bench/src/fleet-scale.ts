@@ -154,16 +154,16 @@ function gapsOf(store: StoreLedger, devices: LedgerCounts): { gaps: Gap[]; verdi
   const candidates: Gap[] = [
     { count: store.issued - devices.received, what: 'issued by the server, never received by a device', cause: 'the device was not connected when it was published (reconnecting), or the broker dropped it' },
     { count: devices.received - devices.answered, what: 'received, not answered', cause: 'the simulated device was stopping' },
-    { count: devices.evidenceFailed, what: 'evidence sent, never acknowledged by the broker', cause: 'the connection dropped with the PUBLISH in flight' },
+    { count: devices.evidenceFailed, what: 'evidence that could not be sent', cause: 'the connection had closed (devices publish at QoS 0: no acknowledgement to wait for)' },
     {
       count: devices.answered - devices.evidenceFailed - store.consumed,
-      what: 'evidence acknowledged, challenge not consumed',
-      cause: `refused before appraisal (error results: ${JSON.stringify(Object.fromEntries(results.filter(([k]) => k.startsWith('error:'))))})`,
+      what: 'evidence sent, challenge not consumed',
+      cause: `lost with its connection, or refused before appraisal (error results: ${JSON.stringify(Object.fromEntries(results.filter(([k]) => k.startsWith('error:'))))})`,
     },
     { count: store.consumed - store.recorded, what: 'challenge consumed, no attestation recorded', cause: 'the verifier failed between consuming the challenge and storing the verdict' },
     {
       count: devices.answered - devices.evidenceFailed - verdictsReceived - errorResults,
-      what: 'evidence acknowledged, no result received',
+      what: 'evidence sent, no result received',
       cause: 'the result was not published, or not delivered (connection lost), or still pending when the run ended',
     },
     { count: store.expiredUnused, what: 'challenges that expired unanswered (store)', cause: 'no evidence consumed them before their expiry' },

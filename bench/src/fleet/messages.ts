@@ -45,7 +45,7 @@ export interface LedgerCounts {
   readonly received: number;
   /** Evidence sent for them. */
   readonly answered: number;
-  /** Evidence the broker never acknowledged (connection lost on the way). */
+  /** Evidence that could not be sent: its connection had closed (QoS 0, so nothing is acknowledged). */
   readonly evidenceFailed: number;
   /** Results received for that evidence, by outcome (`affirming`, `error:<code>`). */
   readonly results: Readonly<Record<string, number>>;
