@@ -1,7 +1,8 @@
 /**
  * WriteBatcher (server/src/verifier/state/write-batcher.ts), the verifier's
  * group commit, as pure logic under fake timers: which writes share a
- * batch, when a batch runs, and that each caller gets its own outcome.
+ * batch, when a batch runs, when a write waits for company and when it
+ * does not, and that each caller gets its own outcome.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WriteBatcher, type WriteBatcherOptions } from '../src/verifier/state/write-batcher.js';
@@ -9,16 +10,27 @@ import { WriteBatcher, type WriteBatcherOptions } from '../src/verifier/state/wr
 /** A batcher whose flush records each batch and answers input * 10 (or fails on a negative input). */
 function recorder(options?: WriteBatcherOptions): { batcher: WriteBatcher<number, number>; batches: number[][] } {
   const batches: number[][] = [];
-  const batcher = new WriteBatcher<number, number>(async (inputs) => {
-    batches.push([...inputs]);
-    if (inputs.some((i) => i < 0)) throw new Error(`batch ${batches.length} failed`);
-    return inputs.map((i) => i * 10);
-  }, options);
+  const batcher = new WriteBatcher<number, number>(
+    async (inputs) => {
+      batches.push([...inputs]);
+      if (inputs.some((i) => i < 0)) throw new Error(`batch ${batches.length} failed`);
+      return inputs.map((i) => i * 10);
+    },
+    { now: () => Date.now(), ...options },
+  );
   return { batcher, batches };
 }
 
+/** Writes coming thick and fast (many at one instant), committed, then forgotten: the batcher now expects company. */
+async function busy(r: { batcher: WriteBatcher<number, number>; batches: number[][] }): Promise<void> {
+  const outs = Array.from({ length: 24 }, (_, i) => r.batcher.submit(1000 + i));
+  await vi.runAllTimersAsync();
+  await Promise.all(outs);
+  r.batches.length = 0;
+}
+
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate'] });
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'Date'] });
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -36,7 +48,9 @@ describe('WriteBatcher', () => {
   });
 
   it('with a window: an idle batcher waits windowMs for more writes, then runs them together', async () => {
-    const { batcher, batches } = recorder({ windowMs: 5, fillTo: 16 });
+    const r = recorder({ windowMs: 5, fillTo: 16 });
+    const { batcher, batches } = r;
+    await busy(r);
     const outs = [batcher.submit(1)];
     await vi.advanceTimersByTimeAsync(2);
     outs.push(batcher.submit(2));
@@ -49,7 +63,9 @@ describe('WriteBatcher', () => {
   });
 
   it('a window closes as soon as fillTo writes wait', async () => {
-    const { batcher, batches } = recorder({ windowMs: 1000, fillTo: 4 });
+    const r = recorder({ windowMs: 1000, fillTo: 4 });
+    const { batcher, batches } = r;
+    await busy(r);
     const outs = [1, 2, 3, 4].map((i) => batcher.submit(i));
     await vi.advanceTimersByTimeAsync(0);
     expect(batches).toEqual([[1, 2, 3, 4]]);
@@ -58,15 +74,21 @@ describe('WriteBatcher', () => {
 
   it('writes that arrive while a batch runs make the next batch at once, with no new window', async () => {
     let release: (() => void) | undefined;
+    let hold = false;
     const batches: number[][] = [];
     const batcher = new WriteBatcher<number, number>(
       async (inputs) => {
         batches.push([...inputs]);
-        if (batches.length === 1) await new Promise<void>((r) => (release = r));
+        if (hold) {
+          hold = false;
+          await new Promise<void>((r) => (release = r));
+        }
         return inputs;
       },
-      { windowMs: 50, fillTo: 16 },
+      { windowMs: 50, fillTo: 16, now: () => Date.now() },
     );
+    await busy({ batcher, batches });
+    hold = true;
     const a = batcher.submit(1);
     await vi.advanceTimersByTimeAsync(50);
     expect(batches).toEqual([[1]]);
@@ -98,7 +120,9 @@ describe('WriteBatcher', () => {
   });
 
   it('drain commits an open window at once and resolves once nothing waits', async () => {
-    const { batcher, batches } = recorder({ windowMs: 1000, fillTo: 16 });
+    const r = recorder({ windowMs: 1000, fillTo: 16 });
+    const { batcher, batches } = r;
+    await busy(r);
     const outs = [batcher.submit(1), batcher.submit(2)];
     const drained = batcher.drain();
     await vi.advanceTimersByTimeAsync(0);
@@ -107,5 +131,27 @@ describe('WriteBatcher', () => {
     expect(await Promise.all(outs)).toEqual([10, 20]);
     await batcher.drain(); // idle: resolves at once
     expect(batches).toHaveLength(1);
+  });
+
+  it('writes that come less often than the window do not wait: the first ever, and each after a quiet spell', async () => {
+    const r = recorder({ windowMs: 5, fillTo: 16 });
+    const { batcher, batches } = r;
+    const first = batcher.submit(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[1]]); // nothing came before it: no window
+    expect(await first).toBe(10);
+    await busy(r);
+    // Then one write every 20 ms: the average gap passes the window within a few.
+    for (let i = 0; i < 8; i++) {
+      await vi.advanceTimersByTimeAsync(20);
+      void batcher.submit(i);
+    }
+    await vi.advanceTimersByTimeAsync(0);
+    batches.length = 0;
+    await vi.advanceTimersByTimeAsync(20);
+    const lone = batcher.submit(42);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[42]]);
+    expect(await lone).toBe(420);
   });
 });

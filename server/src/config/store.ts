@@ -22,7 +22,7 @@ export const StoreConfig = Type.Object(
       maximum: 50,
       default: 2,
       description:
-        'Group commit: how long the verifier holds a write (a challenge issued or used, a verdict) for others to share its transaction, in ms, when no commit is running; the window closes early once 16 writes wait. 2 saved ~10 % of server CPU per verdict at moderate rates for ~5 ms of verdict latency (docs/benchmarks.md); 0 commits at the end of each event-loop turn.',
+        'Group commit: how long the verifier holds a write (a challenge issued or used, a verdict) for others to share its transaction, in ms, when no commit is running and writes come more often than this; the window closes early once 16 writes wait. 2 saved 11-18 % of server CPU per verdict at ~500 verdicts/s for ~6 ms of verdict latency (docs/benchmarks.md); 0 commits at the end of each event-loop turn.',
     }),
   },
   { additionalProperties: false, default: {}, description: 'Where the verifier keeps devices, challenges, verdicts and the audit log.' },

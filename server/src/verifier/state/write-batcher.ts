@@ -8,10 +8,12 @@
  *
  * Under load the writes that arrive while one batch runs make the next
  * batch. When the batcher is idle, the first write opens a window of
- * `windowMs` for others to join, closed early once `fillTo` have; with no
- * window, a batch is what arrives in the same turn of the event loop. Each
- * caller gets its own result; a batch that fails as a whole fails every
- * caller in it.
+ * `windowMs` for others to join, closed early once `fillTo` have, but only
+ * while writes come often enough for company to be likely: when the mean
+ * gap between recent writes (a moving average) is longer than the window,
+ * a lone write would only wait, so it goes at the end of this turn of the
+ * event loop as with no window. Each caller gets its own result; a batch
+ * that fails as a whole fails every caller in it.
  */
 export interface WriteBatcherOptions {
   /** Most writes in one batch (default 256). */
@@ -20,7 +22,12 @@ export interface WriteBatcherOptions {
   readonly windowMs?: number;
   /** A window closes as soon as this many writes are waiting (default 16). */
   readonly fillTo?: number;
+  /** Milliseconds, monotonic (default `performance.now`); for tests. */
+  readonly now?: () => number;
 }
+
+/** Weight of the newest gap in the moving average of gaps between writes. */
+const GAP_WEIGHT = 1 / 8;
 
 export class WriteBatcher<In, Out> {
   #pending: Array<{ input: In; resolve: (o: Out) => void; reject: (e: unknown) => void }> = [];
@@ -31,6 +38,10 @@ export class WriteBatcher<In, Out> {
   readonly #maxBatch: number;
   readonly #windowMs: number;
   readonly #fillTo: number;
+  readonly #now: () => number;
+  /** When the last write was submitted, and the moving average of the gaps between writes (ms). */
+  #lastAt = Number.NEGATIVE_INFINITY;
+  #meanGap = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly flush: (inputs: In[]) => Promise<Out[]>,
@@ -39,14 +50,16 @@ export class WriteBatcher<In, Out> {
     this.#maxBatch = options.maxBatch ?? 256;
     this.#windowMs = options.windowMs ?? 0;
     this.#fillTo = options.fillTo ?? 16;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   submit(input: In): Promise<Out> {
+    if (this.#windowMs > 0) this.#noteArrival();
     return new Promise<Out>((resolve, reject) => {
       this.#pending.push({ input, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        if (this.#windowMs > 0) this.#window = setTimeout(() => this.#closeWindow(), this.#windowMs);
+        if (this.#windowMs > 0 && this.#meanGap < this.#windowMs) this.#window = setTimeout(() => this.#closeWindow(), this.#windowMs);
         else setImmediate(() => void this.#run());
       } else if (this.#window !== undefined && this.#pending.length >= this.#fillTo) {
         // Full enough: close the window now, but run the batch from a fresh turn, not inside this caller.
@@ -55,6 +68,15 @@ export class WriteBatcher<In, Out> {
         setImmediate(() => void this.#run());
       }
     });
+  }
+
+  #noteArrival(): void {
+    const now = this.#now();
+    // A gap far longer than the window says as much as one just past it: capped, one quiet spell
+    // does not take many busy writes to outweigh.
+    const gap = Math.min(now - this.#lastAt, 4 * this.#windowMs);
+    this.#lastAt = now;
+    this.#meanGap = this.#meanGap === Number.POSITIVE_INFINITY ? gap : this.#meanGap + GAP_WEIGHT * (gap - this.#meanGap);
   }
 
   #closeWindow(): void {
