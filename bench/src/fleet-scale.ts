@@ -243,6 +243,15 @@ async function searchLargestFleet(
   return { steps, largest, firstFailing: failing, budgetExhausted: !timeLeft() };
 }
 
+/** The whole benchmark ends by this mark (the issue's bound is 15 minutes), and stopping 10,000 devices and the server is given this much of it. */
+const RUN_MARK_MS = 14 * 60_000;
+const STOP_RESERVE_MS = 45_000;
+
+/** The largest-fleet search's budget: what was asked for, or what is left before the run's mark after `elapsedMs`, whichever is less. */
+export function searchBudgetMs(requestedMs: number, elapsedMs: number): number {
+  return Math.max(0, Math.min(requestedMs, RUN_MARK_MS - STOP_RESERVE_MS - elapsedMs));
+}
+
 export const fleetBenchmark: Benchmark = {
   description: 'a fleet under continuous attestation: 10,000 simulated + a few swtpm devices over mutual TLS, challenged every 60 s for 10 minutes; RSS, CPU, p99, lost verdicts; then the largest fleet with p99 < 1 s',
   options: {
@@ -253,9 +262,10 @@ export const fleetBenchmark: Benchmark = {
     ramp: 'connections per second while the fleet connects (default 125, each slot jittered by ±50 %; refused attempts retried with backoff)',
     processes: 'load-generator processes (default: one per 5,000 devices; a simulated device holds ~250 KiB there)',
     'sample-seconds': 'timeline resolution (default 10)',
-    'search-seconds': 'time budget of the largest-fleet search (default 60, so the whole benchmark stays well under 15 minutes; 0 skips it)',
+    'search-seconds': 'time budget of the largest-fleet search (default 60; shortened when the run so far leaves less before its 14-minute mark, so the whole benchmark stays under 15 minutes; 0 skips it)',
   },
   async run(options: BenchOptions): Promise<Record<string, unknown>> {
+    const startedAt = performance.now();
     const log = (s: string) => process.stdout.write(s);
     const q = options.quick;
     const devices = numberArg(options, 'devices', q ? 30 : 10_000);
@@ -353,13 +363,20 @@ export const fleetBenchmark: Benchmark = {
       // The search.
       const fdLimit = openFilesLimit();
       let search: Record<string, unknown> = { skipped: true };
-      if (searchSeconds > 0) {
-        log(`  largest fleet with p99 < 1 s: the ${devices} connected devices carry the verdict load of larger fleets (${searchSeconds} s budget)\n`);
+      // Setup time varies with the machine (registering 10,000 devices took 21-43 s here): the search
+      // gets what is left before the run's 14-minute mark, keeping a reserve for stopping the fleet.
+      const budgetMs = q ? searchSeconds * 1000 : searchBudgetMs(searchSeconds * 1000, performance.now() - startedAt);
+      if (budgetMs < searchSeconds * 1000) log(`  search budget cut to ${Math.round(budgetMs / 1000)} s by the run's ${RUN_MARK_MS / 60_000}-minute mark\n`);
+      if (searchSeconds > 0 && !q && budgetMs < 10_000) {
+        search = { skipped: true, reason: `${Math.round(budgetMs / 1000)} s left before the run's ${RUN_MARK_MS / 60_000}-minute mark: not one search step` };
+        log(`  largest-fleet search skipped: no time for one step before the run's ${RUN_MARK_MS / 60_000}-minute mark\n`);
+      } else if (searchSeconds > 0) {
+        log(`  largest fleet with p99 < 1 s: the ${devices} connected devices carry the verdict load of larger fleets (${Math.round(budgetMs / 1000)} s budget)\n`);
         const found = await searchLargestFleet(setup, {
           size: devices,
           intervalSeconds,
           baseHeld: run.p99_ms < 1000 && lostVerdicts === 0,
-          budgetMs: searchSeconds * 1000,
+          budgetMs,
           windowSeconds: q ? 2 : 10,
           settleMs: q ? 500 : 3000,
           log,
@@ -369,7 +386,8 @@ export const fleetBenchmark: Benchmark = {
         search = {
           method: 'verdict load of a fleet of M (M / interval verdicts per second) on the connected fleet; connections beyond it projected',
           largest_step_carried_fleet: largestStep?.carriedFleet ?? null,
-          budget_s: searchSeconds,
+          budget_s: round(budgetMs / 1000),
+          budget_requested_s: searchSeconds,
           steps: found.steps,
           largest_fleet_p99_under_1s: found.largest,
           first_fleet_not_held: found.firstFailing,
