@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { randomId, type Ear, type EarStatus } from '@vigil/protocol';
+import { randomId, timeOrderedId, type Ear, type EarStatus } from '@vigil/protocol';
 import {
   StoreError,
   generateEnrollmentToken,
@@ -414,6 +414,141 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect(await store.pruneExpired(T0 + 1)).toEqual({ challenges: 1, sessions: 1 });
         expect(await store.getChallenge(old.id)).toBeNull();
         expect(await store.getChallenge(live.id)).not.toBeNull();
+      });
+    });
+
+    // ── sealed challenges: their single use ──────────────────────────────
+
+    describe('challenge uses (sealed challenges)', () => {
+      /** Shaped like a sealed id: a time-ordered prefix, then opaque base64url up to `length`. */
+      const sealedId = (length = 60): string => (timeOrderedId() + randomBytes(72).toString('base64url')).slice(0, length);
+      const useOf = (deviceId: string, over: { id?: string; usedAt?: number; expiresAt?: number } = {}) => ({
+        id: over.id ?? sealedId(),
+        deviceId,
+        usedAt: over.usedAt ?? T0,
+        expiresAt: over.expiresAt ?? T0 + 30_000,
+      });
+
+      it('the first use is true, every later one false, also on another connection; isChallengeUsed follows', async () => {
+        const other = await secondConnection();
+        const { device } = await enrolled();
+        const use = useOf(device.id);
+        const unrelated = sealedId();
+        expect(await store.isChallengeUsed(use.id)).toBe(false);
+        expect(await store.useChallenge(use)).toBe(true);
+        expect(await store.isChallengeUsed(use.id)).toBe(true);
+        expect(await other.isChallengeUsed(use.id)).toBe(true);
+        expect(await store.useChallenge(use)).toBe(false);
+        expect(await other.useChallenge({ ...use, usedAt: T0 + 1 })).toBe(false);
+        // Still a replay after its expiry, while the use is kept.
+        expect(await store.useChallenge({ ...use, usedAt: T0 + 60_000 })).toBe(false);
+        expect(await store.isChallengeUsed(unrelated)).toBe(false);
+        expect(await store.useChallenge(useOf(device.id, { id: unrelated }))).toBe(true);
+        // The stored challenges are another thing: a use is not a stored challenge.
+        expect(await store.getChallenge(use.id)).toBeNull();
+      });
+
+      it('takes ids of every sealed length (up to 96 characters)', async () => {
+        const { device } = await enrolled();
+        for (const length of [16, 38, 64, 96]) {
+          const use = useOf(device.id, { id: sealedId(length) });
+          expect(use.id).toHaveLength(length);
+          expect(await store.useChallenge(use)).toBe(true);
+          expect(await store.useChallenge(use)).toBe(false);
+        }
+      });
+
+      it('refuses an unknown device, a malformed id and bad times with invalid-argument, recording nothing', async () => {
+        const { device } = await enrolled();
+        const ghost = useOf('ghost');
+        await expect(store.useChallenge(ghost)).rejects.toSatisfy((e) => e instanceof StoreError && e.code === 'invalid-argument' && /ghost/.test(e.message));
+        expect(await store.isChallengeUsed(ghost.id)).toBe(false);
+        // The id stays usable by a device that exists.
+        expect(await store.useChallenge({ ...ghost, deviceId: device.id })).toBe(true);
+        const bad = [
+          useOf(device.id, { id: 'a/b' + sealedId(40) }),
+          useOf(device.id, { id: sealedId(15) }),
+          useOf(device.id, { id: sealedId(96) + 'x' }),
+          useOf(device.id, { usedAt: -1 }),
+          useOf(device.id, { usedAt: 1.5 }),
+          useOf(device.id, { expiresAt: Number.NaN }),
+          useOf(device.id, { expiresAt: 2 ** 53 }),
+        ];
+        for (const use of bad) {
+          await expect(store.useChallenge(use)).rejects.toMatchObject({ code: 'invalid-argument' });
+          if (/^[A-Za-z0-9_-]{16,96}$/.test(use.id)) expect(await store.isChallengeUsed(use.id)).toBe(false);
+        }
+      });
+
+      it('in a batch, each use is answered as useChallenge would, in order; an unknown device fails alone while the others commit', async () => {
+        const { device } = await enrolled();
+        const [a, b] = [useOf(device.id), useOf(device.id)];
+        const ghost = useOf('ghost');
+        const used = useOf(device.id);
+        expect(await store.useChallenge(used)).toBe(true);
+        const outcomes = await store.applyBatch([
+          { kind: 'use-challenge', use: a },
+          { kind: 'record-attestation', input: { attestation: attestation(device.id, 'affirming', { challengeId: a.id }), device: { status: 'affirming', verified: true }, actor: 'verifier' } },
+          { kind: 'use-challenge', use: ghost },
+          { kind: 'use-challenge', use: { ...a, usedAt: T0 + 1 } },
+          { kind: 'use-challenge', use: used },
+          { kind: 'use-challenge', use: { ...b, id: 'not/an/id' } },
+          { kind: 'use-challenge', use: b },
+        ]);
+        expect(outcomes[0]).toBe(true);
+        expect(outcomes[1]).toMatchObject({ attestation: { challengeId: a.id }, previousStatus: 'none' });
+        expect(outcomes[2]).toBeInstanceOf(StoreError);
+        expect(outcomes[2]).toMatchObject({ code: 'invalid-argument' });
+        expect(outcomes[3]).toBe(false);
+        expect(outcomes[4]).toBe(false);
+        expect(outcomes[5]).toMatchObject({ code: 'invalid-argument' });
+        expect(outcomes[6]).toBe(true);
+        // What was answered is what was committed.
+        expect(await store.isChallengeUsed(a.id)).toBe(true);
+        expect(await store.isChallengeUsed(b.id)).toBe(true);
+        expect(await store.isChallengeUsed(ghost.id)).toBe(false);
+        expect((await store.listAttestations(device.id)).map((r) => r.challengeId)).toEqual([a.id]);
+        expect((await store.getDevice(device.id))?.status).toBe('affirming');
+        expect(await store.useChallenge(a)).toBe(false);
+        expect(await store.useChallenge(b)).toBe(false);
+      });
+
+      it('property: in any batch, a use is true exactly when no earlier write (in the batch or before it) used its id', async () => {
+        const { device } = await enrolled();
+        const pool = Array.from({ length: 6 }, () => sealedId());
+        const seen = new Set<string>();
+        await fc.assert(
+          fc.asyncProperty(fc.array(fc.nat({ max: pool.length - 1 }), { maxLength: 12 }), async (picks) => {
+            const ids = picks.map((i) => pool[i]!);
+            const expected = ids.map((id) => (seen.has(id) ? false : (seen.add(id), true)));
+            const outcomes = await store.applyBatch(ids.map((id) => ({ kind: 'use-challenge', use: useOf(device.id, { id }) }) as const));
+            expect(outcomes).toEqual(expected);
+            for (const id of pool) expect(await store.isChallengeUsed(id)).toBe(seen.has(id));
+          }),
+          { numRuns: 15 },
+        );
+      });
+
+      it('exactly one of many concurrent first uses on two connections wins', async () => {
+        const other = await secondConnection();
+        const { device } = await enrolled();
+        const use = useOf(device.id);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : store).useChallenge({ ...use, usedAt: Date.now() })));
+        expect(results.filter((r) => r)).toHaveLength(1);
+      });
+
+      it('pruneExpired removes uses that expired before the cut only, and counts them with the challenges', async () => {
+        const { device } = await enrolled();
+        const old = useOf(device.id, { expiresAt: T0 });
+        const edge = useOf(device.id, { expiresAt: T0 + 1 });
+        const live = useOf(device.id, { expiresAt: T0 + DAY });
+        for (const u of [old, edge, live]) expect(await store.useChallenge(u)).toBe(true);
+        await store.createChallenge({ id: randomId(), deviceId: device.id, nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt: T0 });
+        expect(await store.pruneExpired(T0 + 1)).toEqual({ challenges: 2, sessions: 0 });
+        expect(await store.isChallengeUsed(old.id)).toBe(false);
+        expect(await store.isChallengeUsed(edge.id)).toBe(true);
+        expect(await store.isChallengeUsed(live.id)).toBe(true);
+        expect(await store.pruneExpired(T0 + 1)).toEqual({ challenges: 0, sessions: 0 });
       });
     });
 

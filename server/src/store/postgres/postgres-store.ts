@@ -9,7 +9,7 @@ import type { BatchedOutcome, BatchedWrite } from '../entities/batch.js';
 import type { AuditEntry, AuditInput, AuditVerification } from '../entities/audit.js';
 import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
-import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
+import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeUse, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs } from '../entities/common.js';
 import type { Device, DeviceFilter, DeviceStanding, SetDeviceStatusInput } from '../entities/device.js';
 import type { DeviceLogState } from '../entities/device-log-state.js';
@@ -93,6 +93,9 @@ import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow
 import { all, asStoreError, bytes, lock, one, run, transaction, type Queryable } from './sql.js';
 
 const DEVICE_STANDING_SQL = deviceStandingSql('$1');
+
+/** SQLSTATE foreign_key_violation (PostgreSQL Appendix A, class 23). */
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /** Audit chain pages read per statement by `verifyAuditChain` (memory stays bounded). */
 const AUDIT_PAGE = 2000;
@@ -484,6 +487,40 @@ export class PostgresStore implements Store {
 
   // ── challenges ─────────────────────────────────────────────────────────
 
+  /**
+   * One autocommitted statement, once per verdict. Of concurrent first uses
+   * (any replica) one inserts; the others wait on its uncommitted primary-key
+   * entry, then find the conflict and insert nothing (rowCount 0); had the
+   * first rolled back, the next would insert. The foreign key refuses an
+   * unknown device (checked only when a row is inserted, as in SQLite).
+   */
+  useChallenge(use: ChallengeUse): Promise<boolean> {
+    return this.read('useChallenge', async (db) => {
+      const id = checkRandomId(use.id, 'challenge id');
+      const usedAt = checkTime(use.usedAt, 'challenge use time');
+      const expiresAt = checkTime(use.expiresAt, 'challenge expiry');
+      try {
+        return (
+          (await run(db, 'INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [
+            id,
+            use.deviceId,
+            usedAt,
+            expiresAt,
+          ])) === 1
+        );
+      } catch (err) {
+        if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) {
+          throw new StoreError('invalid-argument', `no device ${use.deviceId}`, { cause: err });
+        }
+        throw err;
+      }
+    });
+  }
+
+  isChallengeUsed(id: string): Promise<boolean> {
+    return this.read('isChallengeUsed', async (db) => (await one(db, 'SELECT 1 FROM challenge_uses WHERE id = $1', [id])) !== undefined);
+  }
+
   createChallenge(ch: NewChallenge): Promise<ChallengeRecord> {
     return this.read('createChallenge', async (db) => {
       if (ch.nonce.length < 16 || ch.nonce.length > 64) throw new StoreError('invalid-argument', `challenge nonce of ${ch.nonce.length} bytes`);
@@ -546,11 +583,12 @@ export class PostgresStore implements Store {
    * One statement or transaction per write, run concurrently on the pool:
    * PostgreSQL already commits concurrent transactions together (its own
    * group commit), so one transaction for all would gain little here and
-   * serialise them. Consumptions naming the same challenge go one after the
-   * other in the order given: the first is the one that uses it.
+   * serialise them. Consumptions (and uses) naming the same challenge go one
+   * after the other in the order given: the first is the one that uses it.
    */
   applyBatch(writes: readonly BatchedWrite[]): Promise<BatchedOutcome[]> {
     const lastConsumption = new Map<string, Promise<unknown>>();
+    const lastUse = new Map<string, Promise<unknown>>();
     const settle = <T>(p: Promise<T>): Promise<T | StoreError> => p.catch((err: unknown) => (err instanceof StoreError ? err : Promise.reject(err)));
     return Promise.all(
       writes.map((w): Promise<BatchedOutcome> => {
@@ -564,6 +602,12 @@ export class PostgresStore implements Store {
             const before = lastConsumption.get(id);
             const mine = settle(before === undefined ? this.consumeChallenge(id, deviceId, now) : before.then(() => this.consumeChallenge(id, deviceId, now)));
             lastConsumption.set(id, mine.catch(() => undefined));
+            return mine;
+          }
+          case 'use-challenge': {
+            const before = lastUse.get(w.use.id);
+            const mine = settle(before === undefined ? this.useChallenge(w.use) : before.then(() => this.useChallenge(w.use)));
+            lastUse.set(w.use.id, mine.catch(() => undefined));
             return mine;
           }
         }
@@ -1159,7 +1203,8 @@ export class PostgresStore implements Store {
 
   pruneExpired(before: EpochMs): Promise<{ challenges: number; sessions: number }> {
     return this.write('pruneExpired', async (c) => ({
-      challenges: await run(c, 'DELETE FROM challenges WHERE expires_at < $1', [before]),
+      challenges:
+        (await run(c, 'DELETE FROM challenges WHERE expires_at < $1', [before])) + (await run(c, 'DELETE FROM challenge_uses WHERE expires_at < $1', [before])),
       sessions: await run(c, 'DELETE FROM enrollment_sessions WHERE expires_at < $1', [before]),
     }));
   }

@@ -244,4 +244,25 @@ export const migrations: readonly Migration[] = [
       WHERE used_at IS NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'sealed challenge uses',
+    sql: `
+      -- A sealed challenge carries its expiry, PCR selection and clock anchor in its MAC'd id
+      -- and is never stored when issued; its single use is this row, inserted once per verdict.
+      -- WITHOUT ROWID: the row lives in the primary-key B-tree itself, the one lookup a use makes
+      -- (ids start with a time-ordered prefix, so inserts land at the right edge of it).
+      CREATE TABLE challenge_uses (
+        id         TEXT PRIMARY KEY,
+        device_id  TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+        used_at    INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      -- Pruning deletes by expiry from a table holding every use of the retention window (a day
+      -- by default: the registrar prunes what expired 24 h ago): without this index each prune
+      -- scans the whole window under the write lock. Expiries grow with time, so its inserts too
+      -- append at the right edge. See README, "challenge uses".
+      CREATE INDEX challenge_uses_by_expiry ON challenge_uses (expires_at);
+    `,
+  },
 ];

@@ -9,7 +9,7 @@ import type { BatchedOutcome, BatchedWrite } from '../entities/batch.js';
 import type { AuditEntry, AuditInput, AuditVerification } from '../entities/audit.js';
 import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
-import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from '../entities/challenge.js';
+import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeUse, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs, JsonObject } from '../entities/common.js';
 import type { Device, DeviceFilter, DeviceStanding, SetDeviceStatusInput } from '../entities/device.js';
 import type { DeviceLogState } from '../entities/device-log-state.js';
@@ -438,6 +438,35 @@ export class SqliteStore implements Store {
 
   // ── challenges ─────────────────────────────────────────────────────────
 
+  useChallenge(use: ChallengeUse): Promise<boolean> {
+    return this.write('useChallenge', () => this.useChallengeInTx(use));
+  }
+
+  /**
+   * One statement, once per verdict: no read before it, no row after it. The
+   * primary key decides first use (a conflict inserts nothing: `changes` 0),
+   * also against other processes, since the transaction holds the write lock;
+   * the foreign key refuses an unknown device (checked only when a row is
+   * inserted: an id used before answers false whatever device is named).
+   */
+  private useChallengeInTx(use: ChallengeUse): boolean {
+    const id = checkRandomId(use.id, 'challenge id');
+    const usedAt = checkTime(use.usedAt, 'challenge use time');
+    const expiresAt = checkTime(use.expiresAt, 'challenge expiry');
+    try {
+      return this.s.insertChallengeUse.run(id, use.deviceId, usedAt, expiresAt).changes === 1;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        throw new StoreError('invalid-argument', `no device ${use.deviceId}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  isChallengeUsed(id: string): Promise<boolean> {
+    return this.read('isChallengeUsed', () => this.s.challengeUsed.get(id) !== undefined);
+  }
+
   createChallenge(c: NewChallenge): Promise<ChallengeRecord> {
     return this.write('createChallenge', () => this.createChallengeInTx(c));
   }
@@ -474,6 +503,8 @@ export class SqliteStore implements Store {
         return this.createChallengeInTx(w.challenge);
       case 'consume-challenge':
         return this.consumeChallengeInTx(w.request.id, w.request.deviceId, w.request.now);
+      case 'use-challenge':
+        return this.useChallengeInTx(w.use);
       case 'record-attestation':
         return this.recordAttestationInTx(w.input);
     }
@@ -949,7 +980,7 @@ export class SqliteStore implements Store {
 
   pruneExpired(before: EpochMs): Promise<{ challenges: number; sessions: number }> {
     return this.write('pruneExpired', () => ({
-      challenges: this.s.pruneChallenges.run(before).changes,
+      challenges: this.s.pruneChallenges.run(before).changes + this.s.pruneChallengeUses.run(before).changes,
       sessions: this.s.pruneSessions.run(before).changes,
     }));
   }
@@ -1077,6 +1108,11 @@ function prepare(db: Database) {
       'UPDATE challenges SET used_at = @now WHERE id = @id AND device_id = @device_id AND used_at IS NULL AND expires_at > @now RETURNING *',
     ),
     pruneChallenges: q<[number]>('DELETE FROM challenges WHERE expires_at < ?'),
+    insertChallengeUse: q<[string, string, number, number]>(
+      'INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+    ),
+    challengeUsed: q<[string], number>('SELECT 1 FROM challenge_uses WHERE id = ?').pluck(),
+    pruneChallengeUses: q<[number]>('DELETE FROM challenge_uses WHERE expires_at < ?'),
 
     insertAttestation: q<object>(
       `INSERT INTO attestations (device_id, challenge_id, received_at, evidence_digest, status, verdict, error_code, error_message,
