@@ -11,9 +11,10 @@
 // Figures: server RSS and CPU over time (a sample every 10 s), verdict
 // latency (evidence handed to the device's MQTT client → its result
 // received) p50/p99/max, and a ledger: every challenge the server issued
-// in the window (the store) set against what the devices received,
-// answered and got back, and what the store recorded, each gap counted
-// with its cause. Then a search, bounded in time, for the largest fleet
+// in the window (counted off the broker's sends: sealed challenges are not
+// stored) set against what the devices received, answered and got back,
+// and what the store consumed and recorded, each gap counted with its
+// cause. Then a search, bounded in time, for the largest fleet
 // this machine holds with p99 under 1 s: the connected fleet is kept and
 // the verdict load of larger fleets is added on top (open-loop challenge
 // requests at (M − N) / interval per second), step by step, until p99
@@ -29,7 +30,8 @@ import { startLoad, type LoadSetup } from './load-rig.js';
 import { delay, drain, formatWindow, measure, round, type WindowResult } from './load-window.js';
 import { numberArg, type Benchmark, type BenchOptions } from './registry.js';
 import type { LoadServer } from './server-rig.js';
-import { readStoreLedger, type StoreLedger, type StoreLedgers } from './store-ledger.js';
+import { DEVICE_KINDS, type DeviceKind } from './issued-ledger.js';
+import { readStoreLedger, serverLedger, type ServerLedger } from './store-ledger.js';
 
 /** One point of the timeline: the interval since the previous sample. */
 interface Sample {
@@ -147,41 +149,66 @@ function startSampler(fleet: Fleet, server: LoadServer, everyMs: number, log: (s
 }
 
 /** Every way a challenge of the window can fall short of a verdict stored and received, counted from both sides. */
-function gapsOf(store: StoreLedger, devices: LedgerCounts): { gaps: Gap[]; verdictsReceived: number; errorResults: number } {
+export function gapsOf(server: ServerLedger, devices: LedgerCounts): { gaps: Gap[]; verdictsReceived: number; errorResults: number } {
   const results = Object.entries(devices.results);
   const verdictsReceived = results.filter(([k]) => !k.startsWith('error:')).reduce((n, [, v]) => n + v, 0);
   const errorResults = results.filter(([k]) => k.startsWith('error:')).reduce((n, [, v]) => n + v, 0);
   const candidates: Gap[] = [
-    { count: store.issued - devices.received, what: 'issued by the server, never received by a device', cause: 'the device was not connected when it was published (reconnecting), or the broker dropped it' },
+    { count: server.undelivered, what: 'issued by the server, never handed to the device\'s connection', cause: 'the device was not connected or not subscribed when it was sent (reconnecting)' },
+    {
+      count: server.issued - server.undelivered - devices.received,
+      what: 'handed to the device\'s connection, never received by the device',
+      cause: 'lost with the connection (QoS 0 on a connection that was closing), or not read by the device',
+    },
     { count: devices.received - devices.answered, what: 'received, not answered', cause: 'the simulated device was stopping' },
     { count: devices.evidenceFailed, what: 'evidence that could not be sent', cause: 'the connection had closed (devices publish at QoS 0: no acknowledgement to wait for)' },
     {
-      count: devices.answered - devices.evidenceFailed - store.consumed,
+      count: devices.answered - devices.evidenceFailed - server.consumed,
       what: 'evidence sent, challenge not consumed',
       cause: `lost with its connection, or refused before appraisal (error results: ${JSON.stringify(Object.fromEntries(results.filter(([k]) => k.startsWith('error:'))))})`,
     },
-    { count: store.consumed - store.recorded, what: 'challenge consumed, no attestation recorded', cause: 'the verifier failed between consuming the challenge and storing the verdict' },
+    { count: server.consumed - server.recorded, what: 'challenge consumed, no attestation recorded', cause: 'the verifier failed between recording the challenge\'s use and storing the verdict' },
     {
       count: devices.answered - devices.evidenceFailed - verdictsReceived - errorResults,
       what: 'evidence sent, no result received',
       cause: 'the result was not published, or not delivered (connection lost), or still pending when the run ended',
     },
-    { count: store.expiredUnused, what: 'challenges that expired unanswered (store)', cause: 'no evidence consumed them before their expiry' },
-    { count: store.open, what: 'challenges still open when the ledger was read', cause: 'the run ended before they were answered or expired' },
+    { count: server.expiredUnused, what: 'issued, expired without a use in the store', cause: 'no evidence consumed them before their expiry' },
+    { count: server.open, what: 'issued, neither used nor expired when the ledger was read', cause: 'the run ended before they were answered or expired' },
     { count: errorResults, what: 'error results instead of verdicts', cause: JSON.stringify(Object.fromEntries(results.filter(([k]) => k.startsWith('error:')))) },
   ];
   return { gaps: candidates.filter((g) => g.count !== 0), verdictsReceived, errorResults };
 }
 
-/** Waits until the store has no open challenge of the window and the devices have a result for every answer, or `timeoutMs`. */
-async function settleLedger(setup: LoadSetup, from: number, to: number, timeoutMs: number): Promise<{ store: StoreLedgers; devices: LedgerCounts }> {
+type ServerLedgers = Readonly<Record<DeviceKind, ServerLedger>>;
+
+/**
+ * The server's side of the ledger at one `now`: issued off the wire (`LoadServer.issued`, window
+ * set beforehand) against consumed and recorded in the store. `undecodable` challenge messages are
+ * returned beside it (not in any window).
+ */
+async function readServerLedger(server: LoadServer, from: number, to: number): Promise<{ ledgers: ServerLedgers; undecodable: number }> {
+  const now = Date.now();
+  const store = await readStoreLedger(server.paths.database, from, to, now);
+  const issued = server.issued.counts(now);
+  const ledgers = Object.fromEntries(DEVICE_KINDS.map((k) => [k, serverLedger(issued[k], store[k])])) as Record<DeviceKind, ServerLedger>;
+  return { ledgers, undecodable: issued.undecodable };
+}
+
+/** Waits until no challenge of the window is open and the devices have a result for every answer, or `timeoutMs`. */
+async function settleLedger(
+  setup: LoadSetup,
+  from: number,
+  to: number,
+  timeoutMs: number,
+): Promise<{ server: ServerLedgers; undecodable: number; devices: LedgerCounts }> {
   const end = performance.now() + timeoutMs;
   for (;;) {
-    const [store, snapshot] = await Promise.all([readStoreLedger(setup.server.paths.database, from, to), setup.fleet.snapshot()]);
+    const [server, snapshot] = await Promise.all([readServerLedger(setup.server, from, to), setup.fleet.snapshot()]);
     const d = snapshot.ledger;
     const results = Object.values(d.results).reduce((n, v) => n + v, 0);
-    const settled = store.simulated.open === 0 && store.real.open === 0 && results + d.evidenceFailed >= d.answered;
-    if (settled || performance.now() > end) return { store, devices: d };
+    const settled = server.ledgers.simulated.open <= 0 && server.ledgers.real.open <= 0 && results + d.evidenceFailed >= d.answered;
+    if (settled || performance.now() > end) return { server: server.ledgers, undecodable: server.undecodable, devices: d };
     await delay(1000);
   }
 }
@@ -303,6 +330,7 @@ export const fleetBenchmark: Benchmark = {
       const ttlMs = ttlSeconds * 1000;
       const t0 = Date.now() + 1000; // the window reaches the load generators before its first challenge can
       const t1 = t0 + Math.round(minutes * 60_000);
+      server.issued.setWindow(t0 + ttlMs, t1 + ttlMs);
       fleet.setLedgerWindow(t0 + ttlMs, t1 + ttlMs);
       await delay(t0 - Date.now());
       const cpu0 = server.usage();
@@ -315,15 +343,18 @@ export const fleetBenchmark: Benchmark = {
       const cpu1 = server.usage();
       const load1 = await fleet.snapshot();
 
-      const { store, devices: deviceLedger } = await settleLedger(setup, t0 + ttlMs, t1 + ttlMs, ttlMs + 15_000);
-      const { gaps, verdictsReceived, errorResults } = gapsOf(store.simulated, deviceLedger);
-      const lostVerdicts = store.simulated.issued - verdictsReceived;
-      const realGap = store.real.issued - store.real.recorded;
+      const ledger = await settleLedger(setup, t0 + ttlMs, t1 + ttlMs, ttlMs + 15_000);
+      const { server: serverSide, devices: deviceLedger } = ledger;
+      const { gaps, verdictsReceived, errorResults } = gapsOf(serverSide.simulated, deviceLedger);
+      if (ledger.undecodable !== 0) gaps.push({ count: ledger.undecodable, what: 'challenge messages the protocol\'s decoder refused (any window)', cause: 'the server sent a malformed challenge' });
+      const lostVerdicts = serverSide.simulated.issued - verdictsReceived;
+      const realGap = serverSide.real.issued - serverSide.real.recorded;
       log(
-        `  ledger (simulated): ${store.simulated.issued} challenges issued, ${deviceLedger.received} received, ${deviceLedger.answered} answered, ${store.simulated.consumed} consumed, ` +
-          `${store.simulated.recorded} recorded, ${verdictsReceived} verdicts received${errorResults > 0 ? `, ${errorResults} error results` : ''}: ${lostVerdicts} lost\n` +
+        `  ledger (simulated): ${serverSide.simulated.issued} challenges issued (sent by the broker), ${deviceLedger.received} received, ${deviceLedger.answered} answered, ` +
+          `${serverSide.simulated.consumed} consumed (store), ${serverSide.simulated.recorded} recorded, ${verdictsReceived} verdicts received` +
+          `${errorResults > 0 ? `, ${errorResults} error results` : ''}: ${lostVerdicts} lost\n` +
           gaps.map((g) => `    ${g.count} ${g.what}: ${g.cause}\n`).join('') +
-          `  ledger (real): ${store.real.issued} challenges issued, ${store.real.consumed} consumed, ${store.real.recorded} recorded ${JSON.stringify(store.real.recordedByOutcome)}\n`,
+          `  ledger (real): ${serverSide.real.issued} challenges issued, ${serverSide.real.consumed} consumed, ${serverSide.real.recorded} recorded ${JSON.stringify(serverSide.real.recordedByOutcome)}\n`,
       );
 
       const verdicts = load1.answered - load0.answered;
@@ -410,7 +441,14 @@ export const fleetBenchmark: Benchmark = {
         p99_ms: run.p99_ms,
         lost_verdicts: lostVerdicts,
         gaps,
-        ledger: { window_issue_from: new Date(t0).toISOString(), window_issue_to: new Date(t1).toISOString(), store, devices: deviceLedger, real_device_gap: realGap },
+        ledger: {
+          window_issue_from: new Date(t0).toISOString(),
+          window_issue_to: new Date(t1).toISOString(),
+          server: serverSide,
+          undecodable_challenges: ledger.undecodable,
+          devices: deviceLedger,
+          real_device_gap: realGap,
+        },
         real_device_verdicts: setup.real?.verdicts() ?? {},
         run,
         timeline: sampler.samples,

@@ -7,6 +7,8 @@
  * includes real swtpm devices — their manufacturer CA trusted for EK
  * certificates. Load generators run in other processes, so this process's
  * CPU time and RSS are the server's (plus a few timers of the benchmark).
+ * The broker's sends are observed for the challenges going out
+ * (`issued-ledger.ts`): idle until a benchmark opens a ledger window.
  */
 import { execFile } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLogger, dataDir, type DataDir, type FleetCa, type RunningServer, type Store } from '@vigil/server';
 import { startVigilServer } from '@vigil/server';
+import { IssuedChallenges, observeIssuedChallenges } from './issued-ledger.js';
 import { processCpu, type ProcessCpu } from './process-cpu.js';
 
 const run = promisify(execFile);
@@ -28,6 +31,8 @@ export interface LoadServer {
   readonly caPem: string;
   readonly port: number;
   readonly logFile: string;
+  /** The challenges the broker sent, counted off the wire for a ledger window (`issued.setWindow`). */
+  readonly issued: IssuedChallenges;
   /** CPU time of this process (user + system, every thread), of its main thread alone (the event loop), ms, and its RSS, bytes. */
   usage(): ProcessCpu;
   stop(): Promise<void>;
@@ -61,7 +66,9 @@ export async function startLoadServer(options: LoadServerOptions): Promise<LoadS
   const logStream = createWriteStream(logFile);
   const logger = createLogger({ level: options.logLevel ?? 'info', destination: logStream });
   const running = await startVigilServer({ paths, logger, overrides });
-  const { store, ca } = running.context;
+  const { store, ca, broker } = running.context;
+  const issued = new IssuedChallenges();
+  const unobserve = observeIssuedChallenges(broker, issued);
   return {
     running,
     paths,
@@ -70,8 +77,10 @@ export async function startLoadServer(options: LoadServerOptions): Promise<LoadS
     caPem: ca.certificatePem,
     port: running.port,
     logFile,
+    issued,
     usage: processCpu,
     async stop() {
+      unobserve();
       await running.stop();
       await new Promise<void>((resolve) => logStream.end(() => resolve()));
     },

@@ -1,38 +1,33 @@
 /**
- * The server's side of a run's ledger, read from its SQLite database: the
- * challenges it issued in a window (by their `expires_at`, the same
- * `expiresAt` the devices received, so both sides classify each challenge
- * alike), which of them evidence consumed, which expired unused, and the
- * attestations recorded for them. Read with the `sqlite3` CLI in read-only
- * mode beside the running server (WAL lets a reader in without blocking
- * it); the server's own code is not involved, so a miscount there cannot
- * hide itself here.
+ * The store's side of a run's ledger, read from the server's SQLite
+ * database: which challenges of a window (by their `expires_at`, the same
+ * `expiresAt` the devices received) evidence consumed, and the attestations
+ * recorded for them. Sealed challenges are not stored when issued, so the
+ * store knows only their uses (`challenge_uses`, one row per challenge
+ * consumed); what was issued comes from the wire (`issued-ledger.ts`), and
+ * `serverLedger` sets the two against each other. Read with the `sqlite3`
+ * CLI in read-only mode beside the running server (WAL lets a reader in
+ * without blocking it); the server's own code is not involved, so a
+ * miscount there cannot hide itself here.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { DeviceKind, IssuedCounts } from './issued-ledger.js';
 
 const run = promisify(execFile);
 
-/** Simulated devices are registered as `sim-…` (`enrollSimDevices`); real ones get `ek-…` ids from the registrar. */
-export type DeviceKind = 'simulated' | 'real';
-
 export interface StoreLedger {
-  readonly issued: number;
-  /** Consumed by evidence (`used_at` set): the verifier accepted the challenge as fresh, unused and this device's. */
+  /** Uses recorded (`challenge_uses`): the verifier accepted the challenge as fresh, unused and this device's. */
   readonly consumed: number;
-  /** Never consumed and past their expiry when read. */
-  readonly expiredUnused: number;
-  /** Never consumed and not yet expired when read (the run ended too soon to tell). */
-  readonly open: number;
-  /** Distinct challenges of the window with at least one attestation recorded. */
+  /** Of them, those whose expiry is at or before the `now` the ledger was read at. */
+  readonly consumedExpired: number;
+  /** Distinct consumed challenges with at least one attestation recorded. */
   readonly recorded: number;
-  /** Attestation rows by EAR status, or by error code for evidence that got an error result. */
+  /** Those attestation rows by EAR status, or by error code for evidence that got an error result. */
   readonly recordedByOutcome: Readonly<Record<string, number>>;
 }
 
 export type StoreLedgers = Readonly<Record<DeviceKind, StoreLedger>>;
-
-const EMPTY: StoreLedger = { issued: 0, consumed: 0, expiredUnused: 0, open: 0, recorded: 0, recordedByOutcome: {} };
 
 async function query(database: string, sql: string): Promise<Array<Record<string, unknown>>> {
   const { stdout } = await run('sqlite3', ['-readonly', '-json', database, sql], { maxBuffer: 16 * 2 ** 20 });
@@ -45,36 +40,77 @@ function int(x: unknown): number {
   return n;
 }
 
-/** The ledger of challenges whose expiry is in [from, to) (epoch ms), by device kind, as the store holds it at `now`. */
-export async function readStoreLedger(database: string, from: number, to: number, now = Date.now()): Promise<StoreLedgers> {
+function kindOf(x: unknown): DeviceKind {
+  if (x === 'simulated' || x === 'real') return x;
+  throw new TypeError(`the store ledger query returned ${String(x)} where a device kind belongs`);
+}
+
+/** The store's ledger of challenges whose expiry is in [from, to) (epoch ms), by device kind, as it holds it at `now`. */
+export async function readStoreLedger(database: string, from: number, to: number, now: number): Promise<StoreLedgers> {
   if (![from, to, now].every(Number.isSafeInteger)) throw new RangeError('ledger bounds must be integer epoch milliseconds');
-  const kind = `CASE WHEN c.device_id LIKE 'sim-%' THEN 'simulated' ELSE 'real' END`;
-  const window = `c.expires_at >= ${from} AND c.expires_at < ${to}`;
-  const challenges = await query(
+  const kind = `CASE WHEN u.device_id LIKE 'sim-%' THEN 'simulated' ELSE 'real' END`;
+  const window = `u.expires_at >= ${from} AND u.expires_at < ${to}`;
+  // By the expiry index (challenge_uses_by_expiry).
+  const uses = await query(
     database,
-    `SELECT ${kind} AS kind, count(*) AS issued, sum(c.used_at IS NOT NULL) AS consumed,
-            sum(c.used_at IS NULL AND c.expires_at <= ${now}) AS expired_unused, sum(c.used_at IS NULL AND c.expires_at > ${now}) AS open
-       FROM challenges c WHERE ${window} GROUP BY kind`,
+    `SELECT ${kind} AS kind, count(*) AS consumed, sum(u.expires_at <= ${now}) AS consumed_expired
+       FROM challenge_uses u WHERE ${window} GROUP BY kind`,
   );
-  // From the attestations to their challenges (primary key): the attestations table has no index on challenge_id.
+  // From the attestations to their uses by primary key: the attestations table has no index on
+  // challenge_id, so the other order would scan it (or build a temporary index) per run of the
+  // query. CROSS JOIN is how SQLite is told the outer loop (its query optimizer overview,
+  // "Manual Control Of Query Plans Using CROSS JOIN").
   const recorded = await query(
     database,
     `SELECT ${kind} AS kind, coalesce(a.error_code, a.status) AS outcome, count(*) AS rows, count(DISTINCT a.challenge_id) AS challenges
-       FROM attestations a JOIN challenges c ON c.id = a.challenge_id WHERE ${window} GROUP BY kind, outcome`,
+       FROM attestations a CROSS JOIN challenge_uses u ON u.id = a.challenge_id WHERE ${window} GROUP BY kind, outcome`,
   );
-  const out: Record<DeviceKind, { -readonly [K in keyof StoreLedger]: StoreLedger[K] }> = { simulated: { ...EMPTY, recordedByOutcome: {} }, real: { ...EMPTY, recordedByOutcome: {} } };
-  for (const r of challenges) {
-    const k = out[r['kind'] as DeviceKind];
-    k.issued = int(r['issued']);
+  const out: Record<DeviceKind, { consumed: number; consumedExpired: number; recorded: number; recordedByOutcome: Record<string, number> }> = {
+    simulated: { consumed: 0, consumedExpired: 0, recorded: 0, recordedByOutcome: {} },
+    real: { consumed: 0, consumedExpired: 0, recorded: 0, recordedByOutcome: {} },
+  };
+  for (const r of uses) {
+    const k = out[kindOf(r['kind'])];
     k.consumed = int(r['consumed']);
-    k.expiredUnused = int(r['expired_unused']);
-    k.open = int(r['open']);
+    k.consumedExpired = int(r['consumed_expired']);
   }
   for (const r of recorded) {
-    const k = out[r['kind'] as DeviceKind];
-    (k.recordedByOutcome as Record<string, number>)[String(r['outcome'])] = int(r['rows']);
+    const k = out[kindOf(r['kind'])];
+    k.recordedByOutcome[String(r['outcome'])] = int(r['rows']);
     // A challenge is consumed once, so its attestations fall under one outcome: distinct counts add up.
     k.recorded += int(r['challenges']);
   }
   return out;
+}
+
+/** One device kind's side of the server in a run's ledger: issued (the wire) set against consumed and recorded (the store). */
+export interface ServerLedger {
+  /** Distinct challenges the broker was given to send in the window. */
+  readonly issued: number;
+  /** Issued, never handed to the device's connection (it was not connected or not subscribed). */
+  readonly undelivered: number;
+  readonly consumed: number;
+  /** Issued, not consumed, past their expiry. */
+  readonly expiredUnused: number;
+  /** Issued, not consumed, not yet expired when read (the run ended too soon to tell). */
+  readonly open: number;
+  readonly recorded: number;
+  readonly recordedByOutcome: Readonly<Record<string, number>>;
+}
+
+/**
+ * Issued minus consumed, split by expiry at the one `now` both sides were
+ * counted at. A use the wire never showed would make these negative, and
+ * the gap report shows a negative count as it is rather than hiding it.
+ */
+export function serverLedger(issued: IssuedCounts, store: StoreLedger): ServerLedger {
+  return {
+    issued: issued.issued,
+    undelivered: issued.undelivered,
+    consumed: store.consumed,
+    expiredUnused: issued.expired - store.consumedExpired,
+    open: issued.issued - issued.expired - (store.consumed - store.consumedExpired),
+    recorded: store.recorded,
+    recordedByOutcome: store.recordedByOutcome,
+  };
 }
