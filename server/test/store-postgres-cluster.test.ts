@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { randomId } from '@vigil/protocol';
+import { randomId, timeOrderedId } from '@vigil/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { postgresAvailable, startPostgres, type PostgresCluster } from '../../test/harness/postgres.js';
 import { generateEnrollmentToken, hashEnrollmentToken, openPostgresStore, StoreError, type Store } from '../src/store/index.js';
@@ -210,6 +210,22 @@ describe.skipIf(!postgresAvailable)('PostgreSQL store shared by several replicas
     const all = results.flat();
     expect(all.filter((r) => r === 'ok')).toHaveLength(1);
     expect(all.filter((r) => r === 'used')).toHaveLength(19);
+  });
+
+  it('a sealed challenge is used once across 4 processes answering at once', async () => {
+    const challengeId = timeOrderedId() + randomBytes(30).toString('base64url');
+    await seeded((s) => enrollOne(s, 'dev-1'));
+    const results = (await race(
+      4,
+      `const tries = await Promise.all(Array.from({ length: 5 }, () =>
+         store.useChallenge({ id: process.env.CID, deviceId: 'dev-1', usedAt: Date.now(), expiresAt: Date.now() + 60_000 })));
+       return tries;`,
+      { CID: challengeId },
+    )) as boolean[][];
+    const all = results.flat();
+    expect(all).toHaveLength(20);
+    expect(all.filter((first) => first)).toHaveLength(1);
+    expect(await sql(`SELECT count(*) FROM challenge_uses WHERE id = '${challengeId}'`)).toBe('1');
   });
 
   it('a device revoked by 4 processes at once is revoked once, with one audit entry', async () => {

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { randomId } from '@vigil/protocol';
+import { randomId, timeOrderedId } from '@vigil/protocol';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, StoreError, type Store } from '../src/store/index.js';
 import { migrations } from '../src/store/sqlite/migrations.js';
@@ -66,8 +66,10 @@ describe('SQLite store file', () => {
     expect(migrations[0]!.name).toBe('initial schema');
     const tables = (await sql("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).split('\n');
     expect(tables).toEqual(
-      expect.arrayContaining(['devices', 'enrollment_tokens', 'certificates', 'challenges', 'attestations', 'revocations', 'policies', 'policy_assignments', 'model_allowlist', 'boot_logs', 'audit_log', 'enrollment_sessions', 'admin_credentials']),
+      expect.arrayContaining(['devices', 'enrollment_tokens', 'certificates', 'challenges', 'attestations', 'revocations', 'policies', 'policy_assignments', 'model_allowlist', 'boot_logs', 'audit_log', 'enrollment_sessions', 'admin_credentials', 'challenge_uses']),
     );
+    // A challenge use is inserted and looked up by id only: one B-tree (WITHOUT ROWID), typed columns (STRICT).
+    expect(await sql("SELECT wr, strict FROM pragma_table_list WHERE name = 'challenge_uses'")).toBe('1|1');
     const again = await openSqliteStore(path);
     await again.close();
     expect(await sql('SELECT count(*) FROM schema_version')).toBe(String(migrations.length));
@@ -222,6 +224,30 @@ describe('SQLite store shared by several processes', () => {
       { CID: challengeId },
     )) as number[];
     expect(results.reduce((a, b) => a + b, 0)).toBe(1);
+  });
+
+  it('a sealed challenge is used once across 4 processes', async () => {
+    const challengeId = timeOrderedId() + randomBytes(30).toString('base64url');
+    await seeded(async (s) => {
+      const token = generateEnrollmentToken();
+      await s.createToken({ hash: hashEnrollmentToken(token), maxUses: 1, expiresAt: Date.now() + 600_000, actor: 't' });
+      const enrolled = await s.enrollDevice({
+        tokenHash: hashEnrollmentToken(token),
+        device: { id: 'dev-1', ekPublic: randomBytes(300), ekName: '000b' + randomBytes(32).toString('hex'), akPublic: randomBytes(280), akName: '000b' + randomBytes(32).toString('hex'), facts: { hostname: 'h', os: 'o', arch: 'a', agentVersion: '1', tpm: { manufacturer: 'm', firmwareVersion: 'f' } } },
+        certificate: { serial: '01', notBefore: 0, notAfter: Date.now() + 600_000, pem: 'PEM' },
+        actor: 't',
+      });
+      expect(enrolled.ok).toBe(true);
+    });
+    const results = (await race(
+      4,
+      `let first = 0;
+       for (let i = 0; i < 5; i++) if (await store.useChallenge({ id: process.env.CID, deviceId: 'dev-1', usedAt: Date.now(), expiresAt: Date.now() + 60_000 })) first++;
+       return first;`,
+      { CID: challengeId },
+    )) as number[];
+    expect(results.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(await sql(`SELECT count(*) FROM challenge_uses WHERE id = '${challengeId}'`)).toBe('1');
   });
 
   it('audit appends from 4 processes form one linear, verifiable chain', async () => {
