@@ -82,6 +82,29 @@ describe('replay', () => {
     expect(resultCodes(await d.results.take((r) => r.challengeId === forged.challengeId))).toEqual(['identity/challenge-unknown']);
     await expectRevoked(d);
   });
+
+  it('an issued challenge id with one character changed (a later expiry, say): challenge-unknown, nothing recorded as used', async () => {
+    const d = await device();
+    const c = await d.freshChallenge();
+    // The first characters spell the version and the expiry (sealed ids, server/src/verifier/challenges/sealed-challenge.ts).
+    const altered = { ...c, challengeId: c.challengeId.slice(0, 5) + (c.challengeId[5] === 'A' ? 'B' : 'A') + c.challengeId.slice(6) };
+    await d.publishEvidence(simEvidence(d.tpm, altered));
+    expect(resultCodes(await d.results.take((r) => r.challengeId === altered.challengeId))).toEqual(['identity/challenge-unknown']);
+    expect(await env.store.isChallengeUsed(altered.challengeId)).toBe(false);
+    await expectRevoked(d);
+  });
+
+  it('evidence answered in time and sent again after its challenge expired: still challenge-used, not a late answer', async () => {
+    const d = await device();
+    const c = await d.freshChallenge();
+    const evidence = simEvidence(d.tpm, c);
+    await d.publishEvidence(evidence);
+    expect(status(await d.results.take((r) => r.challengeId === c.challengeId))).toBe('affirming');
+    await delay(Math.max(0, c.expiresAt - Date.now()) + 300);
+    await d.publishEvidence(evidence);
+    expect(resultCodes(await d.results.take((r) => r.challengeId === c.challengeId))).toEqual(['identity/challenge-used']);
+    await expectRevoked(d);
+  }, 30_000);
 });
 
 describe('expiry', () => {

@@ -1,11 +1,13 @@
 /**
  * The challenge issuer (server/src/verifier/challenges/issuer.ts) against a
- * real SQLite store, its writes through the verifier's group commit with a
- * window, as the server runs it: a device that subscribes and asks at the
- * same moment gets one challenge, not two; an admin always gets a new one;
- * an open challenge is sent again rather than made again. The broker is a
- * sink that records what would be written to the device.
+ * real SQLite store: a device that subscribes and asks at the same moment
+ * gets one challenge, not two; an admin always gets a new one; an open
+ * challenge is sent again rather than made again, until its use is recorded
+ * (by any verifier sharing the store); what it sends is sealed for the
+ * device, anchored on the TPM clock the store holds. The broker is a sink
+ * that records what would be written to the device.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeChallenge } from '@vigil/protocol';
@@ -13,15 +15,16 @@ import { makeTempDir } from '../../test/harness/pki.js';
 import type { Broker } from '../src/broker/index.js';
 import { createLogger } from '../src/log.js';
 import { PreparedPolicy } from '../src/policy/prepared-policy.js';
-import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, type BatchedOutcome, type BatchedWrite, type ChallengeRecord, type Store } from '../src/store/index.js';
+import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, type Store } from '../src/store/index.js';
 import { ChallengeIssuer } from '../src/verifier/challenges/issuer.js';
+import { ChallengeSeal } from '../src/verifier/challenges/sealed-challenge.js';
 import { DeviceStates } from '../src/verifier/state/device-state.js';
-import { WriteBatcher } from '../src/verifier/state/write-batcher.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let store: Store;
-let sent: Array<{ deviceId: string; challengeId: string }>;
+let sent: Array<{ deviceId: string; challengeId: string; nonce: string }>;
 let issuer: ChallengeIssuer;
+let seal: ChallengeSeal;
 
 const DEVICE = 'cam-1';
 
@@ -42,12 +45,11 @@ beforeEach(async () => {
     sendToDevice(deviceId: string, _topic: string, payload: Uint8Array): boolean {
       const c = decodeChallenge(Buffer.from(payload));
       if (c instanceof Error) throw c;
-      sent.push({ deviceId, challengeId: c.challengeId });
+      sent.push({ deviceId, challengeId: c.challengeId, nonce: c.nonce });
       return true;
     },
   } as Pick<Broker, 'sendToDevice'> as Broker;
-  // The verifier's group commit with a window: a challenge's store write waits for others.
-  const writes = new WriteBatcher<BatchedWrite, BatchedOutcome>((w) => store.applyBatch(w), { windowMs: 20 });
+  seal = new ChallengeSeal(randomBytes(32));
   issuer = new ChallengeIssuer(
     {
       store,
@@ -56,11 +58,7 @@ beforeEach(async () => {
       policyFor: () => new PreparedPolicy(null, null, undefined),
       log: createLogger({ level: 'silent' }),
       now: Date.now,
-      createChallenge: async (challenge) => {
-        const out = await writes.submit({ kind: 'create-challenge', challenge });
-        if (out instanceof Error) throw out;
-        return out as ChallengeRecord;
-      },
+      seal,
     },
     { ttlMs: 30_000, minSpacingMs: 10_000 },
   );
@@ -78,8 +76,42 @@ describe('ChallengeIssuer', () => {
     if (!onSubscribe.ok || !onRequest.ok) return;
     expect(onRequest.challenge.challengeId).toBe(onSubscribe.challenge.challengeId);
     expect([onSubscribe.reused, onRequest.reused]).toEqual([false, true]);
-    expect(sent).toEqual([{ deviceId: DEVICE, challengeId: onSubscribe.challenge.challengeId }]);
-    expect(await store.getChallenge(onSubscribe.challenge.challengeId)).not.toBeNull();
+    expect(sent).toEqual([{ deviceId: DEVICE, challengeId: onSubscribe.challenge.challengeId, nonce: onSubscribe.challenge.nonce }]);
+  });
+
+  it('sends a challenge sealed for this device: its nonce and terms open from the id, and nothing is stored', async () => {
+    const issued = await issuer.issue(DEVICE, 'subscribe');
+    if (!issued.ok) throw new Error('not issued');
+    const opened = seal.open(issued.challenge.challengeId, DEVICE);
+    if (opened.kind !== 'sealed') throw new Error(`opened as ${opened.kind}`);
+    expect(Buffer.from(opened.challenge.nonce).toString('hex')).toBe(issued.challenge.nonce);
+    expect(opened.challenge).toMatchObject({ expiresAt: issued.challenge.expiresAt, pcrSelection: issued.challenge.pcrSelection, tpmClockAtIssue: null });
+    expect(seal.open(issued.challenge.challengeId, 'cam-2').kind).toBe('other-device');
+    expect(await store.getChallenge(issued.challenge.challengeId)).toBeNull();
+    expect(await store.isChallengeUsed(issued.challenge.challengeId)).toBe(false);
+  });
+
+  it("anchors the challenge on the device's TPM clock as the store holds it", async () => {
+    const clock = { clock: 123_456_789n, resetCount: 7, restartCount: 2 };
+    await store.recordAttestation({
+      attestation: { deviceId: DEVICE, challengeId: null, receivedAt: Date.now(), evidenceDigest: 'ab'.repeat(32), status: 'affirming', verdict: null, error: null, policy: null, tpmClock: clock },
+      device: { status: 'affirming', verified: true, tpmClock: clock },
+      actor: 'test',
+    });
+    const issued = await issuer.issue(DEVICE, 'request');
+    if (!issued.ok) throw new Error('not issued');
+    const opened = seal.open(issued.challenge.challengeId, DEVICE);
+    expect(opened.kind === 'sealed' && opened.challenge.tpmClockAtIssue).toEqual(clock);
+  });
+
+  it('an open challenge whose use another verifier recorded is not sent again: a new one is made', async () => {
+    const first = await issuer.issue(DEVICE, 'subscribe');
+    if (!first.ok) throw new Error('not issued');
+    expect(await store.useChallenge({ id: first.challenge.challengeId, deviceId: DEVICE, usedAt: Date.now(), expiresAt: first.challenge.expiresAt })).toBe(true);
+    const next = await issuer.issue(DEVICE, 'request');
+    if (!next.ok) throw new Error('not issued');
+    expect(next.reused).toBe(false);
+    expect(next.challenge.challengeId).not.toBe(first.challenge.challengeId);
   });
 
   it('an admin gets a new challenge even while one is being made', async () => {

@@ -21,10 +21,12 @@ export const DEVICE_ID_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
 export const BOOTSTRAP_ID_PATTERN = '^[0-9a-f]{64}$';
 
 /**
- * Server-chosen random ids (attestation challenges, enrollment sessions):
- * 16 to 64 base64url characters. {@link randomId} makes 22 (128 random bits).
+ * Server-chosen ids (attestation challenges, enrollment sessions): 16 to 96
+ * base64url characters, opaque to devices. {@link randomId} makes 22 (128
+ * random bits); the server's sealed challenge ids are 38-96 (their expiry,
+ * PCR selection and TPM-clock anchor under a MAC).
  */
-export const RANDOM_ID_PATTERN = '^[A-Za-z0-9_-]{16,64}$';
+export const RANDOM_ID_PATTERN = '^[A-Za-z0-9_-]{16,96}$';
 
 /** X.509 certificate serial number as lowercase hex, at most 20 octets (RFC 5280 §4.1.2.2). */
 export const CERTIFICATE_SERIAL_PATTERN = '^[0-9a-f]{1,40}$';

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject, type webcrypto, X509Certificate } from 'node:crypto';
+import { createPublicKey, hkdfSync, type KeyObject, type webcrypto, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { issueAdminCertificateWith, type AdminCertificateRequest } from './admin-certificate.js';
 import { createCaCertificate } from './ca-certificate.js';
@@ -96,6 +96,18 @@ export class FleetCa {
   /** PKCS#8 PEM of the CA key, for `writeSecretFile` only. */
   privateKeyPem(): string {
     return privateKeyToPem(this.privateKey);
+  }
+
+  /**
+   * A 32-byte secret for `purpose`, derived from the CA key with HKDF-SHA256
+   * (RFC 5869; the purpose is HKDF's info, so each purpose gets an
+   * independent key and none reveals the CA key). Every server holding this
+   * CA key derives the same secret: verifier replicas share the key that
+   * seals challenges without another file to distribute and protect.
+   */
+  deriveKey(purpose: string): Buffer {
+    const ikm = this.privateKey.export({ type: 'pkcs8', format: 'der' });
+    return Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), `vigil/${purpose}`, 32));
   }
 
   issueServerCertificate(options: ServerCertificateOptions): IssuedCertificate {

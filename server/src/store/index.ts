@@ -25,7 +25,7 @@ export type {
 } from './entities/enrollment-session.js';
 export type { BatchedOutcome, BatchedWrite } from './entities/batch.js';
 export type { CertificateRecord, NewCertificate, RevokedCertificate } from './entities/certificate.js';
-export type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeRejection, NewChallenge } from './entities/challenge.js';
+export type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeRejection, ChallengeUse, NewChallenge } from './entities/challenge.js';
 export type {
   AttestationReason,
   AttestationRecord,

@@ -5,7 +5,7 @@ import type { AttestationRecord, RecordAttestationInput, RecordAttestationResult
 import type { AuditEntry, AuditInput, AuditVerification } from './entities/audit.js';
 import type { StoredBootLog } from './entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from './entities/certificate.js';
-import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from './entities/challenge.js';
+import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeUse, NewChallenge } from './entities/challenge.js';
 import type { StoreError } from './errors.js';
 import type { Device, DeviceFilter, DeviceStanding, SetDeviceStatusInput } from './entities/device.js';
 import type { DeviceLogState } from './entities/device-log-state.js';
@@ -88,16 +88,25 @@ export interface Store {
   listRevokedCertificates(): Promise<RevokedCertificate[]>;
 
   // ── challenges ─────────────────────────────────────────────────────────
+  /**
+   * Records the single use of a sealed challenge: true if this is its first
+   * use, false if it was used before (by any process sharing the store).
+   * The device must exist (StoreError otherwise).
+   */
+  useChallenge(use: ChallengeUse): Promise<boolean>;
+  /** Whether a sealed challenge's use is recorded. */
+  isChallengeUsed(id: string): Promise<boolean>;
+  /** Stored challenges (issued before sealed challenges; kept for those still open at an upgrade, and for tests). */
   createChallenge(challenge: NewChallenge): Promise<ChallengeRecord>;
   getChallenge(id: string): Promise<ChallengeRecord | null>;
-  /** Single use, bound to the device, before expiry; refusal reasons checked in the order unknown, other-device, used, expired. */
+  /** A stored challenge: single use, bound to the device, before expiry; refusal reasons checked in the order unknown, other-device, used, expired. */
   consumeChallenge(id: string, deviceId: string, now: EpochMs): Promise<ChallengeConsumption>;
 
   // ── attestations ───────────────────────────────────────────────────────
   /** Attestation row + device status/clock update + audit entry when security-relevant, atomically. */
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult>;
   /**
-   * The verifier's challenge creations, consumptions and attestation records
+   * The verifier's challenge uses (and stored challenges' creations and consumptions) and attestation records
    * of one turn of its event loop, committed together (group commit: one
    * commit instead of one each), each atomic on its own and answered as its
    * single-write method would: one that fails (an unknown device, a bad
@@ -176,7 +185,7 @@ export interface Store {
   verifyAuditChain(): Promise<AuditVerification>;
 
   // ── housekeeping ───────────────────────────────────────────────────────
-  /** Deletes challenges and enrollment sessions that expired before `before`. */
+  /** Deletes challenges, challenge uses and enrollment sessions that expired before `before` (`challenges` counts both kinds). */
   pruneExpired(before: EpochMs): Promise<{ challenges: number; sessions: number }>;
   close(): Promise<void>;
 }

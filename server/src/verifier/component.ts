@@ -7,6 +7,9 @@ import { CertificateRenewal } from './renewal.js';
 import { StalenessMonitor } from './staleness/monitor.js';
 import { Verifier } from './verifier.js';
 
+/** HKDF purpose of the challenge seal key (`FleetCa.deriveKey`); a new purpose is a new key. */
+const CHALLENGE_KEY_PURPOSE = 'challenge-seal/v1';
+
 /** The running verifier in the server's service directory (attest now, policy reload). */
 export const VerifierService = serviceKey<{ readonly verifier: Verifier; readonly policies: PolicyCache }>('verifier');
 
@@ -31,6 +34,7 @@ export const verifierComponent: ComponentFactory = async (ctx) => {
       renewal: new CertificateRenewal({ store: ctx.store, ca: ctx.ca, validityMs: hours(ctx.config.pki.deviceCertificateValidityHours), log, now: Date.now }),
       metrics: ctx.metrics,
       log: ctx.log,
+      challengeKey: ctx.ca.deriveKey(CHALLENGE_KEY_PURPOSE),
     },
     {
       intervalMs: a.intervalSeconds * 1000,

@@ -33,7 +33,8 @@ import {
 } from '../store/index.js';
 import { AttestationScheduler } from './challenges/scheduler.js';
 import { ChallengeIssuer, type ChallengeTrigger } from './challenges/issuer.js';
-import { Appraisal, type PipelineDeps } from './pipeline/appraisal.js';
+import { ChallengeSeal } from './challenges/sealed-challenge.js';
+import { Appraisal, type ChallengeAnswer, type PipelineDeps } from './pipeline/appraisal.js';
 import { runPipeline } from './pipeline/pipeline.js';
 import { FairQueue } from './queue/fair-queue.js';
 import { REASON_CODES } from './reasons.js';
@@ -70,6 +71,12 @@ export interface VerifierDeps {
   readonly metrics?: ServerMetrics;
   readonly log: Logger;
   readonly now?: () => number;
+  /**
+   * The key that seals challenges (`ChallengeSeal`), at least 32 bytes: the
+   * same for every verifier replica answering the same devices (the server
+   * derives it from the fleet CA key, `FleetCa.deriveKey`).
+   */
+  readonly challengeKey: Uint8Array;
 }
 
 /** What one piece of evidence came to: a verdict, or why there is none. */
@@ -99,10 +106,12 @@ export class Verifier {
   readonly #queue: FairQueue;
   readonly #pipeline: PipelineDeps;
   readonly #waiters = new Map<string, Array<(o: AppraisalOutcome) => void>>();
-  /** Challenge creations, consumptions and verdict records close together in time: one commit. */
+  /** Challenge uses and verdict records close together in time: one commit. */
   readonly #writes: WriteBatcher<BatchedWrite, BatchedOutcome>;
   readonly #now: () => number;
   readonly #log: Logger;
+  /** Seals the challenges this verifier issues and opens the ids answers name. */
+  readonly seal: ChallengeSeal;
   #unsubscribe: Array<() => void> = [];
   #closed = false;
 
@@ -114,9 +123,10 @@ export class Verifier {
     this.#log = deps.log.child({ component: 'verifier' });
     this.states = new DeviceStates(deps.store);
     this.#writes = new WriteBatcher((writes) => deps.store.applyBatch(writes), { windowMs: options.groupCommitMs ?? 0 });
+    this.seal = new ChallengeSeal(deps.challengeKey);
     this.#pipeline = {
       store: deps.store,
-      consumeChallenge: (id, deviceId, now) => this.#write({ kind: 'consume-challenge', request: { id, deviceId, now } }),
+      consumeChallenge: (id, deviceId, now) => this.#consumeChallenge(id, deviceId, now),
       states: this.states,
       bootLogs: this.bootLogs,
       policyFor: (device) => deps.policies.forDevice(device),
@@ -134,8 +144,7 @@ export class Verifier {
         now: this.#now,
         onSent: () => deps.metrics?.challenges.inc('sent'),
         onExpired: () => deps.metrics?.challenges.inc('expired'),
-        // Group commit: a WAL commit per challenge was the largest store cost of a verdict (see README).
-        createChallenge: (challenge) => this.#write({ kind: 'create-challenge', challenge }),
+        seal: this.seal,
       },
       { ttlMs: options.challengeTtlMs, minSpacingMs: Math.min(1000, options.challengeTtlMs / 2) },
     );
@@ -395,6 +404,31 @@ export class Verifier {
       attestation: { deviceId, challengeId, receivedAt, evidenceDigest, status: 'none', verdict: null, error: { code, message: message.slice(0, 1024) }, policy: null, tpmClock: null },
       actor: 'verifier',
     });
+  }
+
+  /**
+   * Step 3's check of the challenge an answer names. A sealed one is opened
+   * with the key (unknown, other device), judged on its expiry, and its use
+   * recorded with the other writes of this turn (used); an expired one is
+   * looked up so that a replay after expiry is still called a replay. An id
+   * in the stored form is a challenge issued before sealed challenges (an
+   * upgrade while it was open): the store consumes it as before.
+   */
+  async #consumeChallenge(id: string, deviceId: string, now: number): Promise<ChallengeAnswer> {
+    const opened = this.seal.open(id, deviceId);
+    switch (opened.kind) {
+      case 'stored':
+        return this.#write({ kind: 'consume-challenge', request: { id, deviceId, now } });
+      case 'unknown':
+      case 'other-device':
+        return { ok: false, reason: opened.kind };
+      case 'sealed': {
+        const { challenge } = opened;
+        if (challenge.expiresAt <= now) return { ok: false, reason: (await this.deps.store.isChallengeUsed(id)) ? 'used' : 'expired' };
+        const first = await this.#write({ kind: 'use-challenge', use: { id, deviceId, usedAt: now, expiresAt: challenge.expiresAt } });
+        return first ? { ok: true, challenge } : { ok: false, reason: 'used' };
+      }
+    }
   }
 
   /** `store.recordAttestation`, committed together with the other writes of this turn. */

@@ -95,7 +95,7 @@ export const PCR_INDEX_KEY_PATTERN = '^(?:[0-9]|1[0-9]|2[0-3])$';
 
 export const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN, maxLength: 63 });
 export const BootstrapId = Type.String({ pattern: BOOTSTRAP_ID_PATTERN, minLength: 64, maxLength: 64 });
-export const RandomId = Type.String({ pattern: RANDOM_ID_PATTERN, minLength: 16, maxLength: 64 });
+export const RandomId = Type.String({ pattern: RANDOM_ID_PATTERN, minLength: 16, maxLength: 96 });
 export const CertificateSerial = Type.String({ pattern: CERTIFICATE_SERIAL_PATTERN, maxLength: 40 });
 
 /** A PEM block of the given label, bounded. */

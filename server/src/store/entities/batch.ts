@@ -1,6 +1,6 @@
 import type { StoreError } from '../errors.js';
 import type { RecordAttestationInput, RecordAttestationResult } from './attestation.js';
-import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, NewChallenge } from './challenge.js';
+import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeUse, NewChallenge } from './challenge.js';
 
 /**
  * One of the verifier's per-message writes, for `Store.applyBatch`: all of
@@ -9,6 +9,7 @@ import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord
 export type BatchedWrite =
   | { readonly kind: 'create-challenge'; readonly challenge: NewChallenge }
   | { readonly kind: 'consume-challenge'; readonly request: ChallengeConsumptionRequest }
+  | { readonly kind: 'use-challenge'; readonly use: ChallengeUse }
   | { readonly kind: 'record-attestation'; readonly input: RecordAttestationInput };
 
 /** What a batched write came to: what its single-write method returns, or the StoreError it would throw. */
@@ -16,4 +17,6 @@ export type BatchedOutcome<W extends BatchedWrite = BatchedWrite> = W extends { 
   ? ChallengeRecord | StoreError
   : W extends { kind: 'consume-challenge' }
     ? ChallengeConsumption | StoreError
-    : RecordAttestationResult | StoreError;
+    : W extends { kind: 'use-challenge' }
+      ? boolean | StoreError
+      : RecordAttestationResult | StoreError;

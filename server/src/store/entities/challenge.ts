@@ -2,7 +2,12 @@ import type { LogOffsets, PcrSelection } from '@vigil/protocol/core';
 import type { EpochMs } from './common.js';
 import type { TpmClockState } from './device.js';
 
-/** An attestation challenge as issued: single-use, bound to one device, expiring. */
+/**
+ * An attestation challenge recorded in the store when issued (the form
+ * before sealed challenges: see `ChallengeUse`). The verifier no longer
+ * creates these; it still consumes those issued before an upgrade, until
+ * they expire.
+ */
 export interface NewChallenge {
   readonly id: string;
   readonly deviceId: string;
@@ -39,4 +44,18 @@ export interface ChallengeConsumptionRequest {
   readonly id: string;
   readonly deviceId: string;
   readonly now: EpochMs;
+}
+
+/**
+ * The use of a sealed challenge (`server/src/verifier/challenges/sealed-challenge.ts`):
+ * such a challenge is authenticated by its id and never stored when issued;
+ * its single use is this record, made when evidence answers it. Kept past
+ * `expiresAt` (until pruned) so that a replay after expiry is still told
+ * apart as a replay.
+ */
+export interface ChallengeUse {
+  readonly id: string;
+  readonly deviceId: string;
+  readonly usedAt: EpochMs;
+  readonly expiresAt: EpochMs;
 }

@@ -1,10 +1,11 @@
-import { encodeChallenge, randomPublicBytes, timeOrderedId, topics, type AttestationChallenge } from '@vigil/protocol';
+import { encodeChallenge, topics, type AttestationChallenge } from '@vigil/protocol';
 import type { Broker } from '../../broker/index.js';
 import type { Logger } from '../../log.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
-import type { AttestingDevice, ChallengeRecord, NewChallenge, Store } from '../../store/index.js';
+import type { AttestingDevice, Store } from '../../store/index.js';
 import type { DeviceStates } from '../state/device-state.js';
 import { selectionForDevice } from './device-banks.js';
+import type { ChallengeSeal } from './sealed-challenge.js';
 
 /** Why a challenge was sent (for logs and metrics). */
 export type ChallengeTrigger = 'schedule' | 'subscribe' | 'request' | 'admin';
@@ -26,14 +27,15 @@ export type IssueResult =
   | { readonly ok: false; readonly reason: 'unknown-device' | 'revoked' };
 
 /**
- * Makes, records and sends attestation challenges: 32 random bytes of
- * nonce, the PCR selection of the device's policy (in the banks its TPM
- * has, `selectionForDevice`), the log offsets the
- * verifier holds for its current boot, an expiry. Each challenge is stored
- * before it is published (single use, bound to the device, expiring: any
- * verifier process sharing the store can check the answer). A device that
- * asks again while its last challenge is open and young gets that one again
- * instead of a new one, so a chatty device cannot fill the store.
+ * Makes and sends attestation challenges: the PCR selection of the device's
+ * policy (in the banks its TPM has, `selectionForDevice`), the log offsets
+ * the store holds for its current boot, an expiry, and the device's TPM
+ * clock as the store has it now (the anchor of the clock check), sealed
+ * (`ChallengeSeal`): the id carries them under a MAC and the nonce is a MAC
+ * of the id, so nothing is written when a challenge is issued and any
+ * verifier process holding the key can check the answer; the store records
+ * only its use. A device that asks again while its last challenge is open
+ * and young gets that one again instead of a new one.
  */
 export class ChallengeIssuer {
   readonly #open = new Map<string, Outstanding>();
@@ -49,8 +51,7 @@ export class ChallengeIssuer {
       readonly log: Logger;
       readonly now: () => number;
       readonly onSent?: (trigger: ChallengeTrigger) => void;
-      /** `store.createChallenge`, possibly batched with other challenges' (group commit); the challenge is published only once it resolves. */
-      readonly createChallenge?: (challenge: NewChallenge) => Promise<ChallengeRecord>;
+      readonly seal: ChallengeSeal;
       readonly onExpired?: () => void;
     },
     private readonly options: ChallengeIssuerOptions,
@@ -59,7 +60,7 @@ export class ChallengeIssuer {
   /**
    * Issues (or re-sends) a challenge to `deviceId` and publishes it on its
    * challenge topic. A call while a challenge for the device is being made
-   * (its store write waits for a group commit) gets that challenge: the
+   * (its store reads are under way) gets that challenge: the
    * device subscribing and asking at once must not get two challenges, each
    * anchored on the TPM clock before its first answer (step 8, the clock
    * check). Only an admin's request always makes a new one.
@@ -83,9 +84,8 @@ export class ChallengeIssuer {
     if (open !== undefined && !open.answered && open.message.expiresAt > now && now - open.issuedAt < this.options.minSpacingMs && trigger !== 'admin') {
       // With several verifier replicas the answer may have been appraised by
       // another one, which this process never hears of: the store knows.
-      const stored = await this.deps.store.getChallenge(open.message.challengeId);
-      if (stored !== null && stored.usedAt === null) {
-        // Sent again, not made again: a lost message is recovered without a new store row.
+      if (!(await this.deps.store.isChallengeUsed(open.message.challengeId))) {
+        // Sent again, not made again: a lost message is recovered without a new challenge.
         await this.#publish(deviceId, open.message);
         return { ok: true, challenge: open.message, reused: true };
       }
@@ -101,28 +101,26 @@ export class ChallengeIssuer {
     // Offsets as the store has them, not as this process last saw them: with several
     // verifier replicas, the device's last evidence may have been appraised by another one.
     const log = await this.deps.states.logStateAt(state, current.log);
-    const nonce = randomPublicBytes(32);
-    const create = this.deps.createChallenge ?? ((c: NewChallenge) => this.deps.store.createChallenge(c));
-    const record: ChallengeRecord = await create({
-      id: timeOrderedId(now),
+    const sealed = this.deps.seal.seal({
       deviceId,
-      nonce,
       // The device's TPM may lack a bank the policy names (a policy imported from another platform).
       pcrSelection: selectionForDevice(policy.selection, device),
+      expiresAt: now + this.options.ttlMs,
+      // The clock the store holds now: the answer's quote is made after this challenge, so its
+      // clock cannot be below it (step 8), whatever order concurrent answers are appraised in.
+      tpmClockAtIssue: device.tpmClock,
+    });
+    const message: AttestationChallenge = {
+      v: 1,
+      challengeId: sealed.id,
+      nonce: Buffer.from(sealed.nonce).toString('hex'),
+      pcrSelection: sealed.pcrSelection,
       offsets: {
         imaEntries: log.ima.entries,
         modelEntries: log.model.entries,
         ...(log.bootLogDigest !== null ? { bootLogDigest: log.bootLogDigest } : {}),
       },
-      expiresAt: now + this.options.ttlMs,
-    });
-    const message: AttestationChallenge = {
-      v: 1,
-      challengeId: record.id,
-      nonce: nonce.toString('hex'),
-      pcrSelection: record.pcrSelection,
-      offsets: record.offsets,
-      expiresAt: record.expiresAt,
+      expiresAt: sealed.expiresAt,
     };
     this.#open.set(deviceId, { message, issuedAt: now, answered: false });
     await this.#publish(deviceId, message);

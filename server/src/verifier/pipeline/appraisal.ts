@@ -4,7 +4,8 @@ import type { Logger } from '../../log.js';
 import type { BootLogFacts, ModelFact } from '../../policy/facts.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
 import type { FleetAllowlist } from '../../policy/appraise/models.js';
-import type { AttestingDevice, ChallengeConsumption, ChallengeRecord, NewDeviceLogState, Store, TpmClockState } from '../../store/index.js';
+import type { AttestingDevice, ChallengeRejection, NewDeviceLogState, Store, TpmClockState } from '../../store/index.js';
+import type { IssuedChallenge } from '../challenges/sealed-challenge.js';
 import type { BootLogCache } from '../state/boot-log-cache.js';
 import type { DeviceStates, DeviceState } from '../state/device-state.js';
 import { VerdictBuilder } from '../verdict.js';
@@ -12,8 +13,13 @@ import { VerdictBuilder } from '../verdict.js';
 /** What the pipeline steps use besides the evidence: the store and the verifier's caches. */
 export interface PipelineDeps {
   readonly store: Store;
-  /** `store.consumeChallenge`, possibly batched with other evidence's (group commit). */
-  consumeChallenge(id: string, deviceId: string, now: number): Promise<ChallengeConsumption>;
+  /**
+   * Accepts the answer to challenge `id` from `deviceId` at `now`, once: a
+   * sealed challenge opened with the verifier's key and its use recorded in
+   * the store (a stored one consumed there), possibly batched with other
+   * evidence's writes (group commit).
+   */
+  consumeChallenge(id: string, deviceId: string, now: number): Promise<ChallengeAnswer>;
   readonly states: DeviceStates;
   readonly bootLogs: BootLogCache;
   /** The policy that applies to a device (cached snapshot of the store's assignments). */
@@ -23,6 +29,9 @@ export interface PipelineDeps {
   readonly log: Logger;
   now(): number;
 }
+
+/** Whether evidence may answer the challenge it names; refusals in the order unknown, other-device, used, expired. */
+export type ChallengeAnswer = { readonly ok: true; readonly challenge: IssuedChallenge } | { readonly ok: false; readonly reason: ChallengeRejection };
 
 /** Evidence that could not be appraised at all: answered with an error result, not a verdict. */
 export interface AppraisalFailure {
@@ -40,7 +49,7 @@ export class Appraisal {
   evidence: Evidence | undefined;
   device: AttestingDevice | undefined;
   state: DeviceState | undefined;
-  challenge: ChallengeRecord | undefined;
+  challenge: IssuedChallenge | undefined;
   policy: PreparedPolicy | undefined;
   /** The TPMS_ATTEST bytes as signed, and decoded. */
   quoteBytes: Uint8Array | undefined;

@@ -9,11 +9,12 @@ const MESSAGES = {
 } as const;
 
 /**
- * Step 3, freshness: the challenge the evidence names must be known,
- * issued to this device, unused and unexpired. It is consumed atomically in
- * the store (single use across every verifier process sharing it), checked
- * in the order unknown, other device, used, expired: evidence replayed
- * after its challenge expired is still a replay. A late answer only warns.
+ * Step 3, freshness: the challenge the evidence names must be known (sealed
+ * with the verifier's key), issued to this device, unused and unexpired. Its
+ * use is recorded atomically in the store (single use across every verifier
+ * process sharing it), checked in the order unknown, other device, used,
+ * expired: evidence replayed after its challenge expired is still a replay.
+ * A late answer only warns.
  */
 export async function challengeStep(a: Appraisal, deps: PipelineDeps): Promise<StepResult> {
   const evidence = a.evidence!;

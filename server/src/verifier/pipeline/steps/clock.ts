@@ -5,7 +5,8 @@ import type { Appraisal, StepResult } from '../appraisal.js';
 /**
  * Step 8, the TPM clock (TPMS_CLOCK_INFO, Part 2 §10.11.1; Part 1 §36)
  * against the clock the store held when the answered challenge was issued
- * (`ChallengeRecord.tpmClockAtIssue`), not against the device's latest one.
+ * (`IssuedChallenge.tpmClockAtIssue`, sealed in its id), not against the
+ * device's latest one.
  * The quote carries the challenge's nonce (step 5), so the TPM made it after
  * the challenge existed: its clock cannot be below any clock verified before
  * that. The device's latest clock is no such bound: two answers of one
