@@ -106,7 +106,7 @@ export class IssuedChallenges {
     this.#forget(now);
   }
 
-  /** The window's counts by device kind, expiry judged at `now`. */
+  /** The window's counts by device kind, expiry judged at `now` (no earlier than the last send observed: forgotten ids count as expired). */
   counts(now: number): IssuedLedger {
     const out: Record<DeviceKind, Counts> = { simulated: { ...this.#forgotten.simulated }, real: { ...this.#forgotten.real } };
     for (const c of this.#open.values()) {
