@@ -106,9 +106,9 @@ function checkFigures(name: string, result: Record<string, unknown>): void {
     expect(result['evidence_without_result']).toBe(0);
   }
   if (name === 'fleet') {
-    const ledger = result['ledger'] as { store: { simulated: { issued: number } }; devices: { received: number } };
+    const ledger = result['ledger'] as { server: { simulated: { issued: number } }; devices: { received: number } };
     // The ledger ran: the server issued challenges in the window and the devices saw them.
-    expect(ledger.store.simulated.issued).toBeGreaterThan(0);
+    expect(ledger.server.simulated.issued).toBeGreaterThan(0);
     expect(ledger.devices.received).toBeGreaterThan(0);
     expect(typeof result['lost_verdicts']).toBe('number');
     expect((result['timeline'] as unknown[]).length).toBeGreaterThan(0);

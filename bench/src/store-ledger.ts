@@ -50,7 +50,7 @@ export async function readStoreLedger(database: string, from: number, to: number
   if (![from, to, now].every(Number.isSafeInteger)) throw new RangeError('ledger bounds must be integer epoch milliseconds');
   const kind = `CASE WHEN u.device_id LIKE 'sim-%' THEN 'simulated' ELSE 'real' END`;
   const window = `u.expires_at >= ${from} AND u.expires_at < ${to}`;
-  // By the expiry index (challenge_uses_by_expiry).
+  // A scan of challenge_uses: the store keeps no index on its expiry (pruning scans too; its README, "challenge uses").
   const uses = await query(
     database,
     `SELECT ${kind} AS kind, count(*) AS consumed, sum(u.expires_at <= ${now}) AS consumed_expired
