@@ -85,6 +85,8 @@ describe('IssuedChallenges: challenges counted off the wire', () => {
     ledger.sent('sim-1', topics.deviceResult('sim-1'), payload(idOf(2), at + TTL), true, at);
     ledger.sent('sim-1', topics.deviceChallenge('sim-2'), payload(idOf(3), at + TTL), true, at);
     ledger.sent('sim-1', topics.deviceChallenge('sim-1'), new TextEncoder().encode('{"v":1,"challengeId":"x"}'), true, at);
+    // Never a throw into the broker's send, whatever the id: this one no topic builder would make.
+    expect(() => ledger.sent('Sim 1/#', 'vigil/v1/devices/Sim 1/#/challenge', payload(idOf(4), at + TTL), true, at)).not.toThrow();
     const c = ledger.counts(at);
     expect(c.simulated.issued + c.real.issued).toBe(0);
     expect(c.undecodable).toBe(1);

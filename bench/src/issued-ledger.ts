@@ -17,7 +17,7 @@
  * expiry plus a grace), so the counter's memory in the measured server
  * process stays at the challenges open at once, not the run's total.
  */
-import { decodeChallenge, ProtocolError, topics, type AttestationChallenge } from '@vigil/protocol';
+import { decodeChallenge, parseTopic, ProtocolError, type AttestationChallenge } from '@vigil/protocol';
 import type { Broker } from '@vigil/server';
 
 /** Simulated devices are registered as `sim-…` (`enrollSimDevices`); real ones get `ek-…` ids from the registrar. */
@@ -92,7 +92,11 @@ export class IssuedChallenges {
   sent(deviceId: string, topic: string, payload: Uint8Array, handed: boolean, now: number): void {
     // A challenge sent at `now` expires after it (a new one at now + TTL, a re-send only while
     // open): once `now` is past the window's end nothing more can fall in it, so skip the decode.
-    if (now >= this.#to || !topic.endsWith('/challenge') || topic !== topics.deviceChallenge(deviceId)) return;
+    if (now >= this.#to || !topic.endsWith('/challenge')) return;
+    // parseTopic, not the topic builder: it returns null for a bad id where the builder throws,
+    // and nothing here may throw into the broker's send.
+    const parsed = parseTopic(topic);
+    if (parsed?.kind !== 'device-challenge' || parsed.deviceId !== deviceId) return;
     const decoded: AttestationChallenge | ProtocolError = decodeChallenge(payload);
     if (decoded instanceof ProtocolError) {
       this.#undecodable++;
