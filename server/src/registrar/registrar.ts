@@ -1,6 +1,7 @@
 import { encodeEnrollChallenge, encodeEnrollResult, type EnrollRejection, parseTopic, topics } from '@vigil/protocol';
 import type { BootstrapIdentity, InboundMessage } from '../broker/index.js';
 import type { Logger } from '../log.js';
+import { EXPIRED_KEPT_MS } from '../store/index.js';
 import { type EnrollmentOutcome, type EnrollmentOutcomeSink, OutcomeCounter } from './outcomes.js';
 import { completeSession } from './proof.js';
 import type { RegistrarContext } from './registrar-context.js';
@@ -28,8 +29,6 @@ type Stage = 'request' | 'proof';
 
 /** Housekeeping: forget superseded-session bookkeeping and prune long-expired sessions from the store. */
 const SWEEP_INTERVAL_MS = 60 * 60_000;
-/** Sessions (and challenges) are deleted from the store only this long after they expired. */
-const PRUNE_AFTER_MS = 24 * 60 * 60_000;
 const MAX_MESSAGE_LENGTH = 512;
 
 /**
@@ -211,7 +210,7 @@ export class Registrar {
   #housekeeping(): void {
     const now = this.#clock();
     for (const [bootstrapId, session] of this.#openSessions) if (session.expiresAt <= now) this.#openSessions.delete(bootstrapId);
-    this.#options.store.pruneExpired(now - PRUNE_AFTER_MS).catch((err: unknown) => this.#log.error({ err }, 'pruning expired enrollment sessions failed'));
+    this.#options.store.pruneExpired(now - EXPIRED_KEPT_MS).catch((err: unknown) => this.#log.error({ err }, 'pruning expired enrollment sessions failed'));
   }
 }
 

@@ -32,9 +32,10 @@ import {
   type TpmClockState,
 } from '../store/index.js';
 import { AttestationScheduler } from './challenges/scheduler.js';
+import { acceptAnswer } from './challenges/answer.js';
 import { ChallengeIssuer, type ChallengeTrigger } from './challenges/issuer.js';
 import { ChallengeSeal } from './challenges/sealed-challenge.js';
-import { Appraisal, type ChallengeAnswer, type PipelineDeps } from './pipeline/appraisal.js';
+import { Appraisal, type PipelineDeps } from './pipeline/appraisal.js';
 import { runPipeline } from './pipeline/pipeline.js';
 import { FairQueue } from './queue/fair-queue.js';
 import { REASON_CODES } from './reasons.js';
@@ -126,7 +127,18 @@ export class Verifier {
     this.seal = new ChallengeSeal(deps.challengeKey);
     this.#pipeline = {
       store: deps.store,
-      consumeChallenge: (id, deviceId, now) => this.#consumeChallenge(id, deviceId, now),
+      consumeChallenge: (id, deviceId, now) =>
+        acceptAnswer(
+          this.seal,
+          {
+            use: (use) => this.#write({ kind: 'use-challenge', use }),
+            isUsed: (challengeId) => deps.store.isChallengeUsed(challengeId),
+            consumeStored: (challengeId, device, at) => this.#write({ kind: 'consume-challenge', request: { id: challengeId, deviceId: device, now: at } }),
+          },
+          id,
+          deviceId,
+          now,
+        ),
       states: this.states,
       bootLogs: this.bootLogs,
       policyFor: (device) => deps.policies.forDevice(device),
@@ -404,31 +416,6 @@ export class Verifier {
       attestation: { deviceId, challengeId, receivedAt, evidenceDigest, status: 'none', verdict: null, error: { code, message: message.slice(0, 1024) }, policy: null, tpmClock: null },
       actor: 'verifier',
     });
-  }
-
-  /**
-   * Step 3's check of the challenge an answer names. A sealed one is opened
-   * with the key (unknown, other device), judged on its expiry, and its use
-   * recorded with the other writes of this turn (used); an expired one is
-   * looked up so that a replay after expiry is still called a replay. An id
-   * in the stored form is a challenge issued before sealed challenges (an
-   * upgrade while it was open): the store consumes it as before.
-   */
-  async #consumeChallenge(id: string, deviceId: string, now: number): Promise<ChallengeAnswer> {
-    const opened = this.seal.open(id, deviceId);
-    switch (opened.kind) {
-      case 'stored':
-        return this.#write({ kind: 'consume-challenge', request: { id, deviceId, now } });
-      case 'unknown':
-      case 'other-device':
-        return { ok: false, reason: opened.kind };
-      case 'sealed': {
-        const { challenge } = opened;
-        if (challenge.expiresAt <= now) return { ok: false, reason: (await this.deps.store.isChallengeUsed(id)) ? 'used' : 'expired' };
-        const first = await this.#write({ kind: 'use-challenge', use: { id, deviceId, usedAt: now, expiresAt: challenge.expiresAt } });
-        return first ? { ok: true, challenge } : { ok: false, reason: 'used' };
-      }
-    }
   }
 
   /** `store.recordAttestation`, committed together with the other writes of this turn. */
