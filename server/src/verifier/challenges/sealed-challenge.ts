@@ -50,8 +50,8 @@ const TAG_ISSUED = 6;
 const TAG_DEVICE = 10;
 /** Ids of stored challenges are at most 28 characters (`timeOrderedId`); a sealed one at least 38. */
 const STORED_MAX_CHARS = 32;
-/** Domain separation of the three MACs made with the one key. */
-const DOMAIN = { issued: 1, device: 2, nonce: 3 } as const;
+/** Domain separation of the two MACs made with the one key. */
+const DOMAIN = { issued: 1, device: 2 } as const;
 
 /**
  * Sealed (self-authenticating) challenges: the challenge id carries what
@@ -70,13 +70,15 @@ const DOMAIN = { issued: 1, device: 2, nonce: 3 } as const;
  *   anchor present, bits 1-4 banks sha1/sha256/sha384/sha512 present)
  *   random(4) [anchor: clock(8) resetCount(4) restartCount(4)]
  *   [per present bank: 24-bit PCR mask(3)] tagIssued(6) tagDevice(10)
- * tagIssued = HMAC-SHA256(key, 1 ‖ body) says this key made it;
- * tagDevice = HMAC-SHA256(key, 2 ‖ deviceId ‖ body ‖ tagIssued) says for
- * which device, and covers every other byte of the id;
- * nonce = HMAC-SHA256(key, 3 ‖ deviceId ‖ id bytes): 32 bytes no one
- * without the key can predict, and the TPM signs it in the quote, so the
- * quote itself is bound to every field of the id and to the device (a 256-bit
- * binding; the short tags only give named refusals before the signature check).
+ * tagIssued = HMAC-SHA256(key, 1 ‖ body), truncated, says this key made it;
+ * nonce = HMAC-SHA256(key, 2 ‖ deviceId ‖ body ‖ tagIssued), and tagDevice
+ * its first 10 bytes: it says for which device and covers every other byte
+ * of the id. The nonce is 32 bytes no one without the key can predict before
+ * the challenge is issued (it need not stay secret after: the device gets it,
+ * and the verdict's `eat_nonce` names it), and the TPM signs it in the quote,
+ * so the quote itself is bound to every field of the id and to the device (a
+ * 256-bit binding; the short tags give named refusals before the signature
+ * check). One MAC opens an id; sealing makes two.
  * 28 bytes (38 characters), plus 16 with an anchor and 3 per bank: at most
  * 56 bytes (75 characters), within the protocol's 96.
  */
@@ -111,14 +113,15 @@ export class ChallengeSeal {
       body.writeUIntBE(pcrMask(terms.pcrSelection[b]!), at, MASK);
       at += MASK;
     }
-    const signed = Buffer.concat([body, this.#mac(DOMAIN.issued, null, body, TAG_ISSUED)]);
-    const raw = Buffer.concat([signed, this.#mac(DOMAIN.device, terms.deviceId, signed, TAG_DEVICE)]);
+    const signed = Buffer.concat([body, this.#mac(DOMAIN.issued, null, body).subarray(0, TAG_ISSUED)]);
+    const nonce = this.#mac(DOMAIN.device, terms.deviceId, signed);
+    const raw = Buffer.concat([signed, nonce.subarray(0, TAG_DEVICE)]);
     const selection: Record<string, number[]> = {};
     for (const b of banks) selection[b] = [...new Set(terms.pcrSelection[b]!)].sort((x, y) => x - y);
     return {
       id: raw.toString('base64url'),
       deviceId: terms.deviceId,
-      nonce: this.#mac(DOMAIN.nonce, terms.deviceId, raw, 32),
+      nonce,
       pcrSelection: selection as PcrSelection,
       expiresAt: terms.expiresAt,
       tpmClockAtIssue: anchor,
@@ -142,9 +145,10 @@ export class ChallengeSeal {
     if (flags >> (BANK_FLAG_SHIFT + BANKS.length) !== 0 || raw.length !== bodyLength + TAG_ISSUED + TAG_DEVICE) return { kind: 'unknown' };
     const signed = raw.subarray(0, bodyLength + TAG_ISSUED);
     // The device tag covers every other byte: when it holds, so does the rest (one MAC on the usual path).
-    if (!timingSafeEqual(raw.subarray(signed.length), this.#mac(DOMAIN.device, deviceId, signed, TAG_DEVICE))) {
+    const nonce = this.#mac(DOMAIN.device, deviceId, signed);
+    if (!timingSafeEqual(raw.subarray(signed.length), nonce.subarray(0, TAG_DEVICE))) {
       const body = raw.subarray(0, bodyLength);
-      return timingSafeEqual(raw.subarray(bodyLength, signed.length), this.#mac(DOMAIN.issued, null, body, TAG_ISSUED)) ? { kind: 'other-device' } : { kind: 'unknown' };
+      return timingSafeEqual(raw.subarray(bodyLength, signed.length), this.#mac(DOMAIN.issued, null, body).subarray(0, TAG_ISSUED)) ? { kind: 'other-device' } : { kind: 'unknown' };
     }
     let at = HEAD;
     let anchor: TpmClockState | null = null;
@@ -162,7 +166,7 @@ export class ChallengeSeal {
       challenge: {
         id,
         deviceId,
-        nonce: this.#mac(DOMAIN.nonce, deviceId, raw, 32),
+        nonce,
         pcrSelection: selection as PcrSelection,
         expiresAt: raw.readUIntBE(1, 6),
         tpmClockAtIssue: anchor,
@@ -170,11 +174,11 @@ export class ChallengeSeal {
     };
   }
 
-  #mac(domain: number, deviceId: string | null, data: Uint8Array, length: number): Buffer {
+  #mac(domain: number, deviceId: string | null, data: Uint8Array): Buffer {
     const h = createHmac('sha256', this.#key).update(Buffer.of(domain));
     // Length-prefixed: no device id and body can be read as another pair.
     if (deviceId !== null) h.update(Buffer.of(Buffer.byteLength(deviceId))).update(deviceId);
-    return h.update(data).digest().subarray(0, length);
+    return h.update(data).digest();
   }
 }
 
