@@ -12,10 +12,9 @@
  * process memory, so devices built on it are labelled "simulated" wherever
  * a figure is reported.
  */
-import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { PcrSelection, PcrValues } from '@vigil/protocol';
 import {
-  generateKeyPair,
   AK_TEMPLATE_ECC,
   AK_TEMPLATE_RSA,
   EK_TEMPLATE_ECC_P256,
@@ -70,7 +69,50 @@ export interface SoftwareTpmState {
   /** PKCS#8 PEM. */
   readonly akPrivatePem: string;
   readonly ekPrivatePem: string;
+  /** SubjectPublicKeyInfo DER, base64: the public parts without parsing the private keys. */
+  readonly akSpki: string;
+  readonly ekSpki: string;
   readonly resetCount: number;
+}
+
+/**
+ * A private key held as PKCS#8 (DER or PEM) and made a KeyObject only when
+ * first used. Importing a PKCS#8 key costs ~0.9 ms of CPU here, twice what
+ * generating it does: registering 10,000 simulated devices spent most of
+ * its time importing keys that the registering process never signs with
+ * (the load-generator processes do, from `toState()`).
+ */
+class LazyPrivateKey {
+  #key: KeyObject | undefined;
+
+  constructor(readonly pkcs8: string | Buffer) {}
+
+  get key(): KeyObject {
+    return (this.#key ??= typeof this.pkcs8 === 'string' ? createPrivateKey(this.pkcs8) : createPrivateKey({ key: this.pkcs8, format: 'der', type: 'pkcs8' }));
+  }
+
+  get pem(): string {
+    if (typeof this.pkcs8 === 'string') return this.pkcs8;
+    const lines = this.pkcs8.toString('base64').match(/.{1,64}/g)!;
+    return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  }
+}
+
+/**
+ * A fresh key pair as DER, the generation job handing over bytes, never
+ * KeyObjects: in Node 20 exporting a KeyObject made by the job can deadlock
+ * with the garbage collector (`generateKeyPair` in @vigil/tpm2-ts, crypto/key-pair.ts).
+ */
+function freshKeyPair(kind: SimAkKind): { readonly spki: Buffer; readonly pkcs8: Buffer } {
+  const pair =
+    kind === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
+  return { spki: pair.publicKey, pkcs8: pair.privateKey };
+}
+
+function spkiKey(spki: Buffer): KeyObject {
+  return createPublicKey({ key: spki, format: 'der', type: 'spki' });
 }
 
 export interface SoftwareTpmOptions {
@@ -104,8 +146,10 @@ export class SoftwareTpm {
   readonly akKind: SimAkKind;
   readonly akPublic: TpmtPublic;
   readonly ekPublic: TpmtPublic;
-  readonly #akPrivate: KeyObject;
-  readonly #ekPrivate: KeyObject;
+  readonly #akPrivate: LazyPrivateKey;
+  readonly #ekPrivate: LazyPrivateKey;
+  readonly #akSpki: Buffer;
+  readonly #ekSpki: Buffer;
   readonly clock: SimClock;
   #clockBase: bigint;
   #poweredAt = Date.now();
@@ -123,15 +167,20 @@ export class SoftwareTpm {
     const state = options.state;
     this.akKind = state?.akKind ?? options.akKind ?? 'ecc';
     if (state !== undefined) {
-      this.#akPrivate = createPrivateKey(state.akPrivatePem);
-      this.#ekPrivate = createPrivateKey(state.ekPrivatePem);
+      this.#akPrivate = new LazyPrivateKey(state.akPrivatePem);
+      this.#ekPrivate = new LazyPrivateKey(state.ekPrivatePem);
+      this.#akSpki = Buffer.from(state.akSpki, 'base64');
+      this.#ekSpki = Buffer.from(state.ekSpki, 'base64');
     } else {
-      // generateKeyPair: keys that are safe to export (a deadlock of Node 20's key generation, crypto/key-pair.ts in tpm2-ts).
-      this.#akPrivate = generateKeyPair(this.akKind === 'rsa' ? { type: 'rsa', modulusLength: 2048 } : { type: 'ec', namedCurve: 'P-256' }).privateKey;
-      this.#ekPrivate = generateKeyPair({ type: 'ec', namedCurve: 'P-256' }).privateKey;
+      const ak = freshKeyPair(this.akKind);
+      const ek = freshKeyPair('ecc');
+      this.#akPrivate = new LazyPrivateKey(ak.pkcs8);
+      this.#ekPrivate = new LazyPrivateKey(ek.pkcs8);
+      this.#akSpki = ak.spki;
+      this.#ekSpki = ek.spki;
     }
-    this.akPublic = akPublicOf(this.akKind, createPublicKey(this.#akPrivate));
-    this.ekPublic = ekPublicOf(createPublicKey(this.#ekPrivate));
+    this.akPublic = akPublicOf(this.akKind, spkiKey(this.#akSpki));
+    this.ekPublic = ekPublicOf(spkiKey(this.#ekSpki));
     // A TPM that has been running a while: quotes carry a clock well past zero.
     this.#clockBase = 1_000_000n;
     this.clock = { clock: this.#clockBase, resetCount: state?.resetCount ?? 1, restartCount: 0 };
@@ -142,8 +191,10 @@ export class SoftwareTpm {
   toState(): SoftwareTpmState {
     return {
       akKind: this.akKind,
-      akPrivatePem: this.#akPrivate.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      ekPrivatePem: this.#ekPrivate.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      akPrivatePem: this.#akPrivate.pem,
+      ekPrivatePem: this.#ekPrivate.pem,
+      akSpki: this.#akSpki.toString('base64'),
+      ekSpki: this.#ekSpki.toString('base64'),
       resetCount: this.clock.resetCount,
     };
   }
@@ -169,7 +220,7 @@ export class SoftwareTpm {
 
   /** The EK's private key: only the device-side credential activation uses it (`activateCredential`). */
   get ekPrivateKey(): KeyObject {
-    return this.#ekPrivate;
+    return this.#ekPrivate.key;
   }
 
   /** PCR_Extend (Part 3 §22.2): value = H(value ‖ digest), per bank given. */
@@ -281,9 +332,9 @@ export class SoftwareTpm {
   /** Signs like TPM2_Quote with the AK's scheme over the TPMS_ATTEST bytes. */
   sign(attestBytes: Uint8Array): TpmtSignature {
     if (this.akKind === 'rsa') {
-      return { sigAlg: TPM_ALG.RSASSA, signature: { hash: TPM_ALG.SHA256, sig: new Uint8Array(sign('sha256', attestBytes, this.#akPrivate)) } };
+      return { sigAlg: TPM_ALG.RSASSA, signature: { hash: TPM_ALG.SHA256, sig: new Uint8Array(sign('sha256', attestBytes, this.#akPrivate.key)) } };
     }
-    const raw = sign('sha256', attestBytes, { key: this.#akPrivate, dsaEncoding: 'ieee-p1363' });
+    const raw = sign('sha256', attestBytes, { key: this.#akPrivate.key, dsaEncoding: 'ieee-p1363' });
     return { sigAlg: TPM_ALG.ECDSA, signature: { hash: TPM_ALG.SHA256, signatureR: new Uint8Array(raw.subarray(0, 32)), signatureS: new Uint8Array(raw.subarray(32)) } };
   }
 
