@@ -6,6 +6,7 @@
  * verdict, and `swtpm` real devices (swtpm + the built vigil-agent,
  * enrolled through the registrar) attesting on the server's schedule.
  */
+import { profiled } from './profile/cpu-profile.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,7 +101,7 @@ export async function startLoad(options: {
     fleet = await Fleet.start({ port: server.port, caPem: server.caPem, devices: identities, processes: options.processes ?? 1, models: modelRelease() });
     const rssBeforeConnectBytes = server.usage().rssBytes;
     const c0 = performance.now();
-    const connected = await fleet.connect(options.connectPerSecond, options.connectJitter ?? 0.5);
+    const connected = await profiled('connect', () => fleet!.connect(options.connectPerSecond, options.connectJitter ?? 0.5));
     const connectSeconds = (performance.now() - c0) / 1000;
     if (connected.failed > 0) throw new Error(`${connected.failed} simulated devices could not connect: ${connected.firstError}`);
     const retries = (await fleet.snapshot()).connectRetries;
