@@ -10,9 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../test/harness/pki.js';
-import { EXPIRED_KEPT_MS, generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, type Store } from '../src/store/index.js';
+import { EXPIRED_KEPT_MS, openSqliteStore, type Store } from '../src/store/index.js';
 import { acceptAnswer, type AnswerStore } from '../src/verifier/challenges/answer.js';
 import { ChallengeSeal } from '../src/verifier/challenges/sealed-challenge.js';
+import { enrollPlaceholderDevice } from './enrolled-device.js';
 
 const DEVICE = 'cam-1';
 const NOW = 1_800_000_000_000;
@@ -24,15 +25,7 @@ const seal = new ChallengeSeal(randomBytes(32));
 beforeEach(async () => {
   tmp = await makeTempDir('vigil-answer-');
   store = await openSqliteStore(join(tmp.path, 'vigil.db'));
-  const token = generateEnrollmentToken();
-  await store.createToken({ hash: hashEnrollmentToken(token), maxUses: 1, expiresAt: Date.now() + 60_000, actor: 'test' });
-  const enrolled = await store.enrollDevice({
-    tokenHash: hashEnrollmentToken(token),
-    device: { id: DEVICE, ekPublic: new Uint8Array(4), ekName: '000b' + 'aa'.repeat(32), akPublic: new Uint8Array([1, 2, 3]), akName: '000b' + '11'.repeat(32), facts: { hostname: 'h', os: 'o', arch: 'a', agentVersion: '0', tpm: { manufacturer: 'm', firmwareVersion: '0' } } },
-    certificate: { serial: '01', notBefore: Date.now(), notAfter: Date.now() + 60_000, pem: 'x' },
-    actor: 'test',
-  });
-  expect(enrolled.ok).toBe(true);
+  await enrollPlaceholderDevice(store, DEVICE);
   answers = { use: (u) => store.useChallenge(u), isUsed: (id) => store.isChallengeUsed(id), consumeStored: (id, d, now) => store.consumeChallenge(id, d, now) };
 });
 

@@ -15,10 +15,11 @@ import { makeTempDir } from '../../test/harness/pki.js';
 import type { Broker } from '../src/broker/index.js';
 import { createLogger } from '../src/log.js';
 import { PreparedPolicy } from '../src/policy/prepared-policy.js';
-import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, type Store } from '../src/store/index.js';
+import { openSqliteStore, type Store } from '../src/store/index.js';
 import { ChallengeIssuer } from '../src/verifier/challenges/issuer.js';
 import { ChallengeSeal } from '../src/verifier/challenges/sealed-challenge.js';
 import { DeviceStates } from '../src/verifier/state/device-state.js';
+import { enrollPlaceholderDevice } from './enrolled-device.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let store: Store;
@@ -31,15 +32,7 @@ const DEVICE = 'cam-1';
 beforeEach(async () => {
   tmp = await makeTempDir('vigil-issuer-');
   store = await openSqliteStore(join(tmp.path, 'vigil.db'));
-  const token = generateEnrollmentToken();
-  await store.createToken({ hash: hashEnrollmentToken(token), maxUses: 1, expiresAt: Date.now() + 60_000, actor: 'test' });
-  const enrolled = await store.enrollDevice({
-    tokenHash: hashEnrollmentToken(token),
-    device: { id: DEVICE, ekPublic: new Uint8Array(4), ekName: '000b' + 'aa'.repeat(32), akPublic: new Uint8Array([1, 2, 3]), akName: '000b' + '11'.repeat(32), facts: { hostname: 'h', os: 'o', arch: 'a', agentVersion: '0', tpm: { manufacturer: 'm', firmwareVersion: '0' } } },
-    certificate: { serial: '01', notBefore: Date.now(), notAfter: Date.now() + 60_000, pem: 'x' },
-    actor: 'test',
-  });
-  expect(enrolled.ok).toBe(true);
+  await enrollPlaceholderDevice(store, DEVICE);
   sent = [];
   const broker = {
     sendToDevice(deviceId: string, _topic: string, payload: Uint8Array): boolean {

@@ -12,6 +12,7 @@ import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, StoreErr
 import { migrations } from '../src/store/sqlite/migrations.js';
 import { BackgroundCheckpointer } from '../src/store/sqlite/checkpointer.js';
 import BetterSqlite3 from 'better-sqlite3';
+import { enrollPlaceholderDevice } from './enrolled-device.js';
 
 /**
  * What only the SQLite implementation has: a file (mode, WAL, migrations
@@ -207,15 +208,7 @@ describe('SQLite store shared by several processes', () => {
   it('a challenge is consumed once across 4 processes', async () => {
     const challengeId = randomId();
     await seeded(async (s) => {
-      const token = generateEnrollmentToken();
-      await s.createToken({ hash: hashEnrollmentToken(token), maxUses: 1, expiresAt: Date.now() + 600_000, actor: 't' });
-      const enrolled = await s.enrollDevice({
-        tokenHash: hashEnrollmentToken(token),
-        device: { id: 'dev-1', ekPublic: randomBytes(300), ekName: '000b' + randomBytes(32).toString('hex'), akPublic: randomBytes(280), akName: '000b' + randomBytes(32).toString('hex'), facts: { hostname: 'h', os: 'o', arch: 'a', agentVersion: '1', tpm: { manufacturer: 'm', firmwareVersion: 'f' } } },
-        certificate: { serial: '01', notBefore: 0, notAfter: Date.now() + 600_000, pem: 'PEM' },
-        actor: 't',
-      });
-      expect(enrolled.ok).toBe(true);
+      await enrollPlaceholderDevice(s, 'dev-1');
       await s.createChallenge({ id: challengeId, deviceId: 'dev-1', nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt: Date.now() + 600_000 });
     });
     const results = (await race(
@@ -229,15 +222,7 @@ describe('SQLite store shared by several processes', () => {
   it('a sealed challenge is used once across 4 processes', async () => {
     const challengeId = timeOrderedId() + randomBytes(30).toString('base64url');
     await seeded(async (s) => {
-      const token = generateEnrollmentToken();
-      await s.createToken({ hash: hashEnrollmentToken(token), maxUses: 1, expiresAt: Date.now() + 600_000, actor: 't' });
-      const enrolled = await s.enrollDevice({
-        tokenHash: hashEnrollmentToken(token),
-        device: { id: 'dev-1', ekPublic: randomBytes(300), ekName: '000b' + randomBytes(32).toString('hex'), akPublic: randomBytes(280), akName: '000b' + randomBytes(32).toString('hex'), facts: { hostname: 'h', os: 'o', arch: 'a', agentVersion: '1', tpm: { manufacturer: 'm', firmwareVersion: 'f' } } },
-        certificate: { serial: '01', notBefore: 0, notAfter: Date.now() + 600_000, pem: 'PEM' },
-        actor: 't',
-      });
-      expect(enrolled.ok).toBe(true);
+      await enrollPlaceholderDevice(s, 'dev-1');
     });
     const results = (await race(
       4,
