@@ -32,7 +32,7 @@ export type IssueResult =
  * the store holds for its current boot, an expiry, and the device's TPM
  * clock as the store has it now (the anchor of the clock check), sealed
  * (`ChallengeSeal`): the id carries them under a MAC and the nonce is a MAC
- * of the id, so nothing is written when a challenge is issued and any
+ * of them and the device id, so nothing is written when a challenge is issued and any
  * verifier process holding the key can check the answer; the store records
  * only its use. A device that asks again while its last challenge is open
  * and young gets that one again instead of a new one.
