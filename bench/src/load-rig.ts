@@ -6,7 +6,6 @@
  * verdict, and `swtpm` real devices (swtpm + the built vigil-agent,
  * enrolled through the registrar) attesting on the server's schedule.
  */
-import { profiled } from './profile/cpu-profile.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { generateEnrollmentToken, hashEnrollmentToken } from '@vigil/server';
 import { BootImage, enrollSimDevices, Fleet, modelRelease, tlsKeyPool, type SimAkKind } from './fleet/index.js';
 import { SwtpmAgents } from './fleet/swtpm-agents.js';
 import { delay, round } from './load-window.js';
+import { profiled } from './profile/cpu-profile.js';
 import { startLoadServer, type LoadServer } from './server-rig.js';
 
 export async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {

@@ -76,8 +76,8 @@ export interface SoftwareTpmState {
 }
 
 /**
- * A private key held as PKCS#8 (DER or PEM) and made a KeyObject only when
- * first used. Importing a PKCS#8 key costs ~0.9 ms of CPU here, twice what
+ * A private key held as PKCS#8 PEM and made a KeyObject only when first
+ * used. Importing a PKCS#8 key costs ~0.9 ms of CPU here, twice what
  * generating it does: registering 10,000 simulated devices spent most of
  * its time importing keys that the registering process never signs with
  * (the load-generator processes do, from `toState()`).
@@ -85,30 +85,25 @@ export interface SoftwareTpmState {
 class LazyPrivateKey {
   #key: KeyObject | undefined;
 
-  constructor(readonly pkcs8: string | Buffer) {}
+  constructor(readonly pem: string) {}
 
   get key(): KeyObject {
-    return (this.#key ??= typeof this.pkcs8 === 'string' ? createPrivateKey(this.pkcs8) : createPrivateKey({ key: this.pkcs8, format: 'der', type: 'pkcs8' }));
-  }
-
-  get pem(): string {
-    if (typeof this.pkcs8 === 'string') return this.pkcs8;
-    const lines = this.pkcs8.toString('base64').match(/.{1,64}/g)!;
-    return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
+    return (this.#key ??= createPrivateKey(this.pem));
   }
 }
 
 /**
- * A fresh key pair as DER, the generation job handing over bytes, never
- * KeyObjects: in Node 20 exporting a KeyObject made by the job can deadlock
- * with the garbage collector (`generateKeyPair` in @vigil/tpm2-ts, crypto/key-pair.ts).
+ * A fresh key pair as bytes, the generation job handing over encodings,
+ * never KeyObjects: in Node 20 exporting a KeyObject made by the job can
+ * deadlock with the garbage collector (`generateKeyPair` in @vigil/tpm2-ts,
+ * crypto/key-pair.ts).
  */
-function freshKeyPair(kind: SimAkKind): { readonly spki: Buffer; readonly pkcs8: Buffer } {
+function freshKeyPair(kind: SimAkKind): { readonly spki: Buffer; readonly pkcs8Pem: string } {
   const pair =
     kind === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } })
-      : generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
-  return { spki: pair.publicKey, pkcs8: pair.privateKey };
+      ? generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  return { spki: pair.publicKey, pkcs8Pem: pair.privateKey };
 }
 
 function spkiKey(spki: Buffer): KeyObject {
@@ -174,8 +169,8 @@ export class SoftwareTpm {
     } else {
       const ak = freshKeyPair(this.akKind);
       const ek = freshKeyPair('ecc');
-      this.#akPrivate = new LazyPrivateKey(ak.pkcs8);
-      this.#ekPrivate = new LazyPrivateKey(ek.pkcs8);
+      this.#akPrivate = new LazyPrivateKey(ak.pkcs8Pem);
+      this.#ekPrivate = new LazyPrivateKey(ek.pkcs8Pem);
       this.#akSpki = ak.spki;
       this.#ekSpki = ek.spki;
     }

@@ -32,7 +32,7 @@ import {
   type TpmClockState,
 } from '../store/index.js';
 import { AttestationScheduler } from './challenges/scheduler.js';
-import { acceptAnswer } from './challenges/answer.js';
+import { acceptAnswer, type AnswerStore } from './challenges/answer.js';
 import { ChallengeIssuer, type ChallengeTrigger } from './challenges/issuer.js';
 import { ChallengeSeal } from './challenges/sealed-challenge.js';
 import { Appraisal, type PipelineDeps } from './pipeline/appraisal.js';
@@ -125,20 +125,15 @@ export class Verifier {
     this.states = new DeviceStates(deps.store);
     this.#writes = new WriteBatcher((writes) => deps.store.applyBatch(writes), { windowMs: options.groupCommitMs ?? 0 });
     this.seal = new ChallengeSeal(deps.challengeKey);
+    // Uses and stored consumptions go with the other writes of the turn (group commit).
+    const answers: AnswerStore = {
+      use: (use) => this.#write({ kind: 'use-challenge', use }),
+      isUsed: (challengeId) => deps.store.isChallengeUsed(challengeId),
+      consumeStored: (challengeId, device, at) => this.#write({ kind: 'consume-challenge', request: { id: challengeId, deviceId: device, now: at } }),
+    };
     this.#pipeline = {
       store: deps.store,
-      consumeChallenge: (id, deviceId, now) =>
-        acceptAnswer(
-          this.seal,
-          {
-            use: (use) => this.#write({ kind: 'use-challenge', use }),
-            isUsed: (challengeId) => deps.store.isChallengeUsed(challengeId),
-            consumeStored: (challengeId, device, at) => this.#write({ kind: 'consume-challenge', request: { id: challengeId, deviceId: device, now: at } }),
-          },
-          id,
-          deviceId,
-          now,
-        ),
+      consumeChallenge: (id, deviceId, now) => acceptAnswer(this.seal, answers, id, deviceId, now),
       states: this.states,
       bootLogs: this.bootLogs,
       policyFor: (device) => deps.policies.forDevice(device),

@@ -266,8 +266,8 @@ export const pgMigrations: readonly PgMigration[] = [
         expires_at BIGINT NOT NULL
       );
       -- No index on expires_at: it would be a second B-tree written by every use (and about half
-      -- as large again as the table) for pruning's sake alone, and pruning, run every few minutes
-      -- at most, scans the table for expired uses instead (a sequential read: about 0.1 µs a row
+      -- as large again as the table) for pruning's sake alone, and pruning, run hourly (uses are
+      -- kept a day past their expiry: EXPIRED_KEPT_MS), scans the table for expired uses instead (a sequential read: about 0.1 µs a row
       -- measured on SQLite, deleting costs more than finding). README, "challenge uses".
     `,
   },

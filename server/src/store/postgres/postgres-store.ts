@@ -587,9 +587,15 @@ export class PostgresStore implements Store {
    * after the other in the order given: the first is the one that uses it.
    */
   applyBatch(writes: readonly BatchedWrite[]): Promise<BatchedOutcome[]> {
-    const lastConsumption = new Map<string, Promise<unknown>>();
-    const lastUse = new Map<string, Promise<unknown>>();
+    const last = new Map<string, Promise<unknown>>();
     const settle = <T>(p: Promise<T>): Promise<T | StoreError> => p.catch((err: unknown) => (err instanceof StoreError ? err : Promise.reject(err)));
+    // Writes to one challenge (a consumption, or a sealed one's use) run after the one before them.
+    const inOrder = <T>(key: string, write: () => Promise<T>): Promise<T | StoreError> => {
+      const before = last.get(key);
+      const mine = settle(before === undefined ? write() : before.then(write));
+      last.set(key, mine.catch(() => undefined));
+      return mine;
+    };
     return Promise.all(
       writes.map((w): Promise<BatchedOutcome> => {
         switch (w.kind) {
@@ -599,21 +605,15 @@ export class PostgresStore implements Store {
             return settle(this.recordAttestation(w.input));
           case 'consume-challenge': {
             const { id, deviceId, now } = w.request;
-            const before = lastConsumption.get(id);
-            const mine = settle(before === undefined ? this.consumeChallenge(id, deviceId, now) : before.then(() => this.consumeChallenge(id, deviceId, now)));
-            lastConsumption.set(id, mine.catch(() => undefined));
-            return mine;
+            return inOrder(`consume:${id}`, () => this.consumeChallenge(id, deviceId, now));
           }
-          case 'use-challenge': {
-            const before = lastUse.get(w.use.id);
-            const mine = settle(before === undefined ? this.useChallenge(w.use) : before.then(() => this.useChallenge(w.use)));
-            lastUse.set(w.use.id, mine.catch(() => undefined));
-            return mine;
-          }
+          case 'use-challenge':
+            return inOrder(`use:${w.use.id}`, () => this.useChallenge(w.use));
         }
       }),
     );
   }
+
 
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult> {
     return this.write('recordAttestation', async (c): Promise<RecordAttestationResult> => {
