@@ -14,6 +14,7 @@ import { verifyBenchmark } from './verify.js';
 import { enrollBenchmark } from './enroll.js';
 import { fleetBenchmark } from './fleet-scale.js';
 import { floorBenchmark } from './floor.js';
+import { pruneBenchmark } from './prune.js';
 
 export interface BenchOptions {
   /** Tiny sizes, for a smoke test: the figures mean nothing, the code paths all run. */
@@ -50,4 +51,5 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   tamper: tamperBenchmark,
   replicas: replicasBenchmark,
   floor: floorBenchmark,
+  prune: pruneBenchmark,
 };

@@ -6,4 +6,4 @@ export { loadServerConfig, ConfigError, type ServerConfig, type ConfigOverride }
 // The whole server in-process (benchmarks, the fleet simulator) and what driving it needs.
 export { startVigilServer, type RunningServer, type StartServerOptions } from './app/index.js';
 export { dataDir, type DataDir } from './datadir.js';
-export { generateEnrollmentToken, hashEnrollmentToken, openPostgresStore, type Store } from './store/index.js';
+export { EXPIRED_KEPT_MS, generateEnrollmentToken, hashEnrollmentToken, openPostgresStore, openSqliteStore, type BatchedWrite, type Store } from './store/index.js';
