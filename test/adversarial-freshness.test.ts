@@ -90,7 +90,10 @@ describe('replay', () => {
     const altered = { ...c, challengeId: c.challengeId.slice(0, 5) + (c.challengeId[5] === 'A' ? 'B' : 'A') + c.challengeId.slice(6) };
     await d.publishEvidence(simEvidence(d.tpm, altered));
     expect(resultCodes(await d.results.take((r) => r.challengeId === altered.challengeId))).toEqual(['identity/challenge-unknown']);
-    expect(await env.store.isChallengeUsed(altered.challengeId)).toBe(false);
+    // Under the expiry it spells now (bytes 1-6 of the id) and the one it was issued with.
+    const alteredExpiry = Buffer.from(altered.challengeId, 'base64url').readUIntBE(1, 6);
+    expect(alteredExpiry).not.toBe(c.expiresAt);
+    for (const expiresAt of [alteredExpiry, c.expiresAt]) expect(await env.store.isChallengeUsed(altered.challengeId, expiresAt)).toBe(false);
     await expectRevoked(d);
   });
 

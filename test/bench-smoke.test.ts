@@ -118,6 +118,11 @@ function checkFigures(name: string, result: Record<string, unknown>): void {
     const simulated = result['simulated'] as { parallel: { devices: number } };
     expect(result['devices_in_store']).toBeGreaterThanOrEqual(simulated.parallel.devices);
   }
+  if (name === 'prune') {
+    // A twenty-fifth of the uses (the hour past the day kept), and the stall measured.
+    expect(result['uses_deleted']).toBe(Math.round((result['uses_before'] as number) / 25));
+    expect(typeof result['longest_stall_ms']).toBe('number');
+  }
 }
 
 describe('every benchmark runs at tiny size (--quick) and writes a well-formed result', () => {

@@ -26,7 +26,7 @@ beforeEach(async () => {
   tmp = await makeTempDir('vigil-answer-');
   store = await openSqliteStore(join(tmp.path, 'vigil.db'));
   await enrollPlaceholderDevice(store, DEVICE);
-  answers = { use: (u) => store.useChallenge(u), isUsed: (id) => store.isChallengeUsed(id), consumeStored: (id, d, now) => store.consumeChallenge(id, d, now) };
+  answers = { use: (u) => store.useChallenge(u), isUsed: (id, expiresAt) => store.isChallengeUsed(id, expiresAt), consumeStored: (id, d, now) => store.consumeChallenge(id, d, now) };
 });
 
 afterEach(async () => {
@@ -40,7 +40,7 @@ describe('acceptAnswer', () => {
   it('accepts a sealed challenge once, with its terms, and records the use; the second answer is a replay', async () => {
     const c = sealed();
     expect(await acceptAnswer(seal, answers, c.id, DEVICE, NOW)).toEqual({ ok: true, challenge: c });
-    expect(await store.isChallengeUsed(c.id)).toBe(true);
+    expect(await store.isChallengeUsed(c.id, c.expiresAt)).toBe(true);
     expect(await acceptAnswer(seal, answers, c.id, DEVICE, NOW + 1)).toEqual({ ok: false, reason: 'used' });
   });
 
@@ -49,14 +49,14 @@ describe('acceptAnswer', () => {
     expect(await acceptAnswer(seal, answers, other.id, DEVICE, NOW)).toEqual({ ok: false, reason: 'other-device' });
     const foreign = new ChallengeSeal(randomBytes(32)).seal({ deviceId: DEVICE, pcrSelection: { sha256: [0] }, expiresAt: NOW + 30_000, tpmClockAtIssue: null });
     expect(await acceptAnswer(seal, answers, foreign.id, DEVICE, NOW)).toEqual({ ok: false, reason: 'unknown' });
-    expect(await store.isChallengeUsed(other.id)).toBe(false);
-    expect(await store.isChallengeUsed(foreign.id)).toBe(false);
+    expect(await store.isChallengeUsed(other.id, other.expiresAt)).toBe(false);
+    expect(await store.isChallengeUsed(foreign.id, foreign.expiresAt)).toBe(false);
   });
 
   it('an expired challenge: late if never used (and still not used after), a replay if it was', async () => {
     const late = sealed(NOW);
     expect(await acceptAnswer(seal, answers, late.id, DEVICE, NOW)).toEqual({ ok: false, reason: 'expired' });
-    expect(await store.isChallengeUsed(late.id)).toBe(false);
+    expect(await store.isChallengeUsed(late.id, late.expiresAt)).toBe(false);
     const answered = sealed(NOW + 10);
     expect((await acceptAnswer(seal, answers, answered.id, DEVICE, NOW)).ok).toBe(true);
     expect(await acceptAnswer(seal, answers, answered.id, DEVICE, NOW + 10)).toEqual({ ok: false, reason: 'used' });

@@ -81,7 +81,7 @@ describe('ChallengeIssuer', () => {
     expect(opened.challenge).toMatchObject({ expiresAt: issued.challenge.expiresAt, pcrSelection: issued.challenge.pcrSelection, tpmClockAtIssue: null });
     expect(seal.open(issued.challenge.challengeId, 'cam-2').kind).toBe('other-device');
     expect(await store.getChallenge(issued.challenge.challengeId)).toBeNull();
-    expect(await store.isChallengeUsed(issued.challenge.challengeId)).toBe(false);
+    expect(await store.isChallengeUsed(issued.challenge.challengeId, issued.challenge.expiresAt)).toBe(false);
   });
 
   it("anchors the challenge on the device's TPM clock as the store holds it", async () => {

@@ -81,6 +81,32 @@ describe.skipIf(!postgresAvailable)('PostgreSQL store on a server', () => {
     expect(await sql('SELECT max(version) FROM schema_version')).toBe(String(pgMigrations.length));
   });
 
+  it('migration 6 keeps every recorded challenge use (re-keyed by expiry), still a replay after the upgrade and pruned by expiry', async () => {
+    // A database as version 5 left it: one device, an expired use and a live one.
+    const [old, live] = [randomId(), randomId()];
+    const far = Date.now() + 3_600_000;
+    await sql(`CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
+      ${pgMigrations
+        .slice(0, 5)
+        .map((m) => `${m.sql}; INSERT INTO schema_version VALUES (${m.version}, '${m.name}', 0);`)
+        .join('\n')}
+      INSERT INTO devices (id, ek_public, ek_name, ak_public, ak_name, facts, created_at, updated_at)
+        VALUES ('dev-1', '\\x00', 'ek-1', '\\x00', 'ak-1', '{}', 0, 0);
+      INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES ('${old}', 'dev-1', 5, 10), ('${live}', 'dev-1', 5, ${far});`);
+    const store = await openPostgresStore(url);
+    expect(await store.isChallengeUsed(old, 10)).toBe(true);
+    expect(await store.isChallengeUsed(live, far)).toBe(true);
+    expect(await store.useChallenge({ id: live, deviceId: 'dev-1', usedAt: 6, expiresAt: far })).toBe(false);
+    expect(await store.pruneExpired(11)).toEqual({ challenges: 1, sessions: 0 });
+    expect(await store.isChallengeUsed(old, 10)).toBe(false);
+    expect(await store.isChallengeUsed(live, far)).toBe(true);
+    await store.close();
+    expect(
+      await sql(`SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.indrelid = 'challenge_uses'::regclass AND i.indisprimary`),
+    ).toBe('expires_at,id');
+  });
+
   it('refuses a database from a newer Vigil', async () => {
     await (await openPostgresStore(url)).close();
     await pg.psql(db, `INSERT INTO schema_version VALUES (99, 'from the future', 0)`);
@@ -218,9 +244,10 @@ describe.skipIf(!postgresAvailable)('PostgreSQL store shared by several replicas
     const results = (await race(
       4,
       `const tries = await Promise.all(Array.from({ length: 5 }, () =>
-         store.useChallenge({ id: process.env.CID, deviceId: 'dev-1', usedAt: Date.now(), expiresAt: Date.now() + 60_000 })));
+         store.useChallenge({ id: process.env.CID, deviceId: 'dev-1', usedAt: Date.now(), expiresAt: Number(process.env.EXPIRES) })));
        return tries;`,
-      { CID: challengeId },
+      // One id, one expiry: the expiry is part of a sealed id (and of the use's key).
+      { CID: challengeId, EXPIRES: String(Date.now() + 60_000) },
     )) as boolean[][];
     const all = results.flat();
     expect(all).toHaveLength(20);

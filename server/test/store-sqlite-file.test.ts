@@ -100,6 +100,29 @@ describe('SQLite store file', () => {
     expect(await sql('SELECT max(version) FROM schema_version')).toBe(String(migrations.length));
   });
 
+  it('migration 6 keeps every recorded challenge use (re-keyed by expiry), still a replay after the upgrade and pruned by expiry', async () => {
+    // A database as version 5 left it: one device, an expired use and a live one.
+    const [old, live] = [randomId(), randomId()];
+    const far = Date.now() + 3_600_000;
+    await sql(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;
+      ${migrations
+        .slice(0, 5)
+        .map((m) => `${m.sql}; INSERT INTO schema_version VALUES (${m.version}, '${m.name}', 0);`)
+        .join('\n')}
+      INSERT INTO devices (id, ek_public, ek_name, ak_public, ak_name, facts, created_at, updated_at)
+        VALUES ('dev-1', X'00', 'ek-1', X'00', 'ak-1', '{}', 0, 0);
+      INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES ('${old}', 'dev-1', 5, 10), ('${live}', 'dev-1', 5, ${far});`);
+    const store = await openSqliteStore(path);
+    expect(await store.isChallengeUsed(old, 10)).toBe(true);
+    expect(await store.isChallengeUsed(live, far)).toBe(true);
+    expect(await store.useChallenge({ id: live, deviceId: 'dev-1', usedAt: 6, expiresAt: far })).toBe(false);
+    expect(await store.pruneExpired(11)).toEqual({ challenges: 1, sessions: 0 });
+    expect(await store.isChallengeUsed(old, 10)).toBe(false);
+    expect(await store.isChallengeUsed(live, far)).toBe(true);
+    await store.close();
+    expect(await sql(`SELECT group_concat(name, ',') FROM pragma_index_info((SELECT name FROM pragma_index_list('challenge_uses') WHERE origin = 'pk'))`)).toBe('expires_at,id');
+  });
+
   it('refuses a database from a newer Vigil, a missing one when asked not to create, and a file that is not a database', async () => {
     await (await openSqliteStore(path)).close();
     await sql(`INSERT INTO schema_version VALUES (99, 'from the future', 0)`);
@@ -227,9 +250,10 @@ describe('SQLite store shared by several processes', () => {
     const results = (await race(
       4,
       `let first = 0;
-       for (let i = 0; i < 5; i++) if (await store.useChallenge({ id: process.env.CID, deviceId: 'dev-1', usedAt: Date.now(), expiresAt: Date.now() + 60_000 })) first++;
+       for (let i = 0; i < 5; i++) if (await store.useChallenge({ id: process.env.CID, deviceId: 'dev-1', usedAt: Date.now(), expiresAt: Number(process.env.EXPIRES) })) first++;
        return first;`,
-      { CID: challengeId },
+      // One id, one expiry: the expiry is part of a sealed id (and of the use's key).
+      { CID: challengeId, EXPIRES: String(Date.now() + 60_000) },
     )) as number[];
     expect(results.reduce((a, b) => a + b, 0)).toBe(1);
     expect(await sql(`SELECT count(*) FROM challenge_uses WHERE id = '${challengeId}'`)).toBe('1');

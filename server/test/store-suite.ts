@@ -434,15 +434,15 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         const { device } = await enrolled();
         const use = useOf(device.id);
         const unrelated = sealedId();
-        expect(await store.isChallengeUsed(use.id)).toBe(false);
+        expect(await store.isChallengeUsed(use.id, use.expiresAt)).toBe(false);
         expect(await store.useChallenge(use)).toBe(true);
-        expect(await store.isChallengeUsed(use.id)).toBe(true);
-        expect(await other.isChallengeUsed(use.id)).toBe(true);
+        expect(await store.isChallengeUsed(use.id, use.expiresAt)).toBe(true);
+        expect(await other.isChallengeUsed(use.id, use.expiresAt)).toBe(true);
         expect(await store.useChallenge(use)).toBe(false);
         expect(await other.useChallenge({ ...use, usedAt: T0 + 1 })).toBe(false);
         // Still a replay after its expiry, while the use is kept.
         expect(await store.useChallenge({ ...use, usedAt: T0 + 60_000 })).toBe(false);
-        expect(await store.isChallengeUsed(unrelated)).toBe(false);
+        expect(await store.isChallengeUsed(unrelated, use.expiresAt)).toBe(false);
         expect(await store.useChallenge(useOf(device.id, { id: unrelated }))).toBe(true);
         // The stored challenges are another thing: a use is not a stored challenge.
         expect(await store.getChallenge(use.id)).toBeNull();
@@ -462,7 +462,7 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         const { device } = await enrolled();
         const ghost = useOf('ghost');
         await expect(store.useChallenge(ghost)).rejects.toSatisfy((e) => e instanceof StoreError && e.code === 'invalid-argument' && /ghost/.test(e.message));
-        expect(await store.isChallengeUsed(ghost.id)).toBe(false);
+        expect(await store.isChallengeUsed(ghost.id, ghost.expiresAt)).toBe(false);
         // The id stays usable by a device that exists.
         expect(await store.useChallenge({ ...ghost, deviceId: device.id })).toBe(true);
         const bad = [
@@ -476,7 +476,7 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         ];
         for (const use of bad) {
           await expect(store.useChallenge(use)).rejects.toMatchObject({ code: 'invalid-argument' });
-          if (/^[A-Za-z0-9_-]{16,96}$/.test(use.id)) expect(await store.isChallengeUsed(use.id)).toBe(false);
+          if (/^[A-Za-z0-9_-]{16,96}$/.test(use.id)) expect(await store.isChallengeUsed(use.id, Number.isSafeInteger(use.expiresAt) ? use.expiresAt : T0 + 30_000)).toBe(false);
         }
       });
 
@@ -504,9 +504,9 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect(outcomes[5]).toMatchObject({ code: 'invalid-argument' });
         expect(outcomes[6]).toBe(true);
         // What was answered is what was committed.
-        expect(await store.isChallengeUsed(a.id)).toBe(true);
-        expect(await store.isChallengeUsed(b.id)).toBe(true);
-        expect(await store.isChallengeUsed(ghost.id)).toBe(false);
+        expect(await store.isChallengeUsed(a.id, a.expiresAt)).toBe(true);
+        expect(await store.isChallengeUsed(b.id, b.expiresAt)).toBe(true);
+        expect(await store.isChallengeUsed(ghost.id, ghost.expiresAt)).toBe(false);
         expect((await store.listAttestations(device.id)).map((r) => r.challengeId)).toEqual([a.id]);
         expect((await store.getDevice(device.id))?.status).toBe('affirming');
         expect(await store.useChallenge(a)).toBe(false);
@@ -523,7 +523,7 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
             const expected = ids.map((id) => (seen.has(id) ? false : (seen.add(id), true)));
             const outcomes = await store.applyBatch(ids.map((id) => ({ kind: 'use-challenge', use: useOf(device.id, { id }) }) as const));
             expect(outcomes).toEqual(expected);
-            for (const id of pool) expect(await store.isChallengeUsed(id)).toBe(seen.has(id));
+            for (const id of pool) expect(await store.isChallengeUsed(id, useOf(device.id).expiresAt)).toBe(seen.has(id));
           }),
           { numRuns: 15 },
         );
@@ -545,10 +545,33 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         for (const u of [old, edge, live]) expect(await store.useChallenge(u)).toBe(true);
         await store.createChallenge({ id: randomId(), deviceId: device.id, nonce: randomBytes(32), pcrSelection: { sha256: [0] }, offsets: { imaEntries: 0, modelEntries: 0 }, expiresAt: T0 });
         expect(await store.pruneExpired(T0 + 1)).toEqual({ challenges: 2, sessions: 0 });
-        expect(await store.isChallengeUsed(old.id)).toBe(false);
-        expect(await store.isChallengeUsed(edge.id)).toBe(true);
-        expect(await store.isChallengeUsed(live.id)).toBe(true);
+        expect(await store.isChallengeUsed(old.id, old.expiresAt)).toBe(false);
+        expect(await store.isChallengeUsed(edge.id, edge.expiresAt)).toBe(true);
+        expect(await store.isChallengeUsed(live.id, live.expiresAt)).toBe(true);
         expect(await store.pruneExpired(T0 + 1)).toEqual({ challenges: 0, sessions: 0 });
+      });
+
+      it('pruneExpired deletes every expired use however many there are (SQLite deletes them in slices), and nothing live', async () => {
+        const { device } = await enrolled();
+        // More than two of SQLite's slices (PRUNE_SLICE), spread over an hour of expiries.
+        const expired = Array.from({ length: 4_500 }, (_, i) => useOf(device.id, { expiresAt: T0 - 3_600_000 + i * 800 }));
+        const live = Array.from({ length: 300 }, (_, i) => useOf(device.id, { expiresAt: T0 + i }));
+        for (let i = 0; i < expired.length + live.length; i += 1_000) {
+          const outcomes = await store.applyBatch([...expired, ...live].slice(i, i + 1_000).map((use) => ({ kind: 'use-challenge', use }) as const));
+          expect(outcomes.every((o) => o === true)).toBe(true);
+        }
+        expect(await store.pruneExpired(T0)).toEqual({ challenges: 4_500, sessions: 0 });
+        for (const u of [expired[0]!, expired[2_000]!, expired[4_499]!]) expect(await store.isChallengeUsed(u.id, u.expiresAt)).toBe(false);
+        for (const u of live) expect(await store.isChallengeUsed(u.id, u.expiresAt)).toBe(true);
+        expect(await store.pruneExpired(T0)).toEqual({ challenges: 0, sessions: 0 });
+      });
+
+      it('a use is named by its id and its expiry (a sealed id carries its expiry: the verifier always names both)', async () => {
+        const { device } = await enrolled();
+        const use = useOf(device.id);
+        expect(await store.useChallenge(use)).toBe(true);
+        expect(await store.isChallengeUsed(use.id, use.expiresAt)).toBe(true);
+        expect(await store.isChallengeUsed(use.id, use.expiresAt + 1)).toBe(false);
       });
     });
 

@@ -94,8 +94,12 @@ export interface Store {
    * The device must exist (StoreError otherwise).
    */
   useChallenge(use: ChallengeUse): Promise<boolean>;
-  /** Whether a sealed challenge's use is recorded. */
-  isChallengeUsed(id: string): Promise<boolean>;
+  /**
+   * Whether a sealed challenge's use is recorded. A use is named by its id
+   * and its expiry (which the sealed id carries), the order the store keeps
+   * uses in so that pruning costs what it deletes.
+   */
+  isChallengeUsed(id: string, expiresAt: EpochMs): Promise<boolean>;
   /** Stored challenges (issued before sealed challenges; kept for those still open at an upgrade, and for tests). */
   createChallenge(challenge: NewChallenge): Promise<ChallengeRecord>;
   getChallenge(id: string): Promise<ChallengeRecord | null>;

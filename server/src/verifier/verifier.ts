@@ -128,7 +128,7 @@ export class Verifier {
     // Uses and stored consumptions go with the other writes of the turn (group commit).
     const answers: AnswerStore = {
       use: (use) => this.#write({ kind: 'use-challenge', use }),
-      isUsed: (challengeId) => deps.store.isChallengeUsed(challengeId),
+      isUsed: (challengeId, expiresAt) => deps.store.isChallengeUsed(challengeId, expiresAt),
       consumeStored: (challengeId, device, at) => this.#write({ kind: 'consume-challenge', request: { id: challengeId, deviceId: device, now: at } }),
     };
     this.#pipeline = {

@@ -271,4 +271,15 @@ export const pgMigrations: readonly PgMigration[] = [
       -- measured on SQLite, deleting costs more than finding). README, "challenge uses".
     `,
   },
+  {
+    version: 6,
+    name: 'challenge uses keyed by expiry',
+    sql: `
+      -- As on SQLite: the key is (expires_at, id), expiry first, so pruning reads and deletes a
+      -- range of the index instead of the whole table (a sealed id carries its expiry, so the
+      -- pair names one challenge as the id did). README, "challenge uses".
+      ALTER TABLE challenge_uses DROP CONSTRAINT challenge_uses_pkey;
+      ALTER TABLE challenge_uses ADD PRIMARY KEY (expires_at, id);
+    `,
+  },
 ];

@@ -501,7 +501,7 @@ export class PostgresStore implements Store {
       const expiresAt = checkTime(use.expiresAt, 'challenge expiry');
       try {
         return (
-          (await run(db, 'INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [
+          (await run(db, 'INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (expires_at, id) DO NOTHING', [
             id,
             use.deviceId,
             usedAt,
@@ -517,8 +517,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  isChallengeUsed(id: string): Promise<boolean> {
-    return this.read('isChallengeUsed', async (db) => (await one(db, 'SELECT 1 FROM challenge_uses WHERE id = $1', [id])) !== undefined);
+  isChallengeUsed(id: string, expiresAt: EpochMs): Promise<boolean> {
+    return this.read('isChallengeUsed', async (db) => (await one(db, 'SELECT 1 FROM challenge_uses WHERE expires_at = $1 AND id = $2', [expiresAt, id])) !== undefined);
   }
 
   createChallenge(ch: NewChallenge): Promise<ChallengeRecord> {

@@ -264,4 +264,26 @@ export const migrations: readonly Migration[] = [
       -- measured on SQLite, deleting costs more than finding). README, "challenge uses".
     `,
   },
+  {
+    version: 6,
+    name: 'challenge uses keyed by expiry',
+    sql: `
+      -- The key is (expires_at, id), expiry first. A sealed id carries its own expiry under its
+      -- MAC, so the pair names one challenge, as the id did; but the hourly prune now deletes a
+      -- range at the start of the key (O(rows deleted), in slices) instead of scanning the whole
+      -- table, a day of uses at fleet rates, on the server's event loop. Inserts land at the
+      -- right edge: every new use expires later than the ones before it. README, "challenge uses".
+      CREATE TABLE challenge_uses_by_expiry (
+        expires_at INTEGER NOT NULL,
+        id         TEXT NOT NULL,
+        device_id  TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+        used_at    INTEGER NOT NULL,
+        PRIMARY KEY (expires_at, id)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO challenge_uses_by_expiry (expires_at, id, device_id, used_at)
+        SELECT expires_at, id, device_id, used_at FROM challenge_uses;
+      DROP TABLE challenge_uses;
+      ALTER TABLE challenge_uses_by_expiry RENAME TO challenge_uses;
+    `,
+  },
 ];

@@ -99,6 +99,9 @@ import {
  * or another, and a waiting writer honours busy_timeout instead of failing
  * on a lock upgrade.
  */
+/** Challenge uses deleted per transaction when pruning (`pruneExpired`): a few milliseconds of the event loop each. */
+const PRUNE_SLICE = 2000;
+
 export class SqliteStore implements Store {
   private readonly s: ReturnType<typeof prepare>;
   private readonly txn: (fn: () => unknown) => unknown;
@@ -463,8 +466,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  isChallengeUsed(id: string): Promise<boolean> {
-    return this.read('isChallengeUsed', () => this.s.challengeUsed.get(id) !== undefined);
+  isChallengeUsed(id: string, expiresAt: EpochMs): Promise<boolean> {
+    return this.read('isChallengeUsed', () => this.s.challengeUsed.get(expiresAt, id) !== undefined);
   }
 
   createChallenge(c: NewChallenge): Promise<ChallengeRecord> {
@@ -978,11 +981,28 @@ export class SqliteStore implements Store {
 
   // ── housekeeping ───────────────────────────────────────────────────────
 
-  pruneExpired(before: EpochMs): Promise<{ challenges: number; sessions: number }> {
-    return this.write('pruneExpired', () => ({
-      challenges: this.s.pruneChallenges.run(before).changes + this.s.pruneChallengeUses.run(before).changes,
+  /**
+   * Challenge uses go in slices of `PRUNE_SLICE`, each its own transaction,
+   * with a turn of the event loop between them: at fleet rates an hour's
+   * expired uses are hundreds of thousands of rows, and the server's
+   * verdicts (on this connection, on the same loop) must not wait for all
+   * of them at once. Each slice is a range at the start of the key
+   * (migration 6), so it costs what it deletes. A crash between slices
+   * leaves the rest for the next prune.
+   */
+  async pruneExpired(before: EpochMs): Promise<{ challenges: number; sessions: number }> {
+    const first = await this.write('pruneExpired', () => ({
+      challenges: this.s.pruneChallenges.run(before).changes,
       sessions: this.s.pruneSessions.run(before).changes,
     }));
+    let uses = 0;
+    for (;;) {
+      const deleted = await this.write('pruneExpired', () => this.s.pruneChallengeUses.run(before, PRUNE_SLICE).changes);
+      uses += deleted;
+      if (deleted < PRUNE_SLICE) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return { challenges: first.challenges + uses, sessions: first.sessions };
   }
 
   async close(): Promise<void> {
@@ -1109,10 +1129,13 @@ function prepare(db: Database) {
     ),
     pruneChallenges: q<[number]>('DELETE FROM challenges WHERE expires_at < ?'),
     insertChallengeUse: q<[string, string, number, number]>(
-      'INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      'INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (expires_at, id) DO NOTHING',
     ),
-    challengeUsed: q<[string], number>('SELECT 1 FROM challenge_uses WHERE id = ?').pluck(),
-    pruneChallengeUses: q<[number]>('DELETE FROM challenge_uses WHERE expires_at < ?'),
+    challengeUsed: q<[number, string], number>('SELECT 1 FROM challenge_uses WHERE expires_at = ? AND id = ?').pluck(),
+    // The oldest `limit` expired uses: a range at the start of the primary key, read and deleted in key order.
+    pruneChallengeUses: q<[number, number]>(
+      'DELETE FROM challenge_uses WHERE (expires_at, id) IN (SELECT expires_at, id FROM challenge_uses WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?)',
+    ),
 
     insertAttestation: q<object>(
       `INSERT INTO attestations (device_id, challenge_id, received_at, evidence_digest, status, verdict, error_code, error_message,

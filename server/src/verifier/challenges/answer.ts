@@ -6,7 +6,8 @@ import type { ChallengeSeal } from './sealed-challenge.js';
 export interface AnswerStore {
   /** Records a sealed challenge's use: true if first. */
   use(use: ChallengeUse): Promise<boolean>;
-  isUsed(id: string): Promise<boolean>;
+  /** Whether a sealed challenge's use is recorded (`Store.isChallengeUsed`). */
+  isUsed(id: string, expiresAt: number): Promise<boolean>;
   /** Consumes a challenge of the stored form (`Store.consumeChallenge`). */
   consumeStored(id: string, deviceId: string, now: number): Promise<ChallengeConsumption>;
 }
@@ -33,7 +34,7 @@ export async function acceptAnswer(seal: ChallengeSeal, store: AnswerStore, id: 
       const { challenge } = opened;
       if (challenge.expiresAt <= now) {
         if (challenge.expiresAt < now - EXPIRED_KEPT_MS) return { ok: false, reason: 'unknown' };
-        return { ok: false, reason: (await store.isUsed(id)) ? 'used' : 'expired' };
+        return { ok: false, reason: (await store.isUsed(id, challenge.expiresAt)) ? 'used' : 'expired' };
       }
       const first = await store.use({ id, deviceId, usedAt: now, expiresAt: challenge.expiresAt });
       return first ? { ok: true, challenge } : { ok: false, reason: 'used' };

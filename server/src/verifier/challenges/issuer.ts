@@ -84,7 +84,7 @@ export class ChallengeIssuer {
     if (open !== undefined && !open.answered && open.message.expiresAt > now && now - open.issuedAt < this.options.minSpacingMs && trigger !== 'admin') {
       // With several verifier replicas the answer may have been appraised by
       // another one, which this process never hears of: the store knows.
-      if (!(await this.deps.store.isChallengeUsed(open.message.challengeId))) {
+      if (!(await this.deps.store.isChallengeUsed(open.message.challengeId, open.message.expiresAt))) {
         // Sent again, not made again: a lost message is recovered without a new challenge.
         await this.#publish(deviceId, open.message);
         return { ok: true, challenge: open.message, reused: true };
