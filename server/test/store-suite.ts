@@ -577,6 +577,50 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
 
     // ── attestations ─────────────────────────────────────────────────────
 
+    describe('pruneAttestations', () => {
+      const HOUR = 3_600_000;
+      const record = (deviceId: string, receivedAt: number) =>
+        store.recordAttestation({ attestation: attestation(deviceId, 'affirming', { receivedAt }), device: { status: 'affirming', verified: true }, actor: 'verifier' });
+
+      it('deletes what was received before the cut but each device’s latest, and nothing else', async () => {
+        const { device: a } = await enrolled();
+        const { device: b } = await enrolled();
+        for (const t of [T0 - 3 * HOUR, T0 - 2 * HOUR, T0 - HOUR, T0 + 1]) await record(a.id, t);
+        for (const t of [T0 - 3 * HOUR, T0 - 2 * HOUR]) await record(b.id, t);
+        const audit = await auditCount();
+        expect(await store.pruneAttestations(T0)).toBe(4);
+        expect((await store.listAttestations(a.id)).map((r) => r.receivedAt)).toEqual([T0 + 1]);
+        // b was last heard of before the cut: its last verdict stays.
+        expect((await store.listAttestations(b.id)).map((r) => r.receivedAt)).toEqual([T0 - 2 * HOUR]);
+        expect((await store.getDevice(a.id))!.status).toBe('affirming');
+        expect((await store.getDevice(b.id))!.status).toBe('affirming');
+        expect(await auditCount()).toBe(audit);
+        expect(await store.pruneAttestations(T0)).toBe(0);
+        await expect(store.pruneAttestations(Number.NaN)).rejects.toMatchObject({ code: 'invalid-argument' });
+      });
+
+      it('deletes every old attestation however many there are (in slices), the newer ones stay', async () => {
+        const devices = [(await enrolled()).device.id, (await enrolled()).device.id, (await enrolled()).device.id];
+        const old = Array.from({ length: 4_500 }, (_, i) => ({ deviceId: devices[i % 3]!, receivedAt: T0 - 10 * HOUR + i * 1000 }));
+        const newer = Array.from({ length: 10 }, (_, i) => ({ deviceId: devices[0]!, receivedAt: T0 + i }));
+        const all = [...old, ...newer];
+        for (let i = 0; i < all.length; i += 1_000) {
+          const outcomes = await store.applyBatch(
+            all.slice(i, i + 1_000).map(({ deviceId, receivedAt }) => ({
+              kind: 'record-attestation',
+              input: { attestation: attestation(deviceId, 'affirming', { receivedAt }), device: { status: 'affirming', verified: true }, actor: 'verifier' },
+            }) as const),
+          );
+          expect(outcomes.every((o) => !(o instanceof StoreError))).toBe(true);
+        }
+        // The two devices heard of only before the cut keep their latest.
+        expect(await store.pruneAttestations(T0)).toBe(4_500 - 2);
+        expect(await store.listAttestations(devices[0]!, 100)).toHaveLength(10);
+        expect(await store.listAttestations(devices[1]!, 100)).toHaveLength(1);
+        expect(await store.listAttestations(devices[2]!, 100)).toHaveLength(1);
+      });
+    });
+
     describe('recordAttestation', () => {
       it('stores the verdict, updates the device and audits a change of standing, together', async () => {
         const { device } = await enrolled();

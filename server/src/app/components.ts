@@ -12,6 +12,7 @@ export const components: ReadonlyArray<{ readonly name: string; readonly load: (
   { name: 'revocation', load: async () => (await import('../revocation/component.js')).revocationComponent },
   { name: 'verifier', load: async () => (await import('../verifier/component.js')).verifierComponent },
   { name: 'staleness', load: async () => (await import('../verifier/component.js')).stalenessComponent },
+  { name: 'retention', load: async () => (await import('../verifier/component.js')).retentionComponent },
   // Last: its operations use the services of every component before it.
   { name: 'admin-api', load: async () => (await import('../admin/api/component.js')).adminApiComponent },
 ];

@@ -24,6 +24,13 @@ export const StoreConfig = Type.Object(
       description:
         'Group commit: how long the verifier holds a write (a challenge issued or used, a verdict) for others to share its transaction, in ms, when no commit is running and writes come more often than this; the window closes early once 16 writes wait. 2 saved 11-18 % of server CPU per verdict at ~500 verdicts/s for ~6 ms of verdict latency (docs/benchmarks.md); 0 commits at the end of each event-loop turn.',
     }),
+    attestationRetentionDays: Type.Integer({
+      minimum: 0,
+      maximum: 36_500,
+      default: 30,
+      description:
+        'Days the attestation history (every verdict) is kept; each device keeps its latest whatever its age, and devices, revocations and the audit log are never pruned. Pruned hourly. 0 keeps it for ever. About 1 KB a verdict: 10,000 devices every 60 s record ~15 GB a day (docs/deployment.md).',
+    }),
   },
   { additionalProperties: false, default: {}, description: 'Where the verifier keeps devices, challenges, verdicts and the audit log.' },
 );

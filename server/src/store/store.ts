@@ -191,5 +191,14 @@ export interface Store {
   // ── housekeeping ───────────────────────────────────────────────────────
   /** Deletes challenges, challenge uses and enrollment sessions that expired before `before` (`challenges` counts both kinds). */
   pruneExpired(before: EpochMs): Promise<{ challenges: number; sessions: number }>;
+  /**
+   * Deletes the attestations received before `before`, except each
+   * device's latest (every device keeps its last verdict), and returns how
+   * many it deleted. Devices, their standing, revocations and the audit
+   * log (which records every change of standing) are untouched. Runs in
+   * slices, so it never holds the store (or, on SQLite, the event loop) for
+   * long; a crash between slices leaves the rest for the next run.
+   */
+  pruneAttestations(before: EpochMs): Promise<number>;
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import { PolicyCache } from '../policy/policy-cache.js';
 import { hours } from '../pki/index.js';
 import { Revocations } from '../revocation/service.js';
 import { CertificateRenewal } from './renewal.js';
+import { AttestationRetention } from './retention/attestation-retention.js';
 import { StalenessMonitor } from './staleness/monitor.js';
 import { Verifier } from './verifier.js';
 
@@ -76,6 +77,20 @@ export const stalenessComponent: ComponentFactory = async (ctx) => {
     async close() {
       unlisten();
       await monitor.close();
+    },
+  };
+};
+
+/** Attestation history retention (`store.attestationRetentionDays`): an hourly prune. */
+export const retentionComponent: ComponentFactory = async (ctx) => {
+  const days = ctx.config.store.attestationRetentionDays;
+  const retention = new AttestationRetention({ store: ctx.store, log: ctx.log.child({ component: 'retention' }) }, { keepMs: days * 86_400_000 });
+  retention.start();
+  return {
+    name: 'retention',
+    ready: { attestationRetentionDays: days === 0 ? 'for ever' : days },
+    async close() {
+      await retention.close();
     },
   };
 };

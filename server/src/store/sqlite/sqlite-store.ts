@@ -34,6 +34,7 @@ import type {
   RevokeDeviceResult,
 } from '../entities/revocation.js';
 import { StoreError } from '../errors.js';
+import { PRUNE_SLICE } from '../retention.js';
 import type { BackgroundCheckpointer } from './checkpointer.js';
 import type { Store } from '../store.js';
 import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow } from '../rules.js';
@@ -99,9 +100,6 @@ import {
  * or another, and a waiting writer honours busy_timeout instead of failing
  * on a lock upgrade.
  */
-/** Challenge uses deleted per transaction when pruning (`pruneExpired`): a few milliseconds of the event loop each. */
-const PRUNE_SLICE = 2000;
-
 export class SqliteStore implements Store {
   private readonly s: ReturnType<typeof prepare>;
   private readonly txn: (fn: () => unknown) => unknown;
@@ -1005,6 +1003,33 @@ export class SqliteStore implements Store {
     return { challenges: first.challenges + uses, sessions: first.sessions };
   }
 
+  /**
+   * In windows of `PRUNE_SLICE` attestation ids, each one transaction with
+   * a turn of the event loop between: ids follow arrival, so the old
+   * attestations are a prefix of the table and each window costs what it
+   * reads. It stops at the first window with nothing received before the cut.
+   */
+  async pruneAttestations(before: EpochMs): Promise<number> {
+    const cut = checkTime(before, 'attestation cut');
+    let after = 0;
+    let deleted = 0;
+    for (;;) {
+      const step = await this.write('pruneAttestations', () => {
+        const window = this.s.attestationWindow.all(after, PRUNE_SLICE);
+        const last = window[window.length - 1];
+        if (last === undefined) return null;
+        const old = window.some((r) => r.received_at < cut);
+        return { last: last.id, full: window.length === PRUNE_SLICE, old, deleted: old ? this.s.pruneAttestationWindow.run(after, last.id, cut).changes : 0 };
+      });
+      if (step === null) break;
+      deleted += step.deleted;
+      after = step.last;
+      if (!step.old || !step.full) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return deleted;
+  }
+
   async close(): Promise<void> {
     await this.checkpointer?.stop();
     return this.read('close', () => {
@@ -1137,6 +1162,12 @@ function prepare(db: Database) {
       'DELETE FROM challenge_uses WHERE (expires_at, id) IN (SELECT expires_at, id FROM challenge_uses WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?)',
     ),
 
+    attestationWindow: q<[number, number], { id: number; received_at: number }>('SELECT id, received_at FROM attestations WHERE id > ? ORDER BY id LIMIT ?'),
+    // A device's newest attestation stays: the EXISTS finds a newer one through attestations_by_device.
+    pruneAttestationWindow: q<[number, number, number]>(
+      `DELETE FROM attestations AS a WHERE a.id > ? AND a.id <= ? AND a.received_at < ?
+         AND EXISTS (SELECT 1 FROM attestations AS b WHERE b.device_id = a.device_id AND b.id > a.id)`,
+    ),
     insertAttestation: q<object>(
       `INSERT INTO attestations (device_id, challenge_id, received_at, evidence_digest, status, verdict, error_code, error_message,
          reasons, policy_name, policy_version, tpm_clock, tpm_reset_count, tpm_restart_count)
