@@ -122,6 +122,8 @@ function checkFigures(name: string, result: Record<string, unknown>): void {
     // A twenty-fifth of the uses (the hour past the day kept), and the stall measured.
     expect(result['uses_deleted']).toBe(Math.round((result['uses_before'] as number) / 25));
     expect(typeof result['longest_stall_ms']).toBe('number');
+    expect(result['attestations_deleted']).toBeGreaterThan(0);
+    expect(typeof result['attestation_longest_stall_ms']).toBe('number');
   }
 }
 

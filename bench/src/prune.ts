@@ -10,7 +10,11 @@
  * `pruneExpired(now - EXPIRED_KEPT_MS)` runs while a 1 ms timer measures the
  * event loop: the figure is the longest the loop went without running it
  * (everything else the server does waits that long), beside the prune's
- * total time.
+ * total time. Then the same for the attestation history
+ * (`store.attestationRetentionDays`): two hours of verdicts at that rate
+ * (600,000 an hour, ~800-byte verdicts like the real ones), and one
+ * `pruneAttestations` that deletes the older hour, as the hourly prune
+ * does once the retention is reached.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -50,6 +54,22 @@ async function enrollDevices(store: Store, count: number): Promise<string[]> {
   return ids;
 }
 
+/** A verdict as the verifier stores one for an affirming device (~800 bytes of JSON, like the real ones). */
+const SAMPLE_VERDICT = {
+  eat_profile: 'tag:github.com,2023:veraison/ear',
+  iat: 1_795_933_793,
+  'ear.verifier-id': { developer: 'vigil', build: 'vigil-server 0.1.0' },
+  eat_nonce: 'c12e17ea878b7de16a1a5bc5613f3630ba89530c33a8caf0efe24a9cdc4a2dcf',
+  submods: {
+    boot: { 'ear.status': 'affirming', 'ear.trustworthiness-vector': { executables: 3, configuration: 2 }, 'ear.appraisal-policy-id': 'fleet' },
+    models: { 'ear.status': 'affirming', 'ear.trustworthiness-vector': { executables: 2, 'file-system': 2 }, 'ear.appraisal-policy-id': 'fleet' },
+    identity: { 'ear.status': 'affirming', 'ear.trustworthiness-vector': { 'instance-identity': 2, hardware: 2 }, 'ear.appraisal-policy-id': 'fleet' },
+  },
+  'vigil.device-id': 'sim-30aa8e-200',
+  'vigil.challenge-id': 'AQGiJf9iogWPW140AAAAAAAPT5IAAAABAAAAAABj_1kHm2Y_osEuF-qHi33haho',
+  'vigil.evidence-received-at': 1_795_933_793_749,
+} as const;
+
 /** An id shaped like a sealed challenge id: version, expiry (6 bytes, big-endian), flags, random, one PCR mask, two tags. */
 function sealedLikeId(expiresAt: number): string {
   const raw = randomBytes(31);
@@ -80,15 +100,17 @@ async function longestStall<T>(work: () => Promise<T>): Promise<{ result: T; sec
 }
 
 export const pruneBenchmark: Benchmark = {
-  description: 'the hourly prune of a day of challenge uses (SQLite): rows deleted, time, and the longest the event loop stalled',
+  description: 'the hourly prunes (SQLite): a day of challenge uses, and an hour of attestation history past its retention: rows deleted, time, and the longest the event loop stalled',
   options: {
     uses: 'challenge uses in the table before the prune (default 14,400,000: 10,000 devices every 60 s, kept 24 h, plus the hour to prune)',
-    devices: 'devices the uses belong to (default 1000)',
+    devices: 'devices the uses and attestations belong to (default 1000)',
+    attestations: 'attestations past the retention for the second prune (default 600,000: an hour of verdicts at 10,000 devices every 60 s)',
   },
   async run(options: BenchOptions): Promise<Record<string, unknown>> {
     const log = (s: string) => process.stdout.write(s);
     const uses = numberArg(options, 'uses', options.quick ? 20_000 : 14_400_000);
     const deviceCount = Math.max(1, numberArg(options, 'devices', options.quick ? 10 : 1000));
+    const attestations = numberArg(options, 'attestations', options.quick ? 5_000 : 600_000);
     const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-prune-'));
     const path = join(dir, 'vigil.db');
     const store = await openSqliteStore(path, { backgroundCheckpoints: true });
@@ -122,6 +144,30 @@ export const pruneBenchmark: Benchmark = {
           ` longest event-loop stall ${longestStallMs.toFixed(1)} ms\n`,
       );
       if (Math.abs(result.challenges - expected) > uses / 1000 + 10) throw new Error(`pruned ${result.challenges} uses, expected about ${expected}`);
+
+      // The attestation history: an hour of verdicts past the retention, then the hour since (kept).
+      const t1 = performance.now();
+      for (let i = 0; i < 2 * attestations; i += FILL_BATCH) {
+        const writes: BatchedWrite[] = [];
+        for (let j = i; j < Math.min(2 * attestations, i + FILL_BATCH); j++) {
+          const receivedAt = now - 2 * HOUR_MS + Math.floor((j * HOUR_MS) / attestations);
+          const deviceId = devices[j % devices.length]!;
+          writes.push({
+            kind: 'record-attestation',
+            input: {
+              attestation: { deviceId, challengeId: sealedLikeId(receivedAt + 30_000), receivedAt, evidenceDigest: randomBytes(32).toString('hex'), status: 'affirming', verdict: SAMPLE_VERDICT, error: null, policy: { name: 'fleet', version: 1 }, tpmClock: null },
+              device: { status: 'affirming', verified: true },
+              actor: 'verifier',
+            },
+          });
+        }
+        for (const outcome of await store.applyBatch(writes)) if (outcome instanceof Error) throw outcome;
+      }
+      const attestationFillSeconds = (performance.now() - t1) / 1000;
+      log(`  ${(2 * attestations).toLocaleString('en')} attestations (half of them an hour past the retention) in ${attestationFillSeconds.toFixed(1)} s\n`);
+      const history = await longestStall(() => store.pruneAttestations(now - HOUR_MS));
+      log(`prune: ${history.result.toLocaleString('en')} attestations deleted in ${history.seconds.toFixed(2)} s; longest event-loop stall ${history.longestStallMs.toFixed(1)} ms\n`);
+      if (history.result !== attestations) throw new Error(`pruned ${history.result} attestations, expected ${attestations}`);
       return {
         uses_before: uses,
         devices: deviceCount,
@@ -130,6 +176,9 @@ export const pruneBenchmark: Benchmark = {
         longest_stall_ms: round(longestStallMs, 1),
         fill_s: round(fillSeconds),
         database_mib: round(tableMiB),
+        attestations_deleted: history.result,
+        attestation_prune_s: round(history.seconds, 3),
+        attestation_longest_stall_ms: round(history.longestStallMs, 1),
       };
     } finally {
       await store.close();

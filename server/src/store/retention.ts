@@ -8,8 +8,11 @@
 export const EXPIRED_KEPT_MS = 24 * 60 * 60_000;
 
 /**
- * Rows a prune deletes per transaction (`pruneExpired`'s challenge uses,
- * `pruneAttestations`): on SQLite a few milliseconds of the event loop
- * each, with a turn of the loop between slices.
+ * Rows a prune deletes per transaction, with a turn of SQLite's event loop
+ * between slices: a few milliseconds each (`npm run bench -- prune`).
+ * Challenge uses are small rows in one B-tree; an attestation is ~1 KB
+ * with an index entry, about ten times the work a row (2,000 a slice held
+ * the loop up to 52 ms).
  */
 export const PRUNE_SLICE = 2000;
+export const ATTESTATION_PRUNE_SLICE = 250;

@@ -34,7 +34,7 @@ import type {
 } from '../entities/revocation.js';
 import type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from '../entities/webhook.js';
 import { StoreError } from '../errors.js';
-import { PRUNE_SLICE } from '../retention.js';
+import { ATTESTATION_PRUNE_SLICE } from '../retention.js';
 import {
   targetKey,
   toAdminCredential,
@@ -1217,7 +1217,7 @@ export class PostgresStore implements Store {
     let deleted = 0;
     for (;;) {
       const step = await this.write('pruneAttestations', async (c) => {
-        const window = await all<{ id: number; received_at: number }>(c, 'SELECT id, received_at FROM attestations WHERE id > $1 ORDER BY id LIMIT $2', [after, PRUNE_SLICE]);
+        const window = await all<{ id: number; received_at: number }>(c, 'SELECT id, received_at FROM attestations WHERE id > $1 ORDER BY id LIMIT $2', [after, ATTESTATION_PRUNE_SLICE]);
         const last = window[window.length - 1];
         if (last === undefined) return null;
         const old = window.some((r) => r.received_at < cut);
@@ -1229,7 +1229,7 @@ export class PostgresStore implements Store {
               [after, last.id, cut],
             )
           : 0;
-        return { last: last.id, full: window.length === PRUNE_SLICE, old, deleted: n };
+        return { last: last.id, full: window.length === ATTESTATION_PRUNE_SLICE, old, deleted: n };
       });
       if (step === null) break;
       deleted += step.deleted;

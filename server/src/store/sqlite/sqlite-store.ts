@@ -34,7 +34,7 @@ import type {
   RevokeDeviceResult,
 } from '../entities/revocation.js';
 import { StoreError } from '../errors.js';
-import { PRUNE_SLICE } from '../retention.js';
+import { ATTESTATION_PRUNE_SLICE, PRUNE_SLICE } from '../retention.js';
 import type { BackgroundCheckpointer } from './checkpointer.js';
 import type { Store } from '../store.js';
 import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow } from '../rules.js';
@@ -1004,7 +1004,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * In windows of `PRUNE_SLICE` attestation ids, each one transaction with
+   * In windows of `ATTESTATION_PRUNE_SLICE` attestation ids, each one transaction with
    * a turn of the event loop between: ids follow arrival, so the old
    * attestations are a prefix of the table and each window costs what it
    * reads. It stops at the first window with nothing received before the cut.
@@ -1015,11 +1015,11 @@ export class SqliteStore implements Store {
     let deleted = 0;
     for (;;) {
       const step = await this.write('pruneAttestations', () => {
-        const window = this.s.attestationWindow.all(after, PRUNE_SLICE);
+        const window = this.s.attestationWindow.all(after, ATTESTATION_PRUNE_SLICE);
         const last = window[window.length - 1];
         if (last === undefined) return null;
         const old = window.some((r) => r.received_at < cut);
-        return { last: last.id, full: window.length === PRUNE_SLICE, old, deleted: old ? this.s.pruneAttestationWindow.run(after, last.id, cut).changes : 0 };
+        return { last: last.id, full: window.length === ATTESTATION_PRUNE_SLICE, old, deleted: old ? this.s.pruneAttestationWindow.run(after, last.id, cut).changes : 0 };
       });
       if (step === null) break;
       deleted += step.deleted;
