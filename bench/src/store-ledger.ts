@@ -45,26 +45,29 @@ function kindOf(x: unknown): DeviceKind {
   throw new TypeError(`the store ledger query returned ${String(x)} where a device kind belongs`);
 }
 
-/** The store's ledger of challenges whose expiry is in [from, to) (epoch ms), by device kind, as it holds it at `now`. */
-export async function readStoreLedger(database: string, from: number, to: number, now: number): Promise<StoreLedgers> {
+/** The two queries of the store's ledger for the window [from, to) of expiries, read at `now`. */
+export function storeLedgerQueries(from: number, to: number, now: number): { readonly uses: string; readonly recorded: string } {
   if (![from, to, now].every(Number.isSafeInteger)) throw new RangeError('ledger bounds must be integer epoch milliseconds');
   const kind = `CASE WHEN u.device_id LIKE 'sim-%' THEN 'simulated' ELSE 'real' END`;
   const window = `u.expires_at >= ${from} AND u.expires_at < ${to}`;
-  // A scan of challenge_uses: the store keeps no index on its expiry (pruning scans too; its README, "challenge uses").
-  const uses = await query(
-    database,
-    `SELECT ${kind} AS kind, count(*) AS consumed, sum(u.expires_at <= ${now}) AS consumed_expired
+  return {
+    // A range of challenge_uses' primary key, which starts with the expiry (migration 6; its README, "challenge uses").
+    uses: `SELECT ${kind} AS kind, count(*) AS consumed, sum(u.expires_at <= ${now}) AS consumed_expired
        FROM challenge_uses u WHERE ${window} GROUP BY kind`,
-  );
-  // From the attestations to their uses by primary key: the attestations table has no index on
-  // challenge_id, so the other order would scan it (or build a temporary index) per run of the
-  // query. CROSS JOIN is how SQLite is told the outer loop (its query optimizer overview,
-  // "Manual Control Of Query Plans Using CROSS JOIN").
-  const recorded = await query(
-    database,
-    `SELECT ${kind} AS kind, coalesce(a.error_code, a.status) AS outcome, count(*) AS rows, count(DISTINCT a.challenge_id) AS challenges
-       FROM attestations a CROSS JOIN challenge_uses u ON u.id = a.challenge_id WHERE ${window} GROUP BY kind, outcome`,
-  );
+    // From the window's uses (a range of the key) to their attestations. The attestations table has
+    // no index on challenge_id, so SQLite builds an automatic index on it for the join, once per
+    // query (its query optimizer overview, "Automatic Indexes"). Not the other way round: the
+    // uses' key starts with the expiry, so a lookup by id alone would scan them per attestation.
+    recorded: `SELECT ${kind} AS kind, coalesce(a.error_code, a.status) AS outcome, count(*) AS rows, count(DISTINCT a.challenge_id) AS challenges
+       FROM challenge_uses u JOIN attestations a ON a.challenge_id = u.id WHERE ${window} GROUP BY kind, outcome`,
+  };
+}
+
+/** The store's ledger of challenges whose expiry is in [from, to) (epoch ms), by device kind, as it holds it at `now`. */
+export async function readStoreLedger(database: string, from: number, to: number, now: number): Promise<StoreLedgers> {
+  const queries = storeLedgerQueries(from, to, now);
+  const uses = await query(database, queries.uses);
+  const recorded = await query(database, queries.recorded);
   const out: Record<DeviceKind, { consumed: number; consumedExpired: number; recorded: number; recordedByOutcome: Record<string, number> }> = {
     simulated: { consumed: 0, consumedExpired: 0, recorded: 0, recordedByOutcome: {} },
     real: { consumed: 0, consumedExpired: 0, recorded: 0, recordedByOutcome: {} },
