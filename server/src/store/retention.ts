@@ -16,3 +16,31 @@ export const EXPIRED_KEPT_MS = 24 * 60 * 60_000;
  */
 export const PRUNE_SLICE = 2000;
 export const ATTESTATION_PRUNE_SLICE = 250;
+
+/** One window of `pruneAttestations`: the last id it covered, whether it was full, whether it held anything older than the cut, and what it deleted. */
+export interface PruneWindow {
+  readonly last: number;
+  readonly full: boolean;
+  readonly old: boolean;
+  readonly deleted: number;
+}
+
+/**
+ * Runs `window(after)` (one transaction over the next window of ids after
+ * `after`) from the start of the table until a window comes back short or
+ * with nothing older than the cut: ids follow arrival, so the old rows are
+ * a prefix. `between` runs between windows (SQLite: a turn of the event
+ * loop). Returns the rows deleted.
+ */
+export async function pruneByWindows(window: (after: number) => Promise<PruneWindow | null>, between?: () => Promise<void>): Promise<number> {
+  let after = 0;
+  let deleted = 0;
+  for (;;) {
+    const step = await window(after);
+    if (step === null) return deleted;
+    deleted += step.deleted;
+    after = step.last;
+    if (!step.old || !step.full) return deleted;
+    await between?.();
+  }
+}

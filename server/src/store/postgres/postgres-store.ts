@@ -34,7 +34,7 @@ import type {
 } from '../entities/revocation.js';
 import type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from '../entities/webhook.js';
 import { StoreError } from '../errors.js';
-import { ATTESTATION_PRUNE_SLICE } from '../retention.js';
+import { ATTESTATION_PRUNE_SLICE, pruneByWindows } from '../retention.js';
 import {
   targetKey,
   toAdminCredential,
@@ -1213,15 +1213,13 @@ export class PostgresStore implements Store {
   /** As on SQLite, in windows of attestation ids, each its own transaction (so replicas' verdicts are not held up behind one long delete). */
   async pruneAttestations(before: EpochMs): Promise<number> {
     const cut = checkTime(before, 'attestation cut');
-    let after = 0;
-    let deleted = 0;
-    for (;;) {
-      const step = await this.write('pruneAttestations', async (c) => {
+    return pruneByWindows((after) =>
+      this.write('pruneAttestations', async (c) => {
         const window = await all<{ id: number; received_at: number }>(c, 'SELECT id, received_at FROM attestations WHERE id > $1 ORDER BY id LIMIT $2', [after, ATTESTATION_PRUNE_SLICE]);
         const last = window[window.length - 1];
         if (last === undefined) return null;
         const old = window.some((r) => r.received_at < cut);
-        const n = old
+        const deleted = old
           ? await run(
               c,
               `DELETE FROM attestations AS a WHERE a.id > $1 AND a.id <= $2 AND a.received_at < $3
@@ -1229,14 +1227,9 @@ export class PostgresStore implements Store {
               [after, last.id, cut],
             )
           : 0;
-        return { last: last.id, full: window.length === ATTESTATION_PRUNE_SLICE, old, deleted: n };
-      });
-      if (step === null) break;
-      deleted += step.deleted;
-      after = step.last;
-      if (!step.old || !step.full) break;
-    }
-    return deleted;
+        return { last: last.id, full: window.length === ATTESTATION_PRUNE_SLICE, old, deleted };
+      }),
+    );
   }
 
   async close(): Promise<void> {

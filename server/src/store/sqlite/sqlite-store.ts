@@ -34,7 +34,7 @@ import type {
   RevokeDeviceResult,
 } from '../entities/revocation.js';
 import { StoreError } from '../errors.js';
-import { ATTESTATION_PRUNE_SLICE, PRUNE_SLICE } from '../retention.js';
+import { ATTESTATION_PRUNE_SLICE, PRUNE_SLICE, pruneByWindows } from '../retention.js';
 import type { BackgroundCheckpointer } from './checkpointer.js';
 import type { Store } from '../store.js';
 import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow } from '../rules.js';
@@ -998,36 +998,29 @@ export class SqliteStore implements Store {
       const deleted = await this.write('pruneExpired', () => this.s.pruneChallengeUses.run(before, PRUNE_SLICE).changes);
       uses += deleted;
       if (deleted < PRUNE_SLICE) break;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
     return { challenges: first.challenges + uses, sessions: first.sessions };
   }
 
   /**
-   * In windows of `ATTESTATION_PRUNE_SLICE` attestation ids, each one transaction with
-   * a turn of the event loop between: ids follow arrival, so the old
-   * attestations are a prefix of the table and each window costs what it
-   * reads. It stops at the first window with nothing received before the cut.
+   * In windows of `ATTESTATION_PRUNE_SLICE` attestation ids, each one
+   * transaction, with a turn of the event loop between (`pruneByWindows`):
+   * each window costs what it reads.
    */
   async pruneAttestations(before: EpochMs): Promise<number> {
     const cut = checkTime(before, 'attestation cut');
-    let after = 0;
-    let deleted = 0;
-    for (;;) {
-      const step = await this.write('pruneAttestations', () => {
-        const window = this.s.attestationWindow.all(after, ATTESTATION_PRUNE_SLICE);
-        const last = window[window.length - 1];
-        if (last === undefined) return null;
-        const old = window.some((r) => r.received_at < cut);
-        return { last: last.id, full: window.length === ATTESTATION_PRUNE_SLICE, old, deleted: old ? this.s.pruneAttestationWindow.run(after, last.id, cut).changes : 0 };
-      });
-      if (step === null) break;
-      deleted += step.deleted;
-      after = step.last;
-      if (!step.old || !step.full) break;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    return deleted;
+    return pruneByWindows(
+      (after) =>
+        this.write('pruneAttestations', () => {
+          const window = this.s.attestationWindow.all(after, ATTESTATION_PRUNE_SLICE);
+          const last = window[window.length - 1];
+          if (last === undefined) return null;
+          const old = window.some((r) => r.received_at < cut);
+          return { last: last.id, full: window.length === ATTESTATION_PRUNE_SLICE, old, deleted: old ? this.s.pruneAttestationWindow.run(after, last.id, cut).changes : 0 };
+        }),
+      nextTurn,
+    );
   }
 
   async close(): Promise<void> {
@@ -1276,4 +1269,9 @@ function prepare(db: Database) {
     bootLog: q<[string, string], BootLogRow>('SELECT * FROM boot_logs WHERE device_id = ? AND digest = ?'),
     latestBootLog: q<[string], BootLogRow>('SELECT * FROM boot_logs WHERE device_id = ? ORDER BY rowid DESC LIMIT 1'),
   };
+}
+
+/** A turn of the event loop: what a slice of a prune waits for before the next, so verdicts interleave. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
