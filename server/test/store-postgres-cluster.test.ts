@@ -8,6 +8,7 @@ import { postgresAvailable, startPostgres, type PostgresCluster } from '../../te
 import { generateEnrollmentToken, hashEnrollmentToken, openPostgresStore, StoreError, type Store } from '../src/store/index.js';
 import { pgMigrations } from '../src/store/postgres/migrations.js';
 import { migrations as sqliteMigrations } from '../src/store/sqlite/migrations.js';
+import { expectUsesKeptAcrossMigration6 } from './challenge-uses-upgrade.js';
 
 /**
  * What only the PostgreSQL implementation has: a server reached over a
@@ -40,6 +41,15 @@ async function sql(query: string): Promise<string> {
   return (await pg.psql(db, query)).trim();
 }
 
+/** The schema as migration `n` left it (a database of an older Vigil), as SQL to run before the rows a test adds. */
+function atVersion(n: number): string {
+  return `CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
+    ${pgMigrations
+      .slice(0, n)
+      .map((m) => `${m.sql}; INSERT INTO schema_version VALUES (${m.version}, '${m.name}', 0);`)
+      .join('\n')}`;
+}
+
 describe.skipIf(!postgresAvailable)('PostgreSQL store on a server', () => {
   it('migrates an empty database once, to the same schema versions as SQLite, and reopening changes nothing', async () => {
     expect(pgMigrations.map((m) => `${m.version} ${m.name}`)).toEqual(sqliteMigrations.map((m) => `${m.version} ${m.name}`));
@@ -61,11 +71,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL store on a server', () => {
     // A database as version 3 left it: a device with a TPM clock, one without, and challenges of both.
     const [open, used, unclocked] = [randomId(), randomId(), randomId()];
     const far = Date.now() + 3_600_000;
-    await sql(`CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
-      ${pgMigrations
-        .slice(0, 3)
-        .map((m) => `${m.sql}; INSERT INTO schema_version VALUES (${m.version}, '${m.name}', 0);`)
-        .join('\n')}
+    await sql(`${atVersion(3)}
       INSERT INTO devices (id, ek_public, ek_name, ak_public, ak_name, facts, tpm_clock, tpm_reset_count, tpm_restart_count, created_at, updated_at)
         VALUES ('dev-1', '\\x00', 'ek-1', '\\x00', 'ak-1', '{}', '18446744073709551615', 4, 2, 0, 0),
                ('dev-2', '\\x00', 'ek-2', '\\x00', 'ak-2', '{}', NULL, NULL, NULL, 0, 0);
@@ -85,21 +91,12 @@ describe.skipIf(!postgresAvailable)('PostgreSQL store on a server', () => {
     // A database as version 5 left it: one device, an expired use and a live one.
     const [old, live] = [randomId(), randomId()];
     const far = Date.now() + 3_600_000;
-    await sql(`CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
-      ${pgMigrations
-        .slice(0, 5)
-        .map((m) => `${m.sql}; INSERT INTO schema_version VALUES (${m.version}, '${m.name}', 0);`)
-        .join('\n')}
+    await sql(`${atVersion(5)}
       INSERT INTO devices (id, ek_public, ek_name, ak_public, ak_name, facts, created_at, updated_at)
         VALUES ('dev-1', '\\x00', 'ek-1', '\\x00', 'ak-1', '{}', 0, 0);
       INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES ('${old}', 'dev-1', 5, 10), ('${live}', 'dev-1', 5, ${far});`);
     const store = await openPostgresStore(url);
-    expect(await store.isChallengeUsed(old, 10)).toBe(true);
-    expect(await store.isChallengeUsed(live, far)).toBe(true);
-    expect(await store.useChallenge({ id: live, deviceId: 'dev-1', usedAt: 6, expiresAt: far })).toBe(false);
-    expect(await store.pruneExpired(11)).toEqual({ challenges: 1, sessions: 0 });
-    expect(await store.isChallengeUsed(old, 10)).toBe(false);
-    expect(await store.isChallengeUsed(live, far)).toBe(true);
+    await expectUsesKeptAcrossMigration6(store, { old, live, far });
     await store.close();
     expect(
       await sql(`SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)

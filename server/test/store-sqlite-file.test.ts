@@ -12,6 +12,7 @@ import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, StoreErr
 import { migrations } from '../src/store/sqlite/migrations.js';
 import { BackgroundCheckpointer } from '../src/store/sqlite/checkpointer.js';
 import BetterSqlite3 from 'better-sqlite3';
+import { expectUsesKeptAcrossMigration6 } from './challenge-uses-upgrade.js';
 import { enrollPlaceholderDevice } from './enrolled-device.js';
 
 /**
@@ -39,6 +40,15 @@ async function sql(query: string): Promise<string> {
 }
 
 const mode = (p: string): number => statSync(p).mode & 0o777;
+
+/** The schema as migration `n` left it (a database of an older Vigil), as SQL to run before the rows a test adds. */
+function atVersion(n: number): string {
+  return `CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;
+    ${migrations
+      .slice(0, n)
+      .map((m) => `${m.sql}; INSERT INTO schema_version VALUES (${m.version}, '${m.name}', 0);`)
+      .join('\n')}`;
+}
 
 describe('SQLite store file', () => {
   it('is created with mode 0600 in WAL mode, and so are its -wal and -shm files', async () => {
@@ -80,11 +90,7 @@ describe('SQLite store file', () => {
     // A database as version 3 left it: a device with a TPM clock, one without, and challenges of both.
     const [open, used, unclocked] = [randomId(), randomId(), randomId()];
     const far = Date.now() + 3_600_000;
-    await sql(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;
-      ${migrations
-        .slice(0, 3)
-        .map((m) => `${m.sql}; INSERT INTO schema_version VALUES (${m.version}, '${m.name}', 0);`)
-        .join('\n')}
+    await sql(`${atVersion(3)}
       INSERT INTO devices (id, ek_public, ek_name, ak_public, ak_name, facts, tpm_clock, tpm_reset_count, tpm_restart_count, created_at, updated_at)
         VALUES ('dev-1', X'00', 'ek-1', X'00', 'ak-1', '{}', '18446744073709551615', 4, 2, 0, 0),
                ('dev-2', X'00', 'ek-2', X'00', 'ak-2', '{}', NULL, NULL, NULL, 0, 0);
@@ -104,21 +110,12 @@ describe('SQLite store file', () => {
     // A database as version 5 left it: one device, an expired use and a live one.
     const [old, live] = [randomId(), randomId()];
     const far = Date.now() + 3_600_000;
-    await sql(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;
-      ${migrations
-        .slice(0, 5)
-        .map((m) => `${m.sql}; INSERT INTO schema_version VALUES (${m.version}, '${m.name}', 0);`)
-        .join('\n')}
+    await sql(`${atVersion(5)}
       INSERT INTO devices (id, ek_public, ek_name, ak_public, ak_name, facts, created_at, updated_at)
         VALUES ('dev-1', X'00', 'ek-1', X'00', 'ak-1', '{}', 0, 0);
       INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES ('${old}', 'dev-1', 5, 10), ('${live}', 'dev-1', 5, ${far});`);
     const store = await openSqliteStore(path);
-    expect(await store.isChallengeUsed(old, 10)).toBe(true);
-    expect(await store.isChallengeUsed(live, far)).toBe(true);
-    expect(await store.useChallenge({ id: live, deviceId: 'dev-1', usedAt: 6, expiresAt: far })).toBe(false);
-    expect(await store.pruneExpired(11)).toEqual({ challenges: 1, sessions: 0 });
-    expect(await store.isChallengeUsed(old, 10)).toBe(false);
-    expect(await store.isChallengeUsed(live, far)).toBe(true);
+    await expectUsesKeptAcrossMigration6(store, { old, live, far });
     await store.close();
     expect(await sql(`SELECT group_concat(name, ',') FROM pragma_index_info((SELECT name FROM pragma_index_list('challenge_uses') WHERE origin = 'pk'))`)).toBe('expires_at,id');
   });
