@@ -8,8 +8,9 @@
 export const EXPIRED_KEPT_MS = 24 * 60 * 60_000;
 
 /**
- * Rows a prune deletes per transaction, with a turn of SQLite's event loop
- * between slices: a few milliseconds each (`npm run bench -- prune`).
+ * Rows a prune deletes per transaction; on SQLite, whose statements run on
+ * the server's event loop, with a turn of the loop between slices: a few
+ * milliseconds each (`npm run bench -- prune`).
  * Challenge uses are small rows in one B-tree; an attestation is ~1 KB
  * with an index entry, about ten times the work a row (2,000 a slice held
  * the loop up to 52 ms).
