@@ -88,6 +88,42 @@ describe('accepted clients', () => {
     expect((await revocation).toString()).toBe('event');
   });
 
+  it('a client\'s publish reaches the handlers exactly once at QoS 0, 1 and 2, in order, and is acknowledged', async () => {
+    const creds = makeDeviceCredentials(ca, 'cam-qos');
+    const client = track(await connectOk(t.port, ca.certificatePem, creds, 'cam-qos'));
+    const before = inbound.length;
+    // publishAsync resolves at QoS 1 on PUBACK and at QoS 2 on PUBCOMP.
+    await client.publishAsync(`${dev('cam-qos')}/evidence`, 'q2', { qos: 2 });
+    await client.publishAsync(`${dev('cam-qos')}/evidence`, 'q1', { qos: 1 });
+    await client.publishAsync(`${dev('cam-qos')}/challenge/request`, 'q0', { qos: 0 });
+    await client.publishAsync(`${dev('cam-qos')}/evidence`, 'last', { qos: 1 });
+    await inboundCount(before + 4);
+    const mine = inbound.slice(before).filter((m) => m.identity.kind === 'device' && m.identity.deviceId === 'cam-qos');
+    expect(mine.map((m) => `${m.topic.slice(dev('cam-qos').length)} ${m.payload.toString()}`)).toEqual([
+      '/evidence q2',
+      '/evidence q1',
+      '/challenge/request q0',
+      '/evidence last',
+    ]);
+  });
+
+  it('a device\'s will, on its own topic, reaches the handlers with its identity when it drops', async () => {
+    const creds = makeDeviceCredentials(ca, 'cam-will-ok');
+    const outcome = await connectClient(t.port, ca.certificatePem, creds, {
+      clientId: 'cam-will-ok',
+      will: { topic: `${dev('cam-will-ok')}/challenge/request`, payload: Buffer.from('gone'), qos: 0, retain: false },
+    });
+    expect(outcome.kind).toBe('connected');
+    if (outcome.kind !== 'connected') return;
+    const before = inbound.length;
+    // Dropped without DISCONNECT: the broker publishes the will (MQTT 3.1.1 §3.1.2.5).
+    outcome.client.stream.destroy();
+    await inboundCount(before + 1);
+    const will = inbound.slice(before).find((m) => m.topic === `${dev('cam-will-ok')}/challenge/request`);
+    expect(will?.identity).toEqual({ kind: 'device', deviceId: 'cam-will-ok', serial: creds.serial });
+    expect(will?.payload.toString()).toBe('gone');
+  });
+
   it('a bootstrap client (the agent\'s self-signed identity) uses its enroll topics, then connects as a device with a certificate for the same key', async () => {
     const boot = await makeBootstrapCredentials();
     const client = track(await connectOk(t.port, ca.certificatePem, boot, boot.bootstrapId));
