@@ -57,6 +57,22 @@ interface Worker {
 }
 
 /**
+ * Forks one load-generator process. Apart from \`Fleet.start\` on purpose:
+ * the exit listener lives as long as the worker, and a closure made inside
+ * \`start\` would keep \`start\`'s scope alive with it, and with that every
+ * device's identity (keys, certificate, simulated TPM: ~15 KiB each) in the
+ * process the server runs in, where it would count as server memory and be
+ * marked by every full garbage collection.
+ */
+function forkWorker(devices: number): Worker {
+  // VIGIL_BENCH_WORKER_NODE_OPTIONS: node flags for the load generators only (e.g. --cpu-prof to profile them).
+  const execArgv = (process.env['VIGIL_BENCH_WORKER_NODE_OPTIONS'] ?? '').split(' ').filter((a) => a.length > 0);
+  const child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, devices, exited };
+}
+
+/**
  * A running simulated fleet. `start` forks the processes and hands each its
  * devices; nothing connects until `connect`.
  */
@@ -79,13 +95,7 @@ export class Fleet {
     const processes = Math.max(1, Math.min(options.processes ?? 1, options.devices.length || 1));
     const shares: SimIdentity[][] = Array.from({ length: processes }, () => []);
     options.devices.forEach((d, i) => shares[i % processes]!.push(d));
-    const workers: Worker[] = shares.map((share) => {
-      // VIGIL_BENCH_WORKER_NODE_OPTIONS: node flags for the load generators only (e.g. --cpu-prof to profile them).
-      const execArgv = (process.env['VIGIL_BENCH_WORKER_NODE_OPTIONS'] ?? '').split(' ').filter((a) => a.length > 0);
-      const child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      return { child, devices: share.length, exited };
-    });
+    const workers: Worker[] = shares.map((share) => forkWorker(share.length));
     const fleet = new Fleet(options.devices.length, workers);
     try {
       await Promise.all(
