@@ -57,9 +57,9 @@ interface Worker {
 }
 
 /**
- * Forks one load-generator process. Apart from \`Fleet.start\` on purpose:
+ * Forks one load-generator process. Apart from `Fleet.start` on purpose:
  * the exit listener lives as long as the worker, and a closure made inside
- * \`start\` would keep \`start\`'s scope alive with it, and with that every
+ * `start` would keep `start`'s scope alive with it, and with that every
  * device's identity (keys, certificate, simulated TPM: ~15 KiB each) in the
  * process the server runs in, where it would count as server memory and be
  * marked by every full garbage collection.
