@@ -976,6 +976,28 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect(await auditCount()).toBe(before + 1);
         expect(await store.setDeviceStatus({ deviceId: 'ghost', status: 'warning', reason: 'stale', actor: 'staleness' })).toBe(false);
       });
+
+      it('conditioned on the last verification read: a verdict recorded since wins, and nothing changes', async () => {
+        const { device } = await enrolled();
+        expect(device.lastVerifiedAt).toBeNull();
+        // The caller read the device before its first verdict; the verdict lands before the change commits.
+        await store.recordAttestation({ attestation: attestation(device.id, 'affirming'), device: { status: 'affirming', verified: true }, actor: 'verifier' });
+        const verified = (await store.getDevice(device.id))!;
+        expect(verified.lastVerifiedAt).not.toBeNull();
+        const before = await auditCount();
+        expect(await store.setDeviceStatus({ deviceId: device.id, status: 'warning', reason: 'stale', actor: 'staleness', ifLastVerifiedAt: null })).toBe(false);
+        expect(await store.setDeviceStatus({ deviceId: device.id, status: 'warning', reason: 'stale', actor: 'staleness', ifLastVerifiedAt: verified.lastVerifiedAt! - 1 })).toBe(false);
+        expect((await store.getDevice(device.id))!.status).toBe('affirming');
+        expect(await auditCount()).toBe(before);
+        // Read as it stands: the change is made.
+        expect(await store.setDeviceStatus({ deviceId: device.id, status: 'warning', reason: 'stale', actor: 'staleness', ifLastVerifiedAt: verified.lastVerifiedAt })).toBe(true);
+        expect((await store.getDevice(device.id))!.status).toBe('warning');
+        expect(await auditCount()).toBe(before + 1);
+        // Never verified, read as such: made.
+        const { device: fresh } = await enrolled();
+        expect(await store.setDeviceStatus({ deviceId: fresh.id, status: 'warning', reason: 'stale', actor: 'staleness', ifLastVerifiedAt: null })).toBe(true);
+        expect((await store.getDevice(fresh.id))!.status).toBe('warning');
+      });
     });
 
     // ── revocation ───────────────────────────────────────────────────────
@@ -999,6 +1021,24 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect(entry).toMatchObject({ action: 'device.revoke', details: { reason: 'contraindicated', revocation: r.revocation.id } });
         expect(await store.revokeDevice({ deviceId: device.id, reason: 'admin', actor: 'admin' })).toEqual({ ok: false, reason: 'already-revoked' });
         expect(await store.revokeDevice({ deviceId: 'ghost', reason: 'admin', actor: 'admin' })).toEqual({ ok: false, reason: 'unknown-device' });
+      });
+
+      it('a revocation conditioned on the last verification read is refused once the device was verified since', async () => {
+        const { device, serial } = await enrolled();
+        await store.recordAttestation({ attestation: attestation(device.id, 'affirming'), device: { status: 'affirming', verified: true }, actor: 'verifier' });
+        const verified = (await store.getDevice(device.id))!;
+        const before = await auditCount();
+        expect(await store.revokeDevice({ deviceId: device.id, reason: 'stale', actor: 'staleness', ifLastVerifiedAt: null })).toEqual({ ok: false, reason: 'verified-since' });
+        // Nothing of the revocation happened: device, certificates, revocations, audit.
+        expect((await store.getDevice(device.id))!.revoked).toBe(false);
+        expect((await store.listRevokedCertificates()).map((c) => c.serial)).not.toContain(serial);
+        expect(await store.listRevocations(device.id)).toEqual([]);
+        expect(await auditCount()).toBe(before);
+        const r = await store.revokeDevice({ deviceId: device.id, reason: 'stale', actor: 'staleness', ifLastVerifiedAt: verified.lastVerifiedAt });
+        expect(r.ok).toBe(true);
+        expect((await store.getDevice(device.id))!.revoked).toBe(true);
+        // Already revoked comes first, whatever the condition.
+        expect(await store.revokeDevice({ deviceId: device.id, reason: 'stale', actor: 'staleness', ifLastVerifiedAt: null })).toEqual({ ok: false, reason: 'already-revoked' });
       });
 
       it('reinstates only a revoked device, to status none, with re-enrollment allowed and old certificates still revoked', async () => {

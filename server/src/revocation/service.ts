@@ -3,7 +3,7 @@ import { topics, type RevocationEvent, type RevocationReason } from '@vigil/prot
 import type { Broker, MemoryRevocationList } from '../broker/index.js';
 import type { Logger } from '../log.js';
 import type { ServerMetrics } from '../metrics.js';
-import type { RevocationRecord, Store } from '../store/index.js';
+import type { IfLastVerifiedAt, RevocationRecord, Store } from '../store/index.js';
 import type { WebhookNotifier } from '../webhook/notifier.js';
 import { serviceKey } from '../app/services.js';
 import type { CrlPublisher } from './crl-publisher.js';
@@ -15,7 +15,7 @@ export const Revocations = serviceKey<RevocationService>('revocation.service');
 
 export type RevokeOutcome =
   | { readonly ok: true; readonly revocation: RevocationRecord; readonly event: RevocationEvent }
-  | { readonly ok: false; readonly reason: 'unknown-device' | 'already-revoked' };
+  | { readonly ok: false; readonly reason: 'unknown-device' | 'already-revoked' | 'verified-since' };
 
 export type ReinstateOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: 'unknown-device' | 'not-revoked' };
 
@@ -71,8 +71,9 @@ export class RevocationService {
     return () => this.#listeners.delete(listener);
   }
 
-  async revoke(deviceId: string, reason: RevocationReason, actor: string, message?: string): Promise<RevokeOutcome> {
-    const result = await this.deps.store.revokeDevice({ deviceId, reason, actor, message: message ?? null });
+  /** `ifLastVerifiedAt`: only if the device has not been verified since the caller read it (`IfLastVerifiedAt`). */
+  async revoke(deviceId: string, reason: RevocationReason, actor: string, message?: string, ifLastVerifiedAt?: IfLastVerifiedAt): Promise<RevokeOutcome> {
+    const result = await this.deps.store.revokeDevice({ deviceId, reason, actor, message: message ?? null, ...(ifLastVerifiedAt !== undefined ? { ifLastVerifiedAt } : {}) });
     if (!result.ok) return result;
     this.deps.metrics?.revocations.inc(reason);
     const event = await this.applyEffects(result.revocation);

@@ -13,7 +13,7 @@ export { ENROLLMENT_TOKEN_PREFIX, generateEnrollmentToken, hashEnrollmentToken }
 export { AUDIT_GENESIS_HASH, auditEntryHash } from './audit-chain.js';
 
 export type { Actor, EpochMs, JsonObject, JsonValue } from './entities/common.js';
-export type { AttestingDevice, Device, DeviceFilter, DeviceStanding, DeviceStatus, LogPosition, SetDeviceStatusInput, TpmClockState } from './entities/device.js';
+export type { AttestingDevice, Device, DeviceFilter, DeviceStanding, DeviceStatus, IfLastVerifiedAt, LogPosition, SetDeviceStatusInput, TpmClockState } from './entities/device.js';
 export type { DeviceLogState, MeasurementLogState, ModelMeasurementRecord, NewDeviceLogState } from './entities/device-log-state.js';
 export type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from './entities/webhook.js';
 export type { EnrollDeviceInput, EnrollDeviceRejection, EnrollDeviceResult } from './entities/enrollment.js';

@@ -1,5 +1,6 @@
 import type { NewAttestation } from './entities/attestation.js';
 import type { EpochMs } from './entities/common.js';
+import type { IfLastVerifiedAt } from './entities/device.js';
 import type { NewDeviceLogState } from './entities/device-log-state.js';
 import type { TokenCheck } from './entities/enrollment-token.js';
 import { StoreError } from './errors.js';
@@ -19,6 +20,14 @@ export function judgeToken(row: TokenRow | undefined, now: EpochMs): TokenCheck 
   if (row.expires_at <= now) return { ok: false, reason: 'expired' };
   if (row.uses >= row.max_uses) return { ok: false, reason: 'used-up' };
   return { ok: true, token: toToken(row) };
+}
+
+/**
+ * Whether a change conditioned on the device's last verification (`IfLastVerifiedAt`)
+ * may go ahead: no condition, or the device still stands where the caller read it.
+ */
+export function stillUnverifiedSince(lastVerifiedAt: EpochMs | null, condition: IfLastVerifiedAt | undefined): boolean {
+  return condition === undefined || lastVerifiedAt === condition;
 }
 
 export function checkAdminRole(role: string): AdminCredentialRow['role'] {

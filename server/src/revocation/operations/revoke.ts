@@ -21,7 +21,8 @@ export const revokeDevice = defineOperation({
   ),
   offline: true,
   async handler(ctx, { id, reason }) {
-    const refused = (r: 'unknown-device' | 'already-revoked') =>
+    // An admin's revocation is unconditional: `verified-since` (a conditional revocation's refusal) cannot come back here.
+    const refused = (r: 'unknown-device' | 'already-revoked' | 'verified-since') =>
       r === 'unknown-device' ? new OperationError('not-found', `no device ${id}`, { property: 'id' }) : new OperationError('conflict', `device ${id} is already revoked`, { property: 'id' });
     if (ctx.server !== undefined) {
       const { Revocations } = await import('../service.js');

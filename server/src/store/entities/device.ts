@@ -87,4 +87,16 @@ export interface SetDeviceStatusInput {
   /** Why, for the audit entry (e.g. `stale`). */
   readonly reason: string;
   readonly actor: Actor;
+  /** Only if the device has not been verified since the caller read it (`IfLastVerifiedAt`). */
+  readonly ifLastVerifiedAt?: IfLastVerifiedAt;
 }
+
+/**
+ * The device's `lastVerifiedAt` as the caller read it (null: never
+ * verified). A change decided on that reading, such as the staleness
+ * monitor's "no verified attestation for too long", is made only if the
+ * device still stands there when the change commits: a verdict recorded
+ * in between (by this process or another replica) wins, and the change is
+ * not made. Checked inside the change's own transaction.
+ */
+export type IfLastVerifiedAt = EpochMs | null;

@@ -1,6 +1,6 @@
 import type { RevocationReason } from '@vigil/protocol/core';
 import type { Actor, EpochMs } from './common.js';
-import type { Device } from './device.js';
+import type { Device, IfLastVerifiedAt } from './device.js';
 
 export interface RevocationRecord {
   readonly id: number;
@@ -25,11 +25,13 @@ export interface RevokeDeviceInput {
   readonly reason: RevocationReason;
   readonly message?: string | null;
   readonly actor: Actor;
+  /** Only if the device has not been verified since the caller read it; otherwise `verified-since` and nothing changes. */
+  readonly ifLastVerifiedAt?: IfLastVerifiedAt;
 }
 
 export type RevokeDeviceResult =
   | { readonly ok: true; readonly revocation: RevocationRecord }
-  | { readonly ok: false; readonly reason: 'unknown-device' | 'already-revoked' };
+  | { readonly ok: false; readonly reason: 'unknown-device' | 'already-revoked' | 'verified-since' };
 
 export interface ReinstateDeviceInput {
   readonly deviceId: string;

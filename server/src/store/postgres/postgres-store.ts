@@ -90,7 +90,7 @@ import {
   checkTime,
 } from '../validate.js';
 import { DEVICE_LOCK_CLASS, LockId } from './locks.js';
-import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow } from '../rules.js';
+import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow, stillUnverifiedSince } from '../rules.js';
 import { all, asStoreError, bytes, lock, one, run, transaction, type Queryable } from './sql.js';
 
 const DEVICE_STANDING_SQL = deviceStandingSql('$1');
@@ -251,7 +251,7 @@ export class PostgresStore implements Store {
   setDeviceStatus(input: SetDeviceStatusInput): Promise<boolean> {
     return this.write('setDeviceStatus', async (c) => {
       const device = await one<DeviceRow>(c, 'SELECT * FROM devices WHERE id = $1 FOR UPDATE', [input.deviceId]);
-      if (device === undefined) return false;
+      if (device === undefined || !stillUnverifiedSince(device.last_verified_at, input.ifLastVerifiedAt)) return false;
       if (device.status === input.status) return true;
       await run(c, 'UPDATE devices SET status = $1, updated_at = $2 WHERE id = $3', [input.status, this.now(), input.deviceId]);
       await this.appendAuditInTx(c, {
@@ -742,6 +742,7 @@ export class PostgresStore implements Store {
       const device = await one<DeviceRow>(c, 'SELECT * FROM devices WHERE id = $1 FOR UPDATE', [input.deviceId]);
       if (device === undefined) return { ok: false, reason: 'unknown-device' };
       if (device.revoked === 1) return { ok: false, reason: 'already-revoked' };
+      if (!stillUnverifiedSince(device.last_verified_at, input.ifLastVerifiedAt)) return { ok: false, reason: 'verified-since' };
       const now = this.now();
       const message = input.message ?? null;
       if (message !== null) checkText(message, 'revocation message', 512);

@@ -37,7 +37,7 @@ import { StoreError } from '../errors.js';
 import { ATTESTATION_PRUNE_SLICE, PRUNE_SLICE, pruneByWindows } from '../retention.js';
 import type { BackgroundCheckpointer } from './checkpointer.js';
 import type { Store } from '../store.js';
-import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow } from '../rules.js';
+import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow, stillUnverifiedSince } from '../rules.js';
 import {
   checkAction,
   checkBootstrapId,
@@ -214,7 +214,7 @@ export class SqliteStore implements Store {
   setDeviceStatus(input: SetDeviceStatusInput): Promise<boolean> {
     return this.write('setDeviceStatus', () => {
       const device = this.s.deviceById.get(input.deviceId);
-      if (device === undefined) return false;
+      if (device === undefined || !stillUnverifiedSince(device.last_verified_at, input.ifLastVerifiedAt)) return false;
       if (device.status === input.status) return true;
       this.s.setDeviceStatus.run(input.status, this.now(), input.deviceId);
       this.appendAuditInTx({
@@ -635,6 +635,7 @@ export class SqliteStore implements Store {
       const device = this.s.deviceById.get(input.deviceId);
       if (device === undefined) return { ok: false, reason: 'unknown-device' };
       if (device.revoked === 1) return { ok: false, reason: 'already-revoked' };
+      if (!stillUnverifiedSince(device.last_verified_at, input.ifLastVerifiedAt)) return { ok: false, reason: 'verified-since' };
       const now = this.now();
       const message = input.message ?? null;
       if (message !== null) checkText(message, 'revocation message', 512);

@@ -1,9 +1,9 @@
 import type { Logger } from '../../log.js';
-import type { Device, Store } from '../../store/index.js';
+import type { Device, IfLastVerifiedAt, Store } from '../../store/index.js';
 
-/** Revokes a stale device (the revocation service). */
+/** Revokes a stale device (the revocation service); `ifLastVerifiedAt` as in `Store.revokeDevice`. */
 export interface StaleRevoker {
-  revoke(deviceId: string, reason: 'stale', actor: string, message?: string): Promise<unknown>;
+  revoke(deviceId: string, reason: 'stale', actor: string, message: string, ifLastVerifiedAt: IfLastVerifiedAt): Promise<{ readonly ok: boolean }>;
 }
 
 export interface StalenessOptions {
@@ -67,18 +67,31 @@ export class StalenessMonitor {
     return (this.deps.now ?? Date.now)();
   }
 
+  /**
+   * Each decision is taken on the device as listed, and a verdict may be
+   * recorded between the list and the change (by this process or another
+   * replica): the change is conditioned on the device's last verification
+   * being still the one read (`IfLastVerifiedAt`), so a device verified
+   * meanwhile keeps its verdict's status and is not revoked.
+   */
   async #check(): Promise<void> {
     const now = this.#now();
     for (const device of await this.deps.store.listDevices({ revoked: false })) {
       const since = Math.max(await this.#baseline(device), this.#startedAt);
       const silentFor = now - since;
       if (silentFor < this.staleAfterMs) continue;
+      const ifLastVerifiedAt = device.lastVerifiedAt;
       if (silentFor >= this.staleAfterMs + this.options.graceMs) {
         const minutes = Math.round(silentFor / 60_000);
-        await this.deps.revoker.revoke(device.id, 'stale', 'staleness', `no verified attestation for ${minutes >= 1 ? `${minutes} min` : `${Math.round(silentFor / 1000)} s`}`);
+        const message = `no verified attestation for ${minutes >= 1 ? `${minutes} min` : `${Math.round(silentFor / 1000)} s`}`;
+        const revoked = await this.deps.revoker.revoke(device.id, 'stale', 'staleness', message, ifLastVerifiedAt);
+        if (!revoked.ok) this.deps.log.debug({ deviceId: device.id }, 'stale device not revoked: verified or revoked since the check read it');
       } else if (device.status === 'affirming' || device.status === 'none') {
-        await this.deps.store.setDeviceStatus({ deviceId: device.id, status: 'warning', reason: 'stale', actor: 'staleness' });
-        this.deps.log.warn({ deviceId: device.id, silentForMs: silentFor }, 'device is stale');
+        if (await this.deps.store.setDeviceStatus({ deviceId: device.id, status: 'warning', reason: 'stale', actor: 'staleness', ifLastVerifiedAt })) {
+          this.deps.log.warn({ deviceId: device.id, silentForMs: silentFor }, 'device is stale');
+        } else {
+          this.deps.log.debug({ deviceId: device.id }, 'device not marked stale: verified since the check read it');
+        }
       }
     }
   }
