@@ -57,7 +57,8 @@ export interface Store {
   /**
    * Changes a device's status outside an attestation (the staleness monitor
    * turning a silent device `warning`); audited as `device.status` when it
-   * changes. False for an unknown device.
+   * changes. False for an unknown device, or one verified since the caller
+   * read it (`ifLastVerifiedAt`): then nothing changes.
    */
   setDeviceStatus(input: SetDeviceStatusInput): Promise<boolean>;
   /** The verifier's log state of the device's current boot (written by `recordAttestation`), or null. */
@@ -123,7 +124,11 @@ export interface Store {
   listAttestations(deviceId: string, limit?: number, beforeId?: number): Promise<AttestationRecord[]>;
 
   // ── revocation ─────────────────────────────────────────────────────────
-  /** Device revoked + its valid certificates revoked + revocation row + audit entry, atomically. */
+  /**
+   * Device revoked + its valid certificates revoked + revocation row + audit
+   * entry, atomically; with `ifLastVerifiedAt`, none of it (`verified-since`)
+   * if the device was verified since the caller read it.
+   */
   revokeDevice(input: RevokeDeviceInput): Promise<RevokeDeviceResult>;
   /**
    * Lifts a revocation: status back to `none` (trusted only after a passing
