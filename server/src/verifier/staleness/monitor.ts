@@ -85,12 +85,12 @@ export class StalenessMonitor {
         const minutes = Math.round(silentFor / 60_000);
         const message = `no verified attestation for ${minutes >= 1 ? `${minutes} min` : `${Math.round(silentFor / 1000)} s`}`;
         const revoked = await this.deps.revoker.revoke(device.id, 'stale', 'staleness', message, ifLastVerifiedAt);
-        if (!revoked.ok) this.deps.log.debug({ deviceId: device.id }, 'stale device not revoked: verified or revoked since the check read it');
+        if (!revoked.ok) this.deps.log.debug({ deviceId: device.id }, 'stale device not revoked: verified, revoked or removed since the check read it');
       } else if (device.status === 'affirming' || device.status === 'none') {
         if (await this.deps.store.setDeviceStatus({ deviceId: device.id, status: 'warning', reason: 'stale', actor: 'staleness', ifLastVerifiedAt })) {
           this.deps.log.warn({ deviceId: device.id, silentForMs: silentFor }, 'device is stale');
         } else {
-          this.deps.log.debug({ deviceId: device.id }, 'device not marked stale: verified since the check read it');
+          this.deps.log.debug({ deviceId: device.id }, 'device not marked stale: verified or removed since the check read it');
         }
       }
     }
