@@ -38,6 +38,7 @@ import { ChallengeSeal } from './challenges/sealed-challenge.js';
 import { Appraisal, type PipelineDeps } from './pipeline/appraisal.js';
 import { runPipeline } from './pipeline/pipeline.js';
 import { FairQueue } from './queue/fair-queue.js';
+import { TurnBatch } from './queue/turn-batch.js';
 import { REASON_CODES } from './reasons.js';
 import type { CertificateRenewal } from './renewal.js';
 import { BootLogCache } from './state/boot-log-cache.js';
@@ -105,6 +106,16 @@ export class Verifier {
   readonly issuer: ChallengeIssuer;
   readonly scheduler: AttestationScheduler;
   readonly #queue: FairQueue;
+  /**
+   * Challenges asked for by a request or a subscription during one turn of
+   * the event loop, issued together at its end: their store reads then run
+   * one after another, warm, instead of each after its own message's
+   * handling (the schedule's timer already hands its due devices over
+   * together).
+   */
+  readonly #asked = new TurnBatch<{ readonly deviceId: string; readonly trigger: ChallengeTrigger }>((asked) => {
+    for (const a of asked) void this.#challenge(a.deviceId, a.trigger);
+  });
   readonly #pipeline: PipelineDeps;
   readonly #waiters = new Map<string, Array<(o: AppraisalOutcome) => void>>();
   /** Challenge uses and verdict records close together in time: one commit. */
@@ -178,6 +189,7 @@ export class Verifier {
     this.#closed = true;
     for (const u of this.#unsubscribe.splice(0)) u();
     this.scheduler.stop();
+    this.#asked.close();
     await this.#queue.close();
     await this.#writes.drain();
     for (const [challengeId, waiters] of this.#waiters) {
@@ -338,7 +350,7 @@ export class Verifier {
         return;
       }
       this.scheduler.add(deviceId);
-      void this.#challenge(deviceId, 'request');
+      this.#asked.add({ deviceId, trigger: 'request' });
     }
   }
 
@@ -347,7 +359,7 @@ export class Verifier {
     if (topic !== topics.deviceChallenge(identity.deviceId)) return;
     // The device now listens for challenges: it gets one at once, then one per interval.
     this.scheduler.add(identity.deviceId);
-    void this.#challenge(identity.deviceId, 'subscribe');
+    this.#asked.add({ deviceId: identity.deviceId, trigger: 'subscribe' });
   }
 
   #scheduled(deviceId: string): void {
