@@ -10,10 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { TurnBatch } from '../src/verifier/queue/turn-batch.js';
 
 const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const unexpected = (err: unknown): never => {
+  throw new Error(`onError called: ${String(err)}`);
+};
 
 function recorder(): { batch: TurnBatch<string>; runs: string[][] } {
   const runs: string[][] = [];
-  return { batch: new TurnBatch<string>((items) => runs.push([...items])), runs };
+  return { batch: new TurnBatch<string>((items) => runs.push([...items]), unexpected), runs };
 }
 
 describe('TurnBatch', () => {
@@ -31,7 +34,7 @@ describe('TurnBatch', () => {
 
   it('added from an I/O callback, as the broker\'s message handlers do, runs in that same turn: before a timer due at once', async () => {
     const order: string[] = [];
-    const batch = new TurnBatch<string>((items) => order.push(`batch ${items.join(',')}`));
+    const batch = new TurnBatch<string>((items) => order.push(`batch ${items.join(',')}`), unexpected);
     await new Promise<void>((resolve, reject) =>
       // A file system callback runs in the poll phase, where the broker's socket reads are handled.
       stat('.', (err) => {
@@ -52,7 +55,7 @@ describe('TurnBatch', () => {
     const batch: TurnBatch<string> = new TurnBatch<string>((items) => {
       runs.push([...items]);
       if (items[0] === 'a') batch.add('from-run');
-    });
+    }, unexpected);
     batch.add('a');
     await endOfTurn();
     batch.add('b');
@@ -70,5 +73,24 @@ describe('TurnBatch', () => {
     await endOfTurn();
     await endOfTurn();
     expect(runs).toEqual([]);
+  });
+
+  it('a run that throws reports to onError, and the next turns are handed over as before', async () => {
+    const runs: string[][] = [];
+    const errors: unknown[] = [];
+    const batch = new TurnBatch<string>(
+      (items) => {
+        runs.push([...items]);
+        if (items.includes('bad')) throw new Error('run failed');
+      },
+      (err) => errors.push(err),
+    );
+    batch.add('bad');
+    await endOfTurn();
+    batch.add('good');
+    await endOfTurn();
+    expect(runs).toEqual([['bad'], ['good']]);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toBe('run failed');
   });
 });

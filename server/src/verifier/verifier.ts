@@ -113,9 +113,12 @@ export class Verifier {
    * handling (the schedule's timer already hands its due devices over
    * together).
    */
-  readonly #asked = new TurnBatch<{ readonly deviceId: string; readonly trigger: ChallengeTrigger }>((asked) => {
-    for (const a of asked) void this.#challenge(a.deviceId, a.trigger);
-  });
+  readonly #asked = new TurnBatch<{ readonly deviceId: string; readonly trigger: ChallengeTrigger }>(
+    (asked) => {
+      for (const a of asked) void this.#challenge(a.deviceId, a.trigger);
+    },
+    (err) => this.#log.error({ err }, 'issuing the challenges asked for failed'),
+  );
   readonly #pipeline: PipelineDeps;
   readonly #waiters = new Map<string, Array<(o: AppraisalOutcome) => void>>();
   /** Challenge uses and verdict records close together in time: one commit. */

@@ -15,8 +15,14 @@ export class TurnBatch<T> {
   #items: T[] = [];
   #closed = false;
 
-  /** `run` gets the turn's items in arrival order; it must not throw (it is called from `setImmediate`). */
-  constructor(private readonly run: (items: readonly T[]) => void) {}
+  /**
+   * `run` gets the turn's items in arrival order. It runs from `setImmediate`, where a throw would
+   * end the process: what it throws goes to `onError`, and later turns are handed over as before.
+   */
+  constructor(
+    private readonly run: (items: readonly T[]) => void,
+    private readonly onError: (err: unknown) => void,
+  ) {}
 
   /** Waiting for the end of this turn. */
   get size(): number {
@@ -38,6 +44,11 @@ export class TurnBatch<T> {
   #flush(): void {
     const items = this.#items;
     this.#items = [];
-    if (!this.#closed && items.length > 0) this.run(items);
+    if (this.#closed || items.length === 0) return;
+    try {
+      this.run(items);
+    } catch (err) {
+      this.onError(err);
+    }
   }
 }
