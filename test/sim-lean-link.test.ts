@@ -193,7 +193,12 @@ describe('the lean connection on the wire', () => {
     await until('the drop', () => d.disconnects >= 1 && !d.connected);
     await until('a verdict after the reconnect', () => verdicts.length >= 2 && d.connected);
     expect(proxy.accepted).toBe(2);
-    expect(verdicts.map((v) => v.outcome)).toEqual(['affirming', 'affirming']);
+    // The reconnect's subscription gets a challenge and so may its request: when this instant
+    // software device has already answered the first by the time the server handles the request
+    // (issued at the end of that turn of the event loop, after the answer's use was committed),
+    // the device is owed a new one. Either way every verdict is affirming.
+    expect(verdicts.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(verdicts.map((v) => v.outcome))).toEqual(new Set(['affirming']));
   });
 
   it('keep-alive: PINGREQ keeps an idle session up; a broker that stops answering is detected and the session closed', async () => {
