@@ -27,7 +27,7 @@ import { startSwtpm, type SwtpmInstance } from './harness/swtpm.js';
 import { WebhookReceiver } from './harness/webhook-receiver.js';
 
 const run = promisify(execFile);
-const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'main.js');
+const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 const WEBHOOK_SECRET = 'test-webhook-secret-' + randomBytes(8).toString('hex');
 const MAX_QUEUED = 4;
 

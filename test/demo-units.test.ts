@@ -26,7 +26,7 @@ import { DemoInterrupted, waitFor } from '../server/src/demo/wait.js';
 import { makeTempDir } from './harness/pki.js';
 
 const run = promisify(execFile);
-const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'main.js');
+const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 let tmp: { path: string; cleanup: () => Promise<void> };

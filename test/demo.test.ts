@@ -13,7 +13,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from './harness/pki.js';
 
-const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'main.js');
+const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 
 interface Run {
   readonly code: number | null;

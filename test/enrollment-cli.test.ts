@@ -16,7 +16,7 @@ import { makeFleetCa, makeTempDir } from './harness/pki.js';
 import { startSwtpm, type SwtpmInstance } from './harness/swtpm.js';
 
 const execFileAsync = promisify(execFile);
-const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'main.js');
+const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 const AGENT_CLI = join(import.meta.dirname, '..', 'agent', 'dist', 'cli', 'main.js');
 
 let tmp: { path: string; cleanup: () => Promise<void> };

@@ -25,7 +25,7 @@ import { makeFleetCa, makeTempDir } from './harness/pki.js';
 import { startSwtpm, type SwtpmInstance } from './harness/swtpm.js';
 
 const run = promisify(execFile);
-const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'main.js');
+const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let paths: DataDir;

@@ -22,7 +22,7 @@ import { makeTempDir } from './harness/pki.js';
 import { delay, enrollSimDevices, initDataDir, SimDevice } from './harness/sim-fleet.js';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'main.js');
+const CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 const DEVICES = Number(process.env.CRASH_DEVICES ?? 200);
 /** Verdicts the fleet must have received before the kill: the server is busy, not idle. */
 const BEFORE_KILL = Number(process.env.CRASH_BEFORE_KILL ?? 400);

@@ -21,7 +21,7 @@ import { randomId, type AttestationResult } from '@vigil/protocol';
 import { enrollSimDevices, initDataDir, simEvidence, SimDevice, startSimServer, type SimServer } from './harness/sim-fleet.js';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'main.js');
+const CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 
 let mountPoint: string;
 let mounted = false;

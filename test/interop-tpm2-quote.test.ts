@@ -16,7 +16,7 @@ import { startSwtpm, type SwtpmInstance } from './harness/swtpm.js';
 import { type Tpm2Tools, tpm2Tools } from './tpm2-tools.js';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'main.js');
+const CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 
 interface Verdict {
   readonly code: number;

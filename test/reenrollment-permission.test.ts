@@ -18,7 +18,7 @@ import { startAttestationServer, type AttestationServer } from './harness/attest
 import { startSwtpm, type SwtpmInstance } from './harness/swtpm.js';
 
 const run = promisify(execFile);
-const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'main.js');
+const SERVER_CLI = join(import.meta.dirname, '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 
 let swtpm: SwtpmInstance;
 let env: AttestationServer;

@@ -15,7 +15,7 @@ import { manufactureTpm, startSimulator, SwtpmManufacturer } from '@vigil/tpm2-t
 import { createLogger, dataDir, generateEnrollmentToken, hashEnrollmentToken, startVigilServer, type DataDir, type RunningServer } from '@vigil/server';
 
 const run = promisify(execFile);
-const SERVER_CLI = fileURLToPath(new URL('../../server/dist/cli/main.js', import.meta.url));
+const SERVER_CLI = fileURLToPath(new URL('../../server/dist/cli/vigil-server.cjs', import.meta.url));
 const AGENT_CLI = fileURLToPath(new URL('../../agent/dist/cli/main.js', import.meta.url));
 const AGENT_BUNDLE_SCRIPT = fileURLToPath(new URL('../../agent/scripts/bundle.mjs', import.meta.url));
 

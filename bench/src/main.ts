@@ -6,6 +6,8 @@
  * VIGIL_BENCH_RESULTS names another directory for the results (the smoke
  * test writes to a temp dir, never over recorded figures).
  */
+// First: sizes libuv's thread pool as vigil-server does (it may run this runner again as a child).
+import './thread-pool.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';

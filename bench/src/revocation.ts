@@ -43,7 +43,7 @@ import { dataDir, generateEnrollmentToken, hashEnrollmentToken, startVigilServer
 import type { Benchmark, BenchOptions } from './registry.js';
 
 const run = promisify(execFile);
-const SERVER_CLI = fileURLToPath(new URL('../../server/dist/cli/main.js', import.meta.url));
+const SERVER_CLI = fileURLToPath(new URL('../../server/dist/cli/vigil-server.cjs', import.meta.url));
 const MODEL_PCR = 13;
 const DEFAULT_PCRS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14];
 

@@ -17,7 +17,7 @@ import { findDynsecPlugin, mosquittoConf } from './mosquitto-conf.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SERVER_CLI = join(ROOT, 'server', 'dist', 'cli', 'main.js');
+const SERVER_CLI = join(ROOT, 'server', 'dist', 'cli', 'vigil-server.cjs');
 const INSTALL_CRL = join(ROOT, 'deploy', 'mosquitto', 'install-crl.sh');
 
 /** A process we started and the CPU time it and its children used, read from /proc. */

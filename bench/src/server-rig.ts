@@ -21,7 +21,7 @@ import { IssuedChallenges, observeIssuedChallenges } from './issued-ledger.js';
 import { processCpu, type ProcessCpu } from './process-cpu.js';
 
 const run = promisify(execFile);
-const SERVER_CLI = fileURLToPath(new URL('../../server/dist/cli/main.js', import.meta.url));
+const SERVER_CLI = fileURLToPath(new URL('../../server/dist/cli/vigil-server.cjs', import.meta.url));
 
 export interface LoadServer {
   readonly running: RunningServer;

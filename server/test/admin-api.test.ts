@@ -36,7 +36,7 @@ import Type from 'typebox';
  * CLI talking to it, and the same CLI on the database once it has stopped.
  */
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli/vigil-server.cjs', import.meta.url));
 const ENV = { ...process.env, VIGIL_PKI_CA_KEY_BITS: '2048', VIGIL_DATA: '' };
 
 interface Run {

@@ -13,7 +13,7 @@ import { loadFleetCaFiles, type FleetCa } from '../src/pki/index.js';
 import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore } from '../src/store/index.js';
 
 const run = promisify(execFile);
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'vigil-server.cjs');
 const ENV = { ...process.env, VIGIL_PKI_CA_KEY_BITS: '2048' };
 
 interface Started {

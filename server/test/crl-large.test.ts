@@ -21,7 +21,7 @@ import { Revocations } from '../src/revocation/service.js';
 import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, type Store } from '../src/store/index.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli/vigil-server.cjs', import.meta.url));
 const DAY = 86_400_000;
 /** Well past where @peculiar/x509 gives up (the test checks that it does). */
 const REVOKED = 3000;

@@ -17,7 +17,7 @@ import { dataDir } from '../src/datadir.js';
 import { days, issueServerCredentialFiles, loadOrRenewServerCredentials, type FleetCa } from '../src/pki/index.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli/vigil-server.cjs', import.meta.url));
 const VALIDITY = days(397);
 
 let ca: FleetCa;

@@ -13,7 +13,7 @@ import { dataDir } from '../src/datadir.js';
 import { readCrlFile, loadFleetCaFiles } from '../src/pki/index.js';
 
 const run = promisify(execFile);
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'vigil-server.cjs');
 /** A 2048-bit CA keeps the test quick; production default is 3072. */
 const ENV = { ...process.env, VIGIL_PKI_CA_KEY_BITS: '2048' };
 

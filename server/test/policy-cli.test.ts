@@ -18,7 +18,7 @@ import { normalizeSerial } from '../src/pki/index.js';
 import { generateEnrollmentToken, hashEnrollmentToken, openSqliteStore } from '../src/store/index.js';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'vigil-server.cjs');
 const GCE = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'eventlogs', 'go-attestation-ubuntu-2104-gce.bin');
 
 let tmp: { path: string; cleanup: () => Promise<void> };

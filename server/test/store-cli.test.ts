@@ -9,7 +9,7 @@ import { hashEnrollmentToken, openSqliteStore } from '../src/store/index.js';
 
 /** `vigil-server token ...` and `vigil-server audit ...`, run as the built CLI against a real database file. */
 
-const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/cli/vigil-server.cjs', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'vigil-store-cli-'));
 const data = join(root, 'data');
 const database = join(data, 'vigil.db');

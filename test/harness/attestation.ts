@@ -39,7 +39,7 @@ import type { SwtpmInstance } from './swtpm.js';
 import { Inbox } from '../../bench/src/fleet/inbox.js';
 
 const run = promisify(execFile);
-const SERVER_CLI = join(import.meta.dirname, '..', '..', 'server', 'dist', 'cli', 'main.js');
+const SERVER_CLI = join(import.meta.dirname, '..', '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 
 export interface AttestationServer {
   readonly server: RunningServer;

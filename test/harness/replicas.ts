@@ -17,7 +17,7 @@ import { dataDir, type DataDir } from '../../server/src/datadir.js';
 import { makeTempDir } from './pki.js';
 
 const run = promisify(execFile);
-export const SERVER_CLI = join(import.meta.dirname, '..', '..', 'server', 'dist', 'cli', 'main.js');
+export const SERVER_CLI = join(import.meta.dirname, '..', '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 
 export interface ReplicaDirs {
   readonly ca: FleetCa;

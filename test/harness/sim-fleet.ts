@@ -61,7 +61,7 @@ export interface SimServer {
   stop(): Promise<void>;
 }
 
-const SERVER_CLI = join(import.meta.dirname, '..', '..', 'server', 'dist', 'cli', 'main.js');
+const SERVER_CLI = join(import.meta.dirname, '..', '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 
 /** Runs `vigil-server init` (built CLI) into `<root>/data` and returns the data directory. */
 export async function initDataDir(root: string): Promise<DataDir> {

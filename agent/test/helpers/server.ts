@@ -17,7 +17,7 @@ import { LogCapture } from '../../../test/harness/broker.js';
 import type { SwtpmInstance } from '../../../test/harness/swtpm.js';
 
 const run = promisify(execFile);
-const SERVER_CLI = join(import.meta.dirname, '..', '..', '..', 'server', 'dist', 'cli', 'main.js');
+const SERVER_CLI = join(import.meta.dirname, '..', '..', '..', 'server', 'dist', 'cli', 'vigil-server.cjs');
 
 export interface TestServer {
   readonly paths: DataDir;

@@ -132,6 +132,8 @@ export async function startVigilServer(options: StartServerOptions): Promise<Run
       host: config.listen.host,
       tlsMinVersion: config.tls.minVersion,
       dataDir: paths.root,
+      // libuv's pool runs the signature checks: sized by the vigil-server launcher (threadpool.cts) unless set.
+      threadPool: process.env['UV_THREADPOOL_SIZE'] ?? 'libuv default (4)',
       components: started.map((c) => c.name),
       ...Object.assign({}, ...started.map((c) => c.ready ?? {})),
     },

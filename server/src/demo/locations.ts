@@ -10,7 +10,7 @@ import { CliError, ExitCode } from '../cli/exit-codes.js';
  */
 const SERVER_ROOT = resolve(import.meta.dirname, '..', '..');
 
-export const SERVER_CLI = join(SERVER_ROOT, 'dist', 'cli', 'main.js');
+export const SERVER_CLI = join(SERVER_ROOT, 'dist', 'cli', 'vigil-server.cjs');
 export const AGENT_CLI = join(SERVER_ROOT, '..', 'agent', 'dist', 'cli', 'main.js');
 export const BOOT_LOG_FIXTURE = join(SERVER_ROOT, 'src', 'demo', 'fixtures', 'ubuntu-2104-gce.binary_bios_measurements');
 
