@@ -8,8 +8,9 @@ export type Lookup = (hostname: string, options: LookupOptions, callback: Lookup
 
 /**
  * A `lookup` for outgoing connections that runs name lookups one at a
- * time. dns.lookup is getaddrinfo(3) on libuv's thread pool (4 threads by
- * default), the pool the verifier's signature checks run on: a resolver
+ * time. dns.lookup is getaddrinfo(3) on libuv's thread pool (one thread
+ * per core and at least 2 under `vigil-server`, ../threadpool.cts), the pool
+ * the verifier's signature checks run on: a resolver
  * that does not answer holds a pool thread for its whole timeout (5 s per
  * try by default), and the webhook dispatcher has 4 deliveries in flight,
  * enough to take every pool thread and stop every signature check. One
