@@ -14,6 +14,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBenchRecord, type BenchRecord } from '../bench/src/record.js';
@@ -142,6 +143,8 @@ describe('every benchmark runs at tiny size (--quick) and writes a well-formed r
         const record = readRecord(name);
         expect(record.benchmark).toBe(name);
         expect(record.quick).toBe(true);
+        // The verifier in the runner's process has the pool vigil-server would give it (bench/src/thread-pool.ts).
+        expect(record.machine.threadPoolSize).toBe(process.env['UV_THREADPOOL_SIZE'] || String(Math.max(2, availableParallelism())));
         checkFigures(name, record.result);
       },
       300_000,

@@ -6,64 +6,8 @@
  * VIGIL_BENCH_RESULTS names another directory for the results (the smoke
  * test writes to a temp dir, never over recorded figures).
  */
-// First: sizes libuv's thread pool as vigil-server does (it may run this runner again as a child).
-import './thread-pool.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { machineFacts } from './machine.js';
-import type { BenchRecord } from './record.js';
-import { benchmarks } from './registry.js';
+import { runWithSizedThreadPool } from './thread-pool.js';
 
-function usage(problem: string): never {
-  const lines = Object.entries(benchmarks).map(([name, b]) => {
-    const opts = Object.entries(b.options ?? {}).map(([o, help]) => `\n      --${o}: ${help}`);
-    return `  ${name}: ${b.description}${opts.join('')}`;
-  });
-  process.stderr.write(`bench: ${problem}\nusage: node bench/dist/main.js [--quick] [--option value...] [name...]\n${lines.join('\n')}\n`);
-  process.exit(2);
-}
-
-const argv = process.argv.slice(2);
-// The smoke test asks which benchmarks exist, so a new one cannot go untested.
-if (argv[0] === '--list') {
-  process.stdout.write(JSON.stringify(Object.keys(benchmarks)) + '\n');
-  process.exit(0);
-}
-let quick = false;
-const names: string[] = [];
-const args = new Map<string, string>();
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i]!;
-  if (a === '--quick') quick = true;
-  else if (a.startsWith('--')) {
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
-    if (value === undefined) usage(`option --${name} needs a value`);
-    args.set(name, value);
-  } else if (a.startsWith('-')) usage(`unknown option ${a}`);
-  else names.push(a);
-}
-const selected = names.length > 0 ? names : Object.keys(benchmarks);
-const unknown = selected.filter((n) => !(n in benchmarks));
-if (unknown.length > 0) usage(`unknown benchmark ${unknown.join(' ')}`);
-const accepted = new Set(selected.flatMap((n) => Object.keys(benchmarks[n]!.options ?? {})));
-const refused = [...args.keys()].filter((k) => !accepted.has(k));
-if (refused.length > 0) usage(`unknown option ${refused.map((k) => `--${k}`).join(' ')} for ${selected.join(', ')}`);
-
-const resultsDir = process.env['VIGIL_BENCH_RESULTS'] !== undefined ? join(process.env['VIGIL_BENCH_RESULTS'], '/') : fileURLToPath(new URL('../results/', import.meta.url));
-mkdirSync(resultsDir, { recursive: true });
-
-for (const name of selected) {
-  const benchmark = benchmarks[name]!;
-  process.stdout.write(`\n== ${name}${quick ? ' (quick)' : ''}: ${benchmark.description}\n`);
-  const machine = machineFacts();
-  const own = new Map([...args].filter(([k]) => k in (benchmark.options ?? {})));
-  const result = await benchmark.run({ quick, args: own });
-  const file = `${resultsDir}${name}${quick ? '.quick' : ''}.json`;
-  const record: BenchRecord = { benchmark: name, description: benchmark.description, quick, options: Object.fromEntries(own), machine, loadAverageAfter: loadavg(), result };
-  writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
-  process.stdout.write(`result written to ${file}\n`);
-}
+// In a process started without UV_THREADPOOL_SIZE this runs the benchmarks in a child that has it, and exits as that child does.
+await runWithSizedThreadPool();
+await import('./runner.js');
