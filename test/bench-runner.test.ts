@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { childrenOf } from '../bench/src/proc-children.js';
 import { makeTempDir } from './harness/pki.js';
 
 const BENCH = join(import.meta.dirname, '..', 'bench', 'dist', 'main.js');
@@ -19,14 +20,6 @@ function envWithoutPoolSize(extra: Record<string, string> = {}): NodeJS.ProcessE
   const env = { ...process.env, ...extra };
   delete env['UV_THREADPOOL_SIZE'];
   return env;
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }
 
 function commandLine(pid: number): string {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { dataDir, loadFleetCaFiles, type DataDir, type FleetCa } from '@vigil/server';
 import { findDynsecPlugin, mosquittoConf } from './mosquitto-conf.js';
+import { childrenOf } from './proc-children.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,14 +29,6 @@ export interface Tracked {
 }
 
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 function cpuOf(pid: number): number {
   try {
