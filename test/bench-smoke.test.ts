@@ -119,6 +119,15 @@ function checkFigures(name: string, result: Record<string, unknown>): void {
     const simulated = result['simulated'] as { parallel: { devices: number } };
     expect(result['devices_in_store']).toBeGreaterThanOrEqual(simulated.parallel.devices);
   }
+  if (name === 'wake') {
+    // Every rate measured, each with a CPU time, an active time and the job's time after a wake.
+    const rows = result['rows'] as Array<Record<string, number>>;
+    expect(rows.map((r) => r['jobs_per_wake'])).toEqual([1, 1, 1, 10, 10]);
+    for (const r of rows) {
+      expect(r['wakes_per_s']).toBeGreaterThan(0);
+      for (const key of ['cpu_us_per_wake', 'active_us_per_wake', 'job_us', 'slowdown']) expect(r[key], `wake.${key}`).toBeGreaterThan(0);
+    }
+  }
   if (name === 'prune') {
     // A twenty-fifth of the uses (the hour past the day kept), and the stall measured.
     expect(result['uses_deleted']).toBe(Math.round((result['uses_before'] as number) / 25));

@@ -15,6 +15,7 @@ import { enrollBenchmark } from './enroll.js';
 import { fleetBenchmark } from './fleet-scale.js';
 import { floorBenchmark } from './floor.js';
 import { pruneBenchmark } from './prune.js';
+import { wakeBenchmark } from './wake.js';
 
 export interface BenchOptions {
   /** Tiny sizes, for a smoke test: the figures mean nothing, the code paths all run. */
@@ -52,4 +53,5 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   replicas: replicasBenchmark,
   floor: floorBenchmark,
   prune: pruneBenchmark,
+  wake: wakeBenchmark,
 };
