@@ -5,13 +5,14 @@
 // time (the scheduler's own account, /proc/self/task/<tid>/schedstat, not
 // tick samples), the loop's active time (performance.eventLoopUtilization),
 // and the job's wall time against the same job run back to back. On bare
-// metal a wake costs a few µs; on a virtual machine whose idle vCPUs halt
+// metal a wake typically costs a few µs; on a virtual machine whose idle vCPUs halt
 // it can cost far more, and everything a server does below saturation pays
 // it: that is why a verdict costs more CPU at half load than at saturation
 // (docs/benchmarks.md, "Sixteenth round").
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { round } from './load-window.js';
 import { medianRate } from './rate.js';
 import { numberArg, type Benchmark } from './registry.js';
 
@@ -42,6 +43,11 @@ function rusageNs(): number {
   return (u.user + u.system) * 1000;
 }
 
+/** The CPU clock this machine offers: the scheduler's for this thread, or the process's rusage. */
+const cpuClock: { readonly name: 'schedstat' | 'rusage'; readonly ns: () => number } = Number.isNaN(threadRunNs())
+  ? { name: 'rusage', ns: rusageNs }
+  : { name: 'schedstat', ns: threadRunNs };
+
 const DOCUMENT = JSON.stringify({ v: 1, items: Array.from({ length: 24 }, (_, i) => ({ i, name: `item-${i}`, value: 'x'.repeat(16) })) });
 const BLOCK = Buffer.alloc(1024, 7);
 let sink = 0;
@@ -53,8 +59,7 @@ function job(): void {
 }
 
 async function measureRow(wakesPerS: number, jobsPerWake: number, seconds: number): Promise<WakeRow> {
-  const clock = Number.isNaN(threadRunNs()) ? rusageNs : threadRunNs;
-  const cpu0 = clock();
+  const cpu0 = cpuClock.ns();
   const elu0 = performance.eventLoopUtilization();
   const start = performance.now();
   let wakes = 0;
@@ -71,7 +76,7 @@ async function measureRow(wakesPerS: number, jobsPerWake: number, seconds: numbe
       }
     }, 1000 / wakesPerS);
   });
-  const cpuNs = clock() - cpu0;
+  const cpuNs = cpuClock.ns() - cpu0;
   const elu = performance.eventLoopUtilization(elu0);
   const elapsedS = (performance.now() - start) / 1000;
   const hotUs = 1e6 / medianRate(0.2, job);
@@ -84,11 +89,6 @@ async function measureRow(wakesPerS: number, jobsPerWake: number, seconds: numbe
     job_us: round(jobUs, 2),
     slowdown: round(jobUs / hotUs, 1),
   };
-}
-
-function round(x: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 export const wakeBenchmark: Benchmark = {
@@ -109,6 +109,6 @@ export const wakeBenchmark: Benchmark = {
           ` job ${row.job_us} µs (${row.slowdown}× back to back)\n`,
       );
     }
-    return { job_back_to_back_us: round(hotUs, 2), cpu_clock: Number.isNaN(threadRunNs()) ? 'rusage' : 'schedstat', rows };
+    return { job_back_to_back_us: round(hotUs, 2), cpu_clock: cpuClock.name, rows };
   },
 };
