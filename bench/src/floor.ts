@@ -16,11 +16,17 @@
 // a body padded to the size of the real message (floor/wire-sizes.ts says
 // where the sizes come from). Variants: `tls` (the floor: mutual TLS 1.3),
 // `tcp` (the same over plain TCP: what TLS costs), `tls-nocrypto` (no
-// signature or verification: what ECDSA costs). Bare crypto.sign and
+// signature or verification: what ECDSA costs). Then a ladder of what the
+// design prescribes on top, each rung done the least a conforming server
+// can: `mqtt` (the server's real broker, the design's topics), `mqtt-json`
+// (the protocol's JSON messages through its schemas), `mqtt-json-sqlite`
+// (each verdict stored before it is published). Bare crypto.sign and
 // crypto.verify rates on one core are measured in the same run.
 // floor/README.md has the whole account.
 import { loadavg } from 'node:os';
+import { encodeChallenge, encodeResult, randomId } from '@vigil/protocol';
 import { makeFloorCredentials } from './floor/credentials.js';
+import { LADDER_REQUEST, ladderChallenge, ladderEvidence, ladderResult } from './floor/ladder-messages.js';
 import { rawSignRate } from './floor/raw-sign.js';
 import { runVariant, type VariantResult } from './floor/rig.js';
 import { parseVariants, VARIANT_TRAITS, type FloorVariant } from './floor/variant.js';
@@ -36,9 +42,9 @@ const TLS_RECORD_OVERHEAD = 22;
 
 export const floorBenchmark: Benchmark = {
   description:
-    'the physical floor: verdicts/s of a closed loop doing only the irreducible work (nonce, ECDSA-signed quote, verify, result; real message sizes) over mutual TLS, plain TCP and TLS without ECDSA, in the real process layout',
+    'the physical floor: verdicts/s of a closed loop doing only the irreducible work (nonce, ECDSA-signed quote, verify, result; real message sizes) over mutual TLS, plain TCP and TLS without ECDSA, in the real process layout; then the design\'s MQTT broker, JSON messages and SQLite record added one at a time',
   options: {
-    variants: 'comma-separated: tls (the floor), tcp (no TLS), tls-nocrypto (no sign/verify); default all three',
+    variants: 'comma-separated: tls (the floor), tcp (no TLS), tls-nocrypto (no sign/verify), mqtt (+ the real broker), mqtt-json (+ the JSON messages), mqtt-json-sqlite (+ each verdict stored); default all six',
     devices: 'simulated devices, one connection each (default 400)',
     window: 'seconds of the measurement window per variant (default 8)',
     warmup: 'seconds of closed loop before each window (default 3)',
@@ -56,6 +62,11 @@ export const floorBenchmark: Benchmark = {
       `  frames padded to the real messages: request ${WIRE_SIZES.request} B, challenge ${WIRE_SIZES.challenge} B, evidence ${WIRE_SIZES.evidence} B, result ${WIRE_SIZES.result} B` +
         ` (+${TLS_RECORD_OVERHEAD} B a TLS record)\n`,
     );
+
+    if (variants.some((v) => VARIANT_TRAITS[v].json)) {
+      const j = jsonPayloadBytes();
+      log(`  JSON payloads of the ladder: request ${j['request']} B, challenge ${j['challenge']} B, evidence ${j['evidence']} B, result ${j['result']} B (+ topic and header)\n`);
+    }
 
     // On the quiet machine, before any child runs.
     const rawSeconds = options.quick ? 0.25 : 3;
@@ -77,8 +88,21 @@ export const floorBenchmark: Benchmark = {
     const tls = results.tls;
     const tcp = results.tcp;
     const nocrypto = results['tls-nocrypto'];
-    const difference = (a: VariantResult | undefined, b: VariantResult | undefined, key: 'server_cpu_us_per_verdict' | 'load_cpu_us_per_verdict') =>
-      a !== undefined && b !== undefined ? a[key] - b[key] : null;
+    const difference = (
+      a: VariantResult | undefined,
+      b: VariantResult | undefined,
+      key: 'server_cpu_us_per_verdict' | 'server_loop_us_per_verdict' | 'load_cpu_us_per_verdict',
+    ) => (a !== undefined && b !== undefined ? a[key] - b[key] : null);
+    // Each rung of the ladder against the one below it: what that part of the design costs per verdict at its least.
+    const rung = (upper: FloorVariant, lower: FloorVariant) => {
+      const [a, b] = [results[upper], results[lower]];
+      return {
+        server: difference(a, b, 'server_cpu_us_per_verdict'),
+        server_loop: difference(a, b, 'server_loop_us_per_verdict'),
+        load: difference(a, b, 'load_cpu_us_per_verdict'),
+      };
+    };
+    const top = results['mqtt-json-sqlite'];
     const result = {
       variants: results,
       floor_verdicts_per_s: tls?.verdicts_per_s ?? null,
@@ -91,11 +115,17 @@ export const floorBenchmark: Benchmark = {
       // What each layer costs per verdict, from the differences between the variants.
       tls_cost_us_per_verdict: { server: difference(tls, tcp, 'server_cpu_us_per_verdict'), load: difference(tls, tcp, 'load_cpu_us_per_verdict') },
       ecdsa_cost_us_per_verdict: { server: difference(tls, nocrypto, 'server_cpu_us_per_verdict'), load: difference(tls, nocrypto, 'load_cpu_us_per_verdict') },
+      ladder_cost_us_per_verdict: { mqtt: rung('mqtt', 'tls'), json: rung('mqtt-json', 'mqtt'), sqlite: rung('mqtt-json-sqlite', 'mqtt-json') },
+      // Everything the design prescribes, each part at its least: the most a conforming server could give here.
+      design_floor_verdicts_per_s: top?.verdicts_per_s ?? null,
+      design_floor_server_cpu_us_per_verdict: top?.server_cpu_us_per_verdict ?? null,
+      design_floor_server_loop_us_per_verdict: top?.server_loop_us_per_verdict ?? null,
       sizes: {
         ...WIRE_SIZES,
         tls_record_overhead: TLS_RECORD_OVERHEAD,
         source: 'MQTT packets written in the closed loop of `verify --phases closed --swtpm 0 --devices 400` (bench/src/floor/wire-sizes.ts)',
       },
+      json_payload_bytes: jsonPayloadBytes(),
       simulated_devices: devices,
       connect_per_s: CONNECT_PER_SECOND,
       raw_verify_per_s: Math.round(rawVerify),
@@ -109,6 +139,30 @@ export const floorBenchmark: Benchmark = {
           `${nocrypto !== undefined ? `; ECDSA ${result.ecdsa_cost_us_per_verdict.server} + ${result.ecdsa_cost_us_per_verdict.load} µs` : ''}\n`,
       );
     }
+    if (top !== undefined) {
+      log(
+        `design floor: ${Math.round(top.verdicts_per_s)} verdicts/s with the real broker, the JSON messages and each verdict stored;` +
+          ` server ${top.server_cpu_us_per_verdict} µs (event loop ${top.server_loop_us_per_verdict}) + devices ${top.load_cpu_us_per_verdict} µs of CPU per verdict\n`,
+      );
+    }
     return result;
   },
 };
+
+/**
+ * The JSON rungs' payload sizes, for a reader comparing them with the
+ * binary frames' (`WIRE_SIZES` are whole packets; these are payloads, the
+ * topic and 2-5 header bytes come on top). The quote is 145 bytes as the
+ * floor's; an ECDSA P-256 TPMT_SIGNATURE is 72 (Part 2 §11.3.4).
+ */
+function jsonPayloadBytes(): Record<string, number> {
+  const id = randomId();
+  const nonce = new Uint8Array(32);
+  const now = Date.now();
+  return {
+    request: JSON.stringify(LADDER_REQUEST).length,
+    challenge: encodeChallenge(ladderChallenge(id, nonce, now)).length,
+    evidence: JSON.stringify(ladderEvidence(id, new Uint8Array(145), new Uint8Array(72))).length,
+    result: encodeResult(ladderResult('floor-100', id, Buffer.from(nonce).toString('hex'), now)).length,
+  };
+}

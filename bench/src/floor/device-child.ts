@@ -11,6 +11,7 @@ import { leanSecureContext } from '../fleet/lean-mqtt/index.js';
 import { processCpu } from '../process-cpu.js';
 import { serveParent } from './parent-link.js';
 import { FloorDevice } from './device.js';
+import { FloorMqttDevice, type FloorLoopDevice } from './device-ladder.js';
 import { VERDICT_NAMES } from './frames.js';
 import type { DeviceControl, DeviceInit, DeviceReport, DeviceStats } from './messages.js';
 import { FloorQuoter } from './quote.js';
@@ -19,7 +20,7 @@ import { FloorQuoter } from './quote.js';
 const CONNECT_ATTEMPTS = 4;
 const CONNECT_TIMEOUT_MS = 10_000;
 
-let devices: FloorDevice[] = [];
+let devices: FloorLoopDevice[] = [];
 let latencies: number[] = [];
 let roundLatencies: number[] = [];
 let verdicts = 0;
@@ -29,31 +30,30 @@ const errors: Record<string, number> = {};
 let stopped = false;
 
 function init(m: DeviceInit): void {
-  devices = m.devices.map((d) => {
+  const onResult = (name: string, latencyMs: number, roundMs: number) => {
+    verdicts++;
+    latencies.push(latencyMs);
+    roundLatencies.push(roundMs);
+    outcomes[name] = (outcomes[name] ?? 0) + 1;
+  };
+  const onClose = (reason: string | undefined) => {
+    if (reason === undefined || stopped) return;
+    disconnects++;
+    errors[reason] = (errors[reason] ?? 0) + 1;
+  };
+  devices = m.devices.map((d): FloorLoopDevice => {
     const ak = createPrivateKey({ key: Buffer.from(d.akPkcs8), format: 'der', type: 'pkcs8' });
     const secureContext =
       m.tls !== undefined && d.certPem !== undefined ? leanSecureContext({ caPem: m.tls.caPem, certPem: d.certPem, keyPem: m.tls.keyPem }) : undefined;
+    const common = { deviceId: d.deviceId, host: m.host, port: m.port, traits: m.traits, sizes: m.sizes, ak, quoter: new FloorQuoter(createPublicKey(ak)), onClose };
+    if (m.traits.mqtt) {
+      if (secureContext === undefined) throw new Error('the ladder runs over mutual TLS only');
+      return new FloorMqttDevice({ ...common, secureContext, onResult });
+    }
     return new FloorDevice({
-      deviceId: d.deviceId,
-      host: m.host,
-      port: m.port,
-      traits: m.traits,
-      sizes: m.sizes,
-      ak,
-      quoter: new FloorQuoter(createPublicKey(ak)),
+      ...common,
       ...(secureContext !== undefined ? { secureContext } : {}),
-      onResult: (verdict, latencyMs, roundMs) => {
-        verdicts++;
-        latencies.push(latencyMs);
-        roundLatencies.push(roundMs);
-        const name = VERDICT_NAMES[verdict] ?? `verdict-${verdict}`;
-        outcomes[name] = (outcomes[name] ?? 0) + 1;
-      },
-      onClose: (reason) => {
-        if (reason === undefined || stopped) return;
-        disconnects++;
-        errors[reason] = (errors[reason] ?? 0) + 1;
-      },
+      onResult: (verdict, latencyMs, roundMs) => onResult(VERDICT_NAMES[verdict] ?? `verdict-${verdict}`, latencyMs, roundMs),
     });
   });
   send({ type: 'ready' });

@@ -46,12 +46,28 @@ const SCRATCH = new ScratchWriter();
  * does not fit: a size constant smaller than the structure is a bug.
  */
 export function encodeFrame<T>(codec: Codec<T>, value: T, wireBytes: number): Buffer {
-  const body = SCRATCH.marshal(codec, value);
-  if (FRAME_HEADER_BYTES + body.length > wireBytes) throw new RangeError(`${codec.name}: ${body.length} bytes do not fit a ${wireBytes}-byte frame`);
   const frame = Buffer.alloc(wireBytes);
   frame.writeUInt32BE(wireBytes - FRAME_HEADER_BYTES, 0);
-  body.copy(frame, FRAME_HEADER_BYTES);
+  writeBody(codec, value, frame.subarray(FRAME_HEADER_BYTES));
   return frame;
+}
+
+/**
+ * `value` marshalled by `codec` as a body of exactly `bytes` bytes,
+ * zero-padded, with no length prefix: the payload of an MQTT publish in the
+ * `mqtt` variant, where the packet carries the length. Throws a RangeError
+ * when the structure does not fit.
+ */
+export function encodeBody<T>(codec: Codec<T>, value: T, bytes: number): Buffer {
+  const body = Buffer.alloc(bytes);
+  writeBody(codec, value, body);
+  return body;
+}
+
+function writeBody<T>(codec: Codec<T>, value: T, into: Buffer): void {
+  const body = SCRATCH.marshal(codec, value);
+  if (body.length > into.length) throw new RangeError(`${codec.name}: ${body.length} bytes do not fit a ${into.length}-byte body`);
+  body.copy(into);
 }
 
 /**

@@ -28,6 +28,9 @@ export interface ServerStats {
   /** Connections closed for bad frames or an identity it could not place, by reason. */
   readonly refusals: Readonly<Record<string, number>>;
   readonly cpu: ProcessCpu;
+  /** `mqtt-json-sqlite`: rows in the verdict log, and the transactions that wrote them. */
+  readonly stored?: { readonly uses: number; readonly attestations: number };
+  readonly commits?: number;
 }
 
 export type ServerReport =

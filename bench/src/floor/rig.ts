@@ -121,4 +121,8 @@ function check(variant: FloorVariant, s: FloorSnapshot): void {
     );
   }
   if (s.devices.verdicts === 0) throw new Error(`floor ${variant}: no verdicts at all`);
+  // Stored before published: the devices cannot have more verdicts than the store has rows.
+  if (VARIANT_TRAITS[variant].sqlite && (s.server.stored === undefined || s.server.stored.attestations < s.devices.verdicts)) {
+    throw new Error(`floor ${variant}: ${s.devices.verdicts} verdicts received but ${s.server.stored?.attestations ?? 'no'} attestations stored`);
+  }
 }

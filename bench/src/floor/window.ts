@@ -34,6 +34,9 @@ export interface FloorWindow {
   readonly load_rss_mib: number;
   /** 1, 5 and 15 minute load averages as the window opened. */
   readonly load_average_at_start: readonly number[];
+  /** `mqtt-json-sqlite`: attestation rows written in the window, and the transactions (group commits) that wrote them. */
+  readonly stored_attestations?: number;
+  readonly commits?: number;
 }
 
 export function summarize(before: FloorSnapshot, after: FloorSnapshot, seconds: number, loadAverageAtStart: readonly number[]): FloorWindow {
@@ -60,6 +63,9 @@ export function summarize(before: FloorSnapshot, after: FloorSnapshot, seconds: 
     server_rss_mib: round(after.server.cpu.rssBytes / 2 ** 20),
     load_rss_mib: round(after.devices.cpu.rssBytes / 2 ** 20),
     load_average_at_start: loadAverageAtStart.map((x) => round(x, 2)),
+    ...(after.server.stored !== undefined && before.server.stored !== undefined
+      ? { stored_attestations: after.server.stored.attestations - before.server.stored.attestations, commits: (after.server.commits ?? 0) - (before.server.commits ?? 0) }
+      : {}),
   };
 }
 
