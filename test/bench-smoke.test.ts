@@ -119,6 +119,15 @@ function checkFigures(name: string, result: Record<string, unknown>): void {
     const simulated = result['simulated'] as { parallel: { devices: number } };
     expect(result['devices_in_store']).toBeGreaterThanOrEqual(simulated.parallel.devices);
   }
+  if (name === 'floor') {
+    // The floor, its two comparisons and the ladder's three rungs each ran; the last stored verdicts (the run itself fails
+    // if the devices ever hold more verdicts than the store has rows: bench/src/floor/rig.ts).
+    const variants = result['variants'] as Record<string, { verdicts: number; stored_attestations?: number }>;
+    expect(Object.keys(variants)).toEqual(['tls', 'tcp', 'tls-nocrypto', 'mqtt', 'mqtt-json', 'mqtt-json-sqlite']);
+    for (const [variant, w] of Object.entries(variants)) expect(w.verdicts, `floor ${variant}`).toBeGreaterThan(0);
+    expect(variants['mqtt-json-sqlite']!.stored_attestations).toBeGreaterThan(0);
+    expect(result['design_floor_verdicts_per_s']).toBeGreaterThan(0);
+  }
   if (name === 'wake') {
     // Every rate measured, each with a CPU time, an active time and the job's time after a wake.
     const rows = result['rows'] as Array<Record<string, number>>;
