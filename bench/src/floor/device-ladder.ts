@@ -8,17 +8,15 @@
  * TPMT_SIGNATURE; it reads what it needs of the server's JSON with a plain
  * `JSON.parse` (a load generator, not an agent: the server is measured).
  */
-import { sign, type KeyObject } from 'node:crypto';
+import { sign } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SecureContext } from 'node:tls';
 import { marshal, TPM_ALG, TPMT_SIGNATURE } from '@vigil/tpm2-ts';
 import { LeanMqttConnection, type LeanMqttError } from '../fleet/lean-mqtt/index.js';
 import { FloorWireError } from './errors.js';
-import { decodeFrame, encodeBody, FLOOR_CHALLENGE, FLOOR_EVIDENCE, FLOOR_REQUEST, FLOOR_RESULT, FloorVerdict, FrameKind } from './frames.js';
+import { decodeFrame, encodeBody, FLOOR_CHALLENGE, FLOOR_EVIDENCE, FLOOR_REQUEST, FLOOR_RESULT, FrameKind, VERDICT_NAMES } from './frames.js';
+import type { FloorDeviceOptions } from './device.js';
 import { LADDER_REQUEST, ladderEvidence, ladderTopics, publishPayloadBytes, type LadderTopics } from './ladder-messages.js';
-import type { FloorQuoter } from './quote.js';
-import type { VariantTraits } from './variant.js';
-import type { WireSizes } from './wire-sizes.js';
 
 /** What the device process drives, whichever kind of device: the floor's own or the ladder's. */
 export interface FloorLoopDevice {
@@ -29,22 +27,13 @@ export interface FloorLoopDevice {
   close(): void;
 }
 
-export interface FloorMqttDeviceOptions {
-  readonly deviceId: string;
-  readonly host: string;
-  readonly port: number;
-  readonly traits: VariantTraits;
-  readonly sizes: WireSizes;
-  readonly ak: KeyObject;
-  readonly quoter: FloorQuoter;
+/** The floor device's options, but TLS always, and results by verdict name (JSON results carry names, not codes). */
+export interface FloorMqttDeviceOptions extends Omit<FloorDeviceOptions, 'secureContext' | 'onResult'> {
   readonly secureContext: SecureContext;
   /** Each result: its verdict name, evidence → result and request → result, ms. */
   readonly onResult: (verdict: string, latencyMs: number, roundMs: number) => void;
-  /** Once, when an established connection closes; `reason` names an error, undefined when `close` was called. */
-  readonly onClose: (reason: string | undefined) => void;
 }
 
-const VERDICT_BY_CODE: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(FloorVerdict).map(([name, code]) => [code, name]));
 const utf8 = new TextEncoder();
 
 export class FloorMqttDevice implements FloorLoopDevice {
@@ -150,7 +139,7 @@ export class FloorMqttDevice implements FloorLoopDevice {
       verdict = result.ok ? (result.verdict?.submods?.boot?.['ear.status'] ?? 'none') : (result.message ?? 'failure');
     } else {
       const code = decodeFrame(FLOOR_RESULT, payload).verdict;
-      verdict = VERDICT_BY_CODE[code] ?? `verdict-${code}`;
+      verdict = VERDICT_NAMES[code] ?? `verdict-${code}`;
     }
     this.#waiting = false;
     this.#options.onResult(verdict, now - this.#evidenceAt, now - this.#requestedAt);
