@@ -2,7 +2,8 @@
  * Issue 9, freshness attacks against the whole server over the real
  * broker: an old quote replayed with its old nonce, an answer after the
  * challenge expired, a challenge answered twice (one after the other, and
- * both at once), and a TPM clock that goes back. Devices are simulated
+ * both at once), a challenge another verifier process answered first, and a
+ * TPM clock that goes back. Devices are simulated
  * (software AK, real TPMS_ATTEST / TPMT_SIGNATURE), so each attack can be
  * made exactly: the quote is correctly signed and only its freshness is wrong.
  * (The same attacks with a real swtpm — evidence replayed, a rolled-back TPM
@@ -148,6 +149,24 @@ describe('answering twice', () => {
     const second = await d.results.take((r) => r.challengeId === c.challengeId);
     expect([status(first), status(second)].sort()).toEqual(['affirming', 'contraindicated']);
     expect([...resultCodes(first), ...resultCodes(second)]).toEqual(['identity/challenge-used']);
+    await expectRevoked(d);
+  });
+});
+
+describe('answered in another process first', () => {
+  it('evidence whose challenge use the store already has (another verifier, or this one before a restart): challenge-used, no trusting verdict stored', async () => {
+    const d = await device();
+    const c = await d.freshChallenge();
+    // What a replica sharing the store leaves when it answered first: the use, recorded with its verdict.
+    // This process never claimed the challenge, so it accepts the answer and appraises it whole; the
+    // store refuses the use when the verdict is recorded, and the evidence is appraised again as a replay.
+    expect(await env.store.useChallenge({ id: c.challengeId, deviceId: d.deviceId, usedAt: Date.now(), expiresAt: c.expiresAt })).toBe(true);
+    await d.publishEvidence(simEvidence(d.tpm, c));
+    const result = await d.results.take((r) => r.challengeId === c.challengeId);
+    expect(resultCodes(result)).toEqual(['identity/challenge-used']);
+    expect(status(result)).toBe('contraindicated');
+    const stored = (await env.store.listAttestations(d.deviceId, 100)).filter((r) => r.challengeId === c.challengeId);
+    expect(stored.map((r) => r.status)).toEqual(['contraindicated']);
     await expectRevoked(d);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Step 3's judgement of a challenge an answer names
  * (server/src/verifier/challenges/answer.ts) with a real ChallengeSeal and a
- * real SQLite store: sealed challenges used once, refused in the order
+ * real SQLite store: sealed challenges used once (claimed in the process,
+ * the store deciding between processes), refused in the order
  * unknown, other device, used, expired; a replay after expiry still a
  * replay; past the store's retention of uses, unknown; the stored form
  * (issued before sealing) judged by the store.
@@ -10,8 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../test/harness/pki.js';
-import { EXPIRED_KEPT_MS, openSqliteStore, type Store } from '../src/store/index.js';
-import { acceptAnswer, type AnswerStore } from '../src/verifier/challenges/answer.js';
+import { EXPIRED_KEPT_MS, openSqliteStore, type ChallengeUse, type Store } from '../src/store/index.js';
+import { acceptAnswer, processAnswers, type AnswerStore } from '../src/verifier/challenges/answer.js';
+import { ChallengeClaims } from '../src/verifier/challenges/claims.js';
 import { ChallengeSeal } from '../src/verifier/challenges/sealed-challenge.js';
 import { enrollPlaceholderDevice } from './enrolled-device.js';
 
@@ -20,13 +22,15 @@ const NOW = 1_800_000_000_000;
 let tmp: { path: string; cleanup: () => Promise<void> };
 let store: Store;
 let answers: AnswerStore;
+let claims: ChallengeClaims;
 const seal = new ChallengeSeal(randomBytes(32));
 
 beforeEach(async () => {
   tmp = await makeTempDir('vigil-answer-');
   store = await openSqliteStore(join(tmp.path, 'vigil.db'));
   await enrollPlaceholderDevice(store, DEVICE);
-  answers = { use: (u) => store.useChallenge(u), isUsed: (id, expiresAt) => store.isChallengeUsed(id, expiresAt), consumeStored: (id, d, now) => store.consumeChallenge(id, d, now) };
+  claims = new ChallengeClaims();
+  answers = processAnswers(claims, store, (id, d, now) => store.consumeChallenge(id, d, now));
 });
 
 afterEach(async () => {
@@ -37,11 +41,33 @@ afterEach(async () => {
 const sealed = (expiresAt = NOW + 30_000) => seal.seal({ deviceId: DEVICE, pcrSelection: { sha256: [0, 7] }, expiresAt, tpmClockAtIssue: { clock: 9n, resetCount: 1, restartCount: 0 } });
 
 describe('acceptAnswer', () => {
-  it('accepts a sealed challenge once, with its terms, and records the use; the second answer is a replay', async () => {
+  it('accepts a sealed challenge once, with its terms and the use to store with the verdict; the second answer is a replay', async () => {
     const c = sealed();
-    expect(await acceptAnswer(seal, answers, c.id, DEVICE, NOW)).toEqual({ ok: true, challenge: c });
-    expect(await store.isChallengeUsed(c.id, c.expiresAt)).toBe(true);
+    expect(await acceptAnswer(seal, answers, c.id, DEVICE, NOW)).toEqual({ ok: true, challenge: c, use: { id: c.id, deviceId: DEVICE, usedAt: NOW, expiresAt: c.expiresAt } });
+    // Claimed in this process; the store has it once the verdict is recorded with it.
+    expect(await store.isChallengeUsed(c.id, c.expiresAt)).toBe(false);
     expect(await acceptAnswer(seal, answers, c.id, DEVICE, NOW + 1)).toEqual({ ok: false, reason: 'used' });
+  });
+
+  it('another process (its own claims) accepts the answer, and the store refuses its use when its verdict is recorded', async () => {
+    const c = sealed();
+    const mine = await acceptAnswer(seal, answers, c.id, DEVICE, NOW);
+    const theirs = await acceptAnswer(seal, processAnswers(new ChallengeClaims(), store, (id, d, now) => store.consumeChallenge(id, d, now)), c.id, DEVICE, NOW + 1);
+    if (!mine.ok || mine.use === undefined || !theirs.ok || theirs.use === undefined) throw new Error('both processes accept the answer first');
+    const record = (use: ChallengeUse) =>
+      store.recordAnswer(use, {
+        attestation: { deviceId: DEVICE, challengeId: c.id, receivedAt: use.usedAt, evidenceDigest: 'a'.repeat(64), status: 'affirming', verdict: null, error: null, policy: null, tpmClock: null },
+        actor: 'verifier',
+      });
+    const first = await record(mine.use);
+    expect(first === 'used' ? first : first.attestation.challengeId).toBe(c.id);
+    expect(await record(theirs.use)).toBe('used');
+    expect(await store.listAttestations(DEVICE)).toHaveLength(1);
+    // A third process, after the answer expired, learns it from the store.
+    expect(await acceptAnswer(seal, processAnswers(new ChallengeClaims(), store, (id, d, now) => store.consumeChallenge(id, d, now)), c.id, DEVICE, c.expiresAt)).toEqual({
+      ok: false,
+      reason: 'used',
+    });
   });
 
   it('refuses another device’s challenge and another key’s, recording nothing', async () => {
@@ -64,9 +90,13 @@ describe('acceptAnswer', () => {
 
   it('past the retention of uses, a sealed challenge is unknown, used or not', async () => {
     const c = sealed(NOW + 10);
-    expect((await acceptAnswer(seal, answers, c.id, DEVICE, NOW)).ok).toBe(true);
-    expect(await acceptAnswer(seal, answers, c.id, DEVICE, NOW + 10 + EXPIRED_KEPT_MS)).toEqual({ ok: false, reason: 'used' });
-    expect(await acceptAnswer(seal, answers, c.id, DEVICE, NOW + 11 + EXPIRED_KEPT_MS)).toEqual({ ok: false, reason: 'unknown' });
+    const accepted = await acceptAnswer(seal, answers, c.id, DEVICE, NOW);
+    if (!accepted.ok || accepted.use === undefined) throw new Error('not accepted');
+    await store.useChallenge(accepted.use);
+    // Another process (or this one after a restart) has only the store's record.
+    const later = processAnswers(new ChallengeClaims(), store, (id, d, now) => store.consumeChallenge(id, d, now));
+    expect(await acceptAnswer(seal, later, c.id, DEVICE, NOW + 10 + EXPIRED_KEPT_MS)).toEqual({ ok: false, reason: 'used' });
+    expect(await acceptAnswer(seal, later, c.id, DEVICE, NOW + 11 + EXPIRED_KEPT_MS)).toEqual({ ok: false, reason: 'unknown' });
     expect(await acceptAnswer(seal, answers, sealed(NOW).id, DEVICE, NOW + 1 + EXPIRED_KEPT_MS)).toEqual({ ok: false, reason: 'unknown' });
   });
 

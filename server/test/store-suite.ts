@@ -537,6 +537,73 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect(results.filter((r) => r)).toHaveLength(1);
       });
 
+      it('recordAnswer stores the use and the attestation together; a second answer is used and writes nothing, also on another connection', async () => {
+        const other = await secondConnection();
+        const { device } = await enrolled();
+        const use = useOf(device.id);
+        const answer = () => ({
+          attestation: attestation(device.id, 'affirming', { challengeId: use.id }),
+          device: { status: 'affirming' as const, verified: true },
+          actor: 'verifier' as const,
+        });
+        const before = await auditCount();
+        const first = await store.recordAnswer(use, answer());
+        if (first === 'used') throw new Error('the first answer was refused');
+        expect(first.attestation.challengeId).toBe(use.id);
+        expect(first.previousStatus).toBe('none');
+        expect(await other.isChallengeUsed(use.id, use.expiresAt)).toBe(true);
+        expect((await store.getDevice(device.id))!.status).toBe('affirming');
+        const audited = await auditCount();
+        expect(audited).toBe(before + 1);
+        expect(await other.recordAnswer({ ...use, usedAt: T0 + 1 }, answer())).toBe('used');
+        expect(await store.recordAnswer(use, answer())).toBe('used');
+        expect(await store.listAttestations(device.id)).toHaveLength(1);
+        expect(await auditCount()).toBe(audited);
+        // A use recorded alone (by a verifier before this one) refuses the answer too.
+        const earlier = useOf(device.id);
+        expect(await store.useChallenge(earlier)).toBe(true);
+        expect(await store.recordAnswer(earlier, answer())).toBe('used');
+        expect(await store.listAttestations(device.id)).toHaveLength(1);
+      });
+
+      it('recordAnswer: an attestation the store refuses takes its use with it, alone and in a batch', async () => {
+        const { device } = await enrolled();
+        const refused = () => ({ attestation: { ...attestation(device.id, 'affirming'), evidenceDigest: 'not a digest' }, actor: 'verifier' as const });
+        const alone = useOf(device.id);
+        await expect(store.recordAnswer(alone, refused())).rejects.toMatchObject({ code: 'invalid-argument' });
+        expect(await store.isChallengeUsed(alone.id, alone.expiresAt)).toBe(false);
+        const [inBatch, kept] = [useOf(device.id), useOf(device.id)];
+        const outcomes = await store.applyBatch([
+          { kind: 'record-answer', use: inBatch, input: refused() },
+          { kind: 'record-answer', use: kept, input: { attestation: attestation(device.id, 'affirming', { challengeId: kept.id }), actor: 'verifier' } },
+          { kind: 'record-answer', use: kept, input: { attestation: attestation(device.id, 'affirming', { challengeId: kept.id }), actor: 'verifier' } },
+        ]);
+        expect(outcomes[0]).toBeInstanceOf(StoreError);
+        expect(outcomes[1]).toMatchObject({ attestation: { challengeId: kept.id } });
+        expect(outcomes[2]).toBe('used');
+        expect(await store.isChallengeUsed(inBatch.id, inBatch.expiresAt)).toBe(false);
+        expect(await store.isChallengeUsed(kept.id, kept.expiresAt)).toBe(true);
+        expect((await store.listAttestations(device.id)).map((a) => a.challengeId)).toEqual([kept.id]);
+        // The use and the evidence must be the same device's.
+        const crossed = useOf(device.id);
+        const { device: second } = await enrolled();
+        await expect(store.recordAnswer(crossed, { attestation: attestation(second.id, 'affirming'), actor: 'verifier' })).rejects.toMatchObject({ code: 'invalid-argument' });
+        expect(await store.isChallengeUsed(crossed.id, crossed.expiresAt)).toBe(false);
+      });
+
+      it('exactly one of many concurrent answers to one challenge on two connections is recorded', async () => {
+        const other = await secondConnection();
+        const { device } = await enrolled();
+        const use = useOf(device.id);
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            (i % 2 ? other : store).recordAnswer({ ...use, usedAt: T0 + i }, { attestation: attestation(device.id, 'affirming', { challengeId: use.id }), actor: 'verifier' }),
+          ),
+        );
+        expect(results.filter((r) => r !== 'used')).toHaveLength(1);
+        expect(await store.listAttestations(device.id)).toHaveLength(1);
+      });
+
       it('pruneExpired removes uses that expired before the cut only, and counts them with the challenges', async () => {
         const { device } = await enrolled();
         const old = useOf(device.id, { expiresAt: T0 });

@@ -32,6 +32,7 @@ export type {
   AttestationRecord,
   NewAttestation,
   RecordAttestationInput,
+  RecordAnswerResult,
   RecordAttestationResult,
 } from './entities/attestation.js';
 export type {

@@ -1,7 +1,7 @@
 import type { BatchedOutcome, BatchedWrite } from './entities/batch.js';
 import type { AdminCredentialRecord, NewAdminCredential, RevokeAdminCredentialsInput } from './entities/admin-credential.js';
 import type { Actor, EpochMs } from './entities/common.js';
-import type { AttestationRecord, RecordAttestationInput, RecordAttestationResult } from './entities/attestation.js';
+import type { AttestationRecord, RecordAnswerResult, RecordAttestationInput, RecordAttestationResult } from './entities/attestation.js';
 import type { AuditEntry, AuditInput, AuditVerification } from './entities/audit.js';
 import type { StoredBootLog } from './entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from './entities/certificate.js';
@@ -111,12 +111,21 @@ export interface Store {
   /** Attestation row + device status/clock update + audit entry when security-relevant, atomically. */
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult>;
   /**
-   * The verifier's challenge uses (and stored challenges' creations and consumptions) and attestation records
-   * of one turn of its event loop, committed together (group commit: one
+   * The answer to a sealed challenge: its use (`useChallenge`) and its
+   * attestation (`recordAttestation`) in one transaction, so a verdict and
+   * the single use it rests on are stored together or not at all. `used`,
+   * with nothing written, if the use was recorded before (by any process
+   * sharing the store): that evidence is a replay and its verdict must not
+   * stand.
+   */
+  recordAnswer(use: ChallengeUse, input: RecordAttestationInput): Promise<RecordAnswerResult>;
+  /**
+   * The verifier's answers (a challenge's use with its attestation), attestation records, challenge uses
+   * and stored challenges' creations and consumptions of one turn of its event loop, committed together (group commit: one
    * commit instead of one each), each atomic on its own and answered as its
    * single-write method would: one that fails (an unknown device, a bad
    * nonce) is undone alone and its outcome is that StoreError; the others
-   * commit. Consumptions of one challenge are answered in the order given.
+   * commit. Consumptions, uses and answers of one challenge are answered in the order given.
    * Outcomes in input order.
    */
   applyBatch(writes: readonly BatchedWrite[]): Promise<BatchedOutcome[]>;

@@ -26,13 +26,15 @@ import {
   type BatchedWrite,
   type NewAttestation,
   type NewDeviceLogState,
+  type ChallengeUse,
+  type RecordAnswerResult,
   type RecordAttestationInput,
-  type RecordAttestationResult,
   type Store,
   type TpmClockState,
 } from '../store/index.js';
 import { AttestationScheduler } from './challenges/scheduler.js';
-import { acceptAnswer, type AnswerStore } from './challenges/answer.js';
+import { acceptAnswer, processAnswers } from './challenges/answer.js';
+import { ChallengeClaims } from './challenges/claims.js';
 import { ChallengeIssuer, type ChallengeTrigger } from './challenges/issuer.js';
 import { ChallengeSeal } from './challenges/sealed-challenge.js';
 import { Appraisal, type PipelineDeps } from './pipeline/appraisal.js';
@@ -127,6 +129,8 @@ export class Verifier {
   readonly #log: Logger;
   /** Seals the challenges this verifier issues and opens the ids answers name. */
   readonly seal: ChallengeSeal;
+  /** Sealed challenges answered in this process (step 3's claims; their uses are stored with the verdicts). */
+  readonly claims = new ChallengeClaims();
   #unsubscribe: Array<() => void> = [];
   #closed = false;
 
@@ -139,12 +143,11 @@ export class Verifier {
     this.states = new DeviceStates(deps.store);
     this.#writes = new WriteBatcher((writes) => deps.store.applyBatch(writes), { windowMs: options.groupCommitMs ?? 0 });
     this.seal = new ChallengeSeal(deps.challengeKey);
-    // Uses and stored consumptions go with the other writes of the turn (group commit).
-    const answers: AnswerStore = {
-      use: (use) => this.#write({ kind: 'use-challenge', use }),
-      isUsed: (challengeId, expiresAt) => deps.store.isChallengeUsed(challengeId, expiresAt),
-      consumeStored: (challengeId, device, at) => this.#write({ kind: 'consume-challenge', request: { id: challengeId, deviceId: device, now: at } }),
-    };
+    // A sealed challenge's use is claimed here and recorded with its verdict; stored consumptions
+    // go with the other writes of the turn (group commit).
+    const answers = processAnswers(this.claims, deps.store, (challengeId, device, at) =>
+      this.#write({ kind: 'consume-challenge', request: { id: challengeId, deviceId: device, now: at } }),
+    );
     this.#pipeline = {
       store: deps.store,
       consumeChallenge: (id, deviceId, now) => acceptAnswer(this.seal, answers, id, deviceId, now),
@@ -166,6 +169,7 @@ export class Verifier {
         onSent: () => deps.metrics?.challenges.inc('sent'),
         onExpired: () => deps.metrics?.challenges.inc('expired'),
         seal: this.seal,
+        claimed: (challengeId) => this.claims.has(challengeId),
       },
       { ttlMs: options.challengeTtlMs, minSpacingMs: Math.min(1000, options.challengeTtlMs / 2) },
     );
@@ -251,18 +255,39 @@ export class Verifier {
    * path queues; benchmarks and tests may call this directly).
    */
   async appraise(deviceId: string, serial: string, payload: Uint8Array, receivedAt = this.#now(), arrivedAt = performance.now()): Promise<AppraisalOutcome> {
+    const evidenceDigest = hash('sha256', payload, 'hex');
     const a = new Appraisal(deviceId, serial, payload, receivedAt);
+    await runPipeline(a, this.#pipeline);
+    const outcome = await this.#conclude(a, evidenceDigest, arrivedAt);
+    if (outcome !== 'used') return outcome;
+    // The store had this challenge's use already (another verifier process answered it first, or this
+    // one before a restart): nothing of this appraisal was stored. Appraised again, step 3 calls it the
+    // replay it is, and that verdict is the one recorded and published.
+    const replay = new Appraisal(deviceId, serial, payload, receivedAt);
+    replay.replay = true;
+    await runPipeline(replay, this.#pipeline);
+    const again = await this.#conclude(replay, evidenceDigest, arrivedAt);
+    // A replay carries no use to record, so the store cannot answer `used` twice.
+    if (again === 'used') throw new Error('a replay was refused as used');
+    return again;
+  }
+
+  /**
+   * Records and publishes what the pipeline made of `a`: its verdict, or why
+   * there is none. `used` if the store refused the challenge's use (nothing
+   * stored, nothing published).
+   */
+  async #conclude(a: Appraisal, evidenceDigest: string, arrivedAt: number): Promise<AppraisalOutcome | 'used'> {
+    const { deviceId, serial, receivedAt } = a;
     // From arrival (queue wait included) to the result published.
     const stopTimer = () => this.deps.metrics?.pipelineLatency.observe((performance.now() - arrivedAt) / 1000);
-    await runPipeline(a, this.#pipeline);
-    const evidenceDigest = hash('sha256', payload, 'hex');
     const challengeId = a.challenge?.id ?? a.evidence?.challengeId;
     if (challengeId !== undefined) this.issuer.answered(deviceId, challengeId);
 
     if (a.failure !== undefined) {
       const outcome: AppraisalOutcome = { ok: false, ...(challengeId !== undefined ? { challengeId } : {}), error: a.failure.code, message: a.failure.message };
       const known = a.device !== undefined || (a.failure.code !== 'device-unknown' && (await this.deps.store.getDevice(deviceId)) !== null);
-      await this.#recordFailure(deviceId, challengeId ?? null, receivedAt, evidenceDigest, a.failure.code, a.failure.message, known);
+      if ((await this.#recordFailure(deviceId, challengeId ?? null, receivedAt, evidenceDigest, a.failure.code, a.failure.message, known, a.use)) === 'used') return 'used';
       await this.#publishResult(deviceId, { v: 1, ok: false, ...(challengeId !== undefined ? { challengeId } : {}), error: a.failure.code, message: a.failure.message });
       stopTimer();
       this.#resolveWaiters(challengeId, outcome);
@@ -295,7 +320,7 @@ export class Verifier {
     const next = identityPassed && a.nextLogState !== undefined ? { ...a.nextLogState, verifiedPcrs: integrityOk ? a.evidence!.pcrs : a.nextLogState.verifiedPcrs } : undefined;
     // Most verdicts change nothing in the log state (same boot, no new entries): no need to write it.
     const logState = next !== undefined && (a.state!.log === undefined || !sameLogState(a.state!.log, next)) ? next : undefined;
-    const recorded = await this.#record({
+    const recorded = await this.#record(a.use, {
       attestation,
       device: {
         status,
@@ -305,6 +330,7 @@ export class Verifier {
       ...(logState !== undefined ? { logState } : {}),
       actor: 'verifier',
     });
+    if (recorded === 'used') return 'used';
     if (logState !== undefined) a.state!.log = logState;
     this.deps.metrics?.verdicts.inc(status);
 
@@ -416,21 +442,35 @@ export class Verifier {
     this.#resolveWaiters(challengeId, outcome);
   }
 
-  async #recordFailure(deviceId: string, challengeId: string | null, receivedAt: number, evidenceDigest: string, code: AttestationError, message: string, known: boolean): Promise<void> {
+  async #recordFailure(
+    deviceId: string,
+    challengeId: string | null,
+    receivedAt: number,
+    evidenceDigest: string,
+    code: AttestationError,
+    message: string,
+    known: boolean,
+    use?: ChallengeUse,
+  ): Promise<'used' | undefined> {
     if (!known) {
       // No device row to attach a record to (unknown device): the log line is the record.
       this.#log.warn({ deviceId, error: code }, 'evidence from an unknown device');
-      return;
+      return undefined;
     }
-    await this.#record({
+    const recorded = await this.#record(use, {
       attestation: { deviceId, challengeId, receivedAt, evidenceDigest, status: 'none', verdict: null, error: { code, message: message.slice(0, 1024) }, policy: null, tpmClock: null },
       actor: 'verifier',
     });
+    return recorded === 'used' ? 'used' : undefined;
   }
 
-  /** `store.recordAttestation`, committed together with the other writes of this turn. */
-  #record(input: RecordAttestationInput): Promise<RecordAttestationResult> {
-    return this.#write({ kind: 'record-attestation', input });
+  /**
+   * `store.recordAttestation`, or with the use of the sealed challenge the
+   * evidence answered `store.recordAnswer`, committed together with the other
+   * writes of this turn.
+   */
+  #record(use: ChallengeUse | undefined, input: RecordAttestationInput): Promise<RecordAnswerResult> {
+    return use === undefined ? this.#write({ kind: 'record-attestation', input }) : this.#write({ kind: 'record-answer', use, input });
   }
 
   /** A write committed with the others of this turn (`store.applyBatch`); its StoreError is thrown. */

@@ -58,3 +58,10 @@ export interface RecordAttestationResult {
   /** Sequence number of the audit entry written, if the attestation was security-relevant. */
   readonly auditSeq: number | null;
 }
+
+/**
+ * `Store.recordAnswer`: the attestation recorded with its challenge's use, or
+ * `used` when the use was recorded before (by another verifier process, or
+ * before a restart), in which case nothing was written.
+ */
+export type RecordAnswerResult = RecordAttestationResult | 'used';

@@ -1,5 +1,5 @@
 import type { StoreError } from '../errors.js';
-import type { RecordAttestationInput, RecordAttestationResult } from './attestation.js';
+import type { RecordAnswerResult, RecordAttestationInput, RecordAttestationResult } from './attestation.js';
 import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeUse, NewChallenge } from './challenge.js';
 
 /**
@@ -10,7 +10,8 @@ export type BatchedWrite =
   | { readonly kind: 'create-challenge'; readonly challenge: NewChallenge }
   | { readonly kind: 'consume-challenge'; readonly request: ChallengeConsumptionRequest }
   | { readonly kind: 'use-challenge'; readonly use: ChallengeUse }
-  | { readonly kind: 'record-attestation'; readonly input: RecordAttestationInput };
+  | { readonly kind: 'record-attestation'; readonly input: RecordAttestationInput }
+  | { readonly kind: 'record-answer'; readonly use: ChallengeUse; readonly input: RecordAttestationInput };
 
 /** What a batched write came to: what its single-write method returns, or the StoreError it would throw. */
 export type BatchedOutcome<W extends BatchedWrite = BatchedWrite> = W extends { kind: 'create-challenge' }
@@ -19,4 +20,6 @@ export type BatchedOutcome<W extends BatchedWrite = BatchedWrite> = W extends { 
     ? ChallengeConsumption | StoreError
     : W extends { kind: 'use-challenge' }
       ? boolean | StoreError
-      : RecordAttestationResult | StoreError;
+      : W extends { kind: 'record-answer' }
+        ? RecordAnswerResult | StoreError
+        : RecordAttestationResult | StoreError;

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { AUDIT_GENESIS_HASH, AuditChainVerifier, auditEntryHash } from '../audit-chain.js';
 import { flattenReasons } from '../attestation-reasons.js';
 import type { AdminCredentialRecord, NewAdminCredential, RevokeAdminCredentialsInput } from '../entities/admin-credential.js';
-import type { AttestationRecord, RecordAttestationInput, RecordAttestationResult } from '../entities/attestation.js';
+import type { AttestationRecord, RecordAnswerResult, RecordAttestationInput, RecordAttestationResult } from '../entities/attestation.js';
 import type { BatchedOutcome, BatchedWrite } from '../entities/batch.js';
 import type { AuditEntry, AuditInput, AuditVerification } from '../entities/audit.js';
 import type { StoredBootLog } from '../entities/boot-log.js';
@@ -496,26 +496,28 @@ export class PostgresStore implements Store {
    * unknown device (checked only when a row is inserted, as in SQLite).
    */
   useChallenge(use: ChallengeUse): Promise<boolean> {
-    return this.read('useChallenge', async (db) => {
-      const id = checkRandomId(use.id, 'challenge id');
-      const usedAt = checkTime(use.usedAt, 'challenge use time');
-      const expiresAt = checkTime(use.expiresAt, 'challenge expiry');
-      try {
-        return (
-          (await run(db, 'INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (expires_at, id) DO NOTHING', [
-            id,
-            use.deviceId,
-            usedAt,
-            expiresAt,
-          ])) === 1
-        );
-      } catch (err) {
-        if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) {
-          throw new StoreError('invalid-argument', `no device ${use.deviceId}`, { cause: err });
-        }
-        throw err;
+    return this.read('useChallenge', (db) => this.useChallengeOn(db, use));
+  }
+
+  private async useChallengeOn(db: Queryable, use: ChallengeUse): Promise<boolean> {
+    const id = checkRandomId(use.id, 'challenge id');
+    const usedAt = checkTime(use.usedAt, 'challenge use time');
+    const expiresAt = checkTime(use.expiresAt, 'challenge expiry');
+    try {
+      return (
+        (await run(db, 'INSERT INTO challenge_uses (id, device_id, used_at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (expires_at, id) DO NOTHING', [
+          id,
+          use.deviceId,
+          usedAt,
+          expiresAt,
+        ])) === 1
+      );
+    } catch (err) {
+      if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) {
+        throw new StoreError('invalid-argument', `no device ${use.deviceId}`, { cause: err });
       }
-    });
+      throw err;
+    }
   }
 
   isChallengeUsed(id: string, expiresAt: EpochMs): Promise<boolean> {
@@ -610,6 +612,8 @@ export class PostgresStore implements Store {
           }
           case 'use-challenge':
             return inOrder(`use:${w.use.id}`, () => this.useChallenge(w.use));
+          case 'record-answer':
+            return inOrder(`use:${w.use.id}`, () => this.recordAnswer(w.use, w.input));
         }
       }),
     );
@@ -617,106 +621,124 @@ export class PostgresStore implements Store {
 
 
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult> {
-    return this.write('recordAttestation', async (c): Promise<RecordAttestationResult> => {
-      const a = input.attestation;
-      checkSha256Hex(a.evidenceDigest, 'evidence digest');
-      const logState = input.logState === undefined ? undefined : logStateRow(input.logState, this.now());
-      // The row lock orders attestations of one device (previousStatus is the committed one).
-      const device = await one<DeviceRow>(c, 'SELECT * FROM devices WHERE id = $1 FOR UPDATE', [a.deviceId]);
-      if (device === undefined) throw new StoreError('invalid-argument', `no device ${a.deviceId}`);
-      const reasons = flattenReasons(a);
-      const row = attestationRow(a, reasons);
-      const inserted = await one<{ id: number }>(
+    return this.write('recordAttestation', (c) => this.recordAttestationInTx(c, input));
+  }
+
+  /**
+   * The use first, in the same transaction: of concurrent first answers (any
+   * replica) one inserts and the others wait on its uncommitted key, then
+   * find the conflict and write nothing (`useChallenge`). An attestation that
+   * then fails rolls its use back with it.
+   */
+  recordAnswer(use: ChallengeUse, input: RecordAttestationInput): Promise<RecordAnswerResult> {
+    return this.write('recordAnswer', async (c): Promise<RecordAnswerResult> => {
+      if (use.deviceId !== input.attestation.deviceId) {
+        throw new StoreError('invalid-argument', `challenge use by ${use.deviceId} recorded with evidence from ${input.attestation.deviceId}`);
+      }
+      if (!(await this.useChallengeOn(c, use))) return 'used';
+      return this.recordAttestationInTx(c, input);
+    });
+  }
+
+  private async recordAttestationInTx(c: pg.PoolClient, input: RecordAttestationInput): Promise<RecordAttestationResult> {
+    const a = input.attestation;
+    checkSha256Hex(a.evidenceDigest, 'evidence digest');
+    const logState = input.logState === undefined ? undefined : logStateRow(input.logState, this.now());
+    // The row lock orders attestations of one device (previousStatus is the committed one).
+    const device = await one<DeviceRow>(c, 'SELECT * FROM devices WHERE id = $1 FOR UPDATE', [a.deviceId]);
+    if (device === undefined) throw new StoreError('invalid-argument', `no device ${a.deviceId}`);
+    const reasons = flattenReasons(a);
+    const row = attestationRow(a, reasons);
+    const inserted = await one<{ id: number }>(
+      c,
+      `INSERT INTO attestations (device_id, challenge_id, received_at, evidence_digest, status, verdict, error_code, error_message,
+         reasons, policy_name, policy_version, tpm_clock, tpm_reset_count, tpm_restart_count)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+      [
+        row.device_id,
+        row.challenge_id,
+        row.received_at,
+        row.evidence_digest,
+        row.status,
+        row.verdict,
+        row.error_code,
+        row.error_message,
+        row.reasons,
+        row.policy_name,
+        row.policy_version,
+        row.tpm_clock,
+        row.tpm_reset_count,
+        row.tpm_restart_count,
+      ],
+    );
+    const id = inserted!.id;
+    const previousStatus = device.status;
+    const update = input.device;
+    if (update !== undefined) {
+      const clock = update.tpmClock;
+      await run(
         c,
-        `INSERT INTO attestations (device_id, challenge_id, received_at, evidence_digest, status, verdict, error_code, error_message,
-           reasons, policy_name, policy_version, tpm_clock, tpm_reset_count, tpm_restart_count)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+        `UPDATE devices SET status = $1,
+           last_verified_at = coalesce($2, last_verified_at),
+           tpm_clock = CASE WHEN ${CLOCK_IS_NEWER} THEN $3::text ELSE tpm_clock END,
+           tpm_reset_count = CASE WHEN ${CLOCK_IS_NEWER} THEN $4::bigint ELSE tpm_reset_count END,
+           tpm_restart_count = CASE WHEN ${CLOCK_IS_NEWER} THEN $5::bigint ELSE tpm_restart_count END,
+           updated_at = $6
+         WHERE id = $7`,
         [
-          row.device_id,
-          row.challenge_id,
-          row.received_at,
-          row.evidence_digest,
-          row.status,
-          row.verdict,
-          row.error_code,
-          row.error_message,
-          row.reasons,
-          row.policy_name,
-          row.policy_version,
-          row.tpm_clock,
-          row.tpm_reset_count,
-          row.tpm_restart_count,
+          update.status,
+          update.verified ? a.receivedAt : null,
+          clock === undefined ? null : clock.clock.toString(),
+          clock?.resetCount ?? null,
+          clock?.restartCount ?? null,
+          this.now(),
+          a.deviceId,
         ],
       );
-      const id = inserted!.id;
-      const previousStatus = device.status;
-      const update = input.device;
-      if (update !== undefined) {
-        const clock = update.tpmClock;
-        await run(
-          c,
-          `UPDATE devices SET status = $1,
-             last_verified_at = coalesce($2, last_verified_at),
-             tpm_clock = CASE WHEN ${CLOCK_IS_NEWER} THEN $3::text ELSE tpm_clock END,
-             tpm_reset_count = CASE WHEN ${CLOCK_IS_NEWER} THEN $4::bigint ELSE tpm_reset_count END,
-             tpm_restart_count = CASE WHEN ${CLOCK_IS_NEWER} THEN $5::bigint ELSE tpm_restart_count END,
-             updated_at = $6
-           WHERE id = $7`,
-          [
-            update.status,
-            update.verified ? a.receivedAt : null,
-            clock === undefined ? null : clock.clock.toString(),
-            clock?.resetCount ?? null,
-            clock?.restartCount ?? null,
-            this.now(),
-            a.deviceId,
-          ],
-        );
-      }
-      if (logState !== undefined) {
-        await run(
-          c,
-          `INSERT INTO device_log_state (device_id, reset_count, boot_log_digest, ima_entries, ima_pcrs, model_entries, model_pcrs,
-             model_measurements, verified_pcrs, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (device_id) DO UPDATE SET reset_count = excluded.reset_count, boot_log_digest = excluded.boot_log_digest,
-             ima_entries = excluded.ima_entries, ima_pcrs = excluded.ima_pcrs, model_entries = excluded.model_entries,
-             model_pcrs = excluded.model_pcrs, model_measurements = excluded.model_measurements,
-             verified_pcrs = excluded.verified_pcrs, updated_at = excluded.updated_at`,
-          [
-            logState.device_id,
-            logState.reset_count,
-            logState.boot_log_digest,
-            logState.ima_entries,
-            logState.ima_pcrs,
-            logState.model_entries,
-            logState.model_pcrs,
-            logState.model_measurements,
-            logState.verified_pcrs,
-            logState.updated_at,
-          ],
-        );
-      }
-      let auditSeq: number | null = null;
-      // Security-relevant: the device's standing changed, or it is contraindicated.
-      if (update !== undefined && (update.status !== previousStatus || update.status === 'contraindicated')) {
-        auditSeq = (
-          await this.appendAuditInTx(c, {
-            actor: input.actor,
-            action: 'device.status',
-            subject: `device:${a.deviceId}`,
-            details: {
-              from: previousStatus,
-              to: update.status,
-              attestation: id,
-              challenge: a.challengeId,
-              reasons: reasons.slice(0, 16).map((r) => `${r.submodule}/${r.code}`),
-            },
-          })
-        ).seq;
-      }
-      return { attestation: toAttestation({ ...row, id }), previousStatus, auditSeq };
-    });
+    }
+    if (logState !== undefined) {
+      await run(
+        c,
+        `INSERT INTO device_log_state (device_id, reset_count, boot_log_digest, ima_entries, ima_pcrs, model_entries, model_pcrs,
+           model_measurements, verified_pcrs, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (device_id) DO UPDATE SET reset_count = excluded.reset_count, boot_log_digest = excluded.boot_log_digest,
+           ima_entries = excluded.ima_entries, ima_pcrs = excluded.ima_pcrs, model_entries = excluded.model_entries,
+           model_pcrs = excluded.model_pcrs, model_measurements = excluded.model_measurements,
+           verified_pcrs = excluded.verified_pcrs, updated_at = excluded.updated_at`,
+        [
+          logState.device_id,
+          logState.reset_count,
+          logState.boot_log_digest,
+          logState.ima_entries,
+          logState.ima_pcrs,
+          logState.model_entries,
+          logState.model_pcrs,
+          logState.model_measurements,
+          logState.verified_pcrs,
+          logState.updated_at,
+        ],
+      );
+    }
+    let auditSeq: number | null = null;
+    // Security-relevant: the device's standing changed, or it is contraindicated.
+    if (update !== undefined && (update.status !== previousStatus || update.status === 'contraindicated')) {
+      auditSeq = (
+        await this.appendAuditInTx(c, {
+          actor: input.actor,
+          action: 'device.status',
+          subject: `device:${a.deviceId}`,
+          details: {
+            from: previousStatus,
+            to: update.status,
+            attestation: id,
+            challenge: a.challengeId,
+            reasons: reasons.slice(0, 16).map((r) => `${r.submodule}/${r.code}`),
+          },
+        })
+      ).seq;
+    }
+    return { attestation: toAttestation({ ...row, id }), previousStatus, auditSeq };
   }
 
   listAttestations(deviceId: string, limit = 50, beforeId?: number): Promise<AttestationRecord[]> {

@@ -4,7 +4,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { AUDIT_GENESIS_HASH, AuditChainVerifier, auditEntryHash } from '../audit-chain.js';
 import { flattenReasons } from '../attestation-reasons.js';
 import type { AdminCredentialRecord, NewAdminCredential, RevokeAdminCredentialsInput } from '../entities/admin-credential.js';
-import type { RecordAttestationInput, RecordAttestationResult, AttestationRecord } from '../entities/attestation.js';
+import type { RecordAnswerResult, RecordAttestationInput, RecordAttestationResult, AttestationRecord } from '../entities/attestation.js';
 import type { BatchedOutcome, BatchedWrite } from '../entities/batch.js';
 import type { AuditEntry, AuditInput, AuditVerification } from '../entities/audit.js';
 import type { StoredBootLog } from '../entities/boot-log.js';
@@ -508,6 +508,8 @@ export class SqliteStore implements Store {
         return this.useChallengeInTx(w.use);
       case 'record-attestation':
         return this.recordAttestationInTx(w.input);
+      case 'record-answer':
+        return this.recordAnswerInTx(w.use, w.input);
     }
   }
 
@@ -615,6 +617,22 @@ export class SqliteStore implements Store {
       };
       return { attestation, previousStatus, auditSeq };
     }
+  }
+
+  recordAnswer(use: ChallengeUse, input: RecordAttestationInput): Promise<RecordAnswerResult> {
+    return this.write('recordAnswer', () => this.recordAnswerInTx(use, input));
+  }
+
+  /**
+   * The use first: the primary key decides whether this is the first answer
+   * (`useChallengeInTx`); if not, nothing else is written. An attestation that
+   * then fails (an unknown device) takes its use with it: `applyBatch` undoes
+   * the write whole.
+   */
+  private recordAnswerInTx(use: ChallengeUse, input: RecordAttestationInput): RecordAnswerResult {
+    if (use.deviceId !== input.attestation.deviceId) throw new StoreError('invalid-argument', `challenge use by ${use.deviceId} recorded with evidence from ${input.attestation.deviceId}`);
+    if (!this.useChallengeInTx(use)) return 'used';
+    return this.recordAttestationInTx(input);
   }
 
   listAttestations(deviceId: string, limit = 50, beforeId?: number): Promise<AttestationRecord[]> {

@@ -1,22 +1,37 @@
-import { EXPIRED_KEPT_MS, type ChallengeConsumption, type ChallengeUse } from '../../store/index.js';
+import { EXPIRED_KEPT_MS, type ChallengeConsumption, type ChallengeUse, type Store } from '../../store/index.js';
+import type { ChallengeClaims } from './claims.js';
 import type { ChallengeAnswer } from '../pipeline/appraisal.js';
 import type { ChallengeSeal } from './sealed-challenge.js';
 
-/** The store operations an answer needs (the verifier's batched writes where it batches them). */
+/** What judging an answer needs: this process's claims, and the store (the verifier's batched writes where it batches them). */
 export interface AnswerStore {
-  /** Records a sealed challenge's use: true if first. */
-  use(use: ChallengeUse): Promise<boolean>;
-  /** Whether a sealed challenge's use is recorded (`Store.isChallengeUsed`). */
+  /** Claims a sealed challenge's use in this process (`ChallengeClaims.claim`): true if first here. */
+  claim(use: ChallengeUse): boolean;
+  /** Whether a sealed challenge was used: claimed in this process or its use recorded (`Store.isChallengeUsed`). */
   isUsed(id: string, expiresAt: number): Promise<boolean>;
   /** Consumes a challenge of the stored form (`Store.consumeChallenge`). */
   consumeStored(id: string, deviceId: string, now: number): Promise<ChallengeConsumption>;
 }
 
 /**
+ * The answers of one verifier process: its own claims first, then the
+ * store, which holds the uses recorded with verdicts (by any process).
+ */
+export function processAnswers(claims: ChallengeClaims, store: Pick<Store, 'isChallengeUsed'>, consumeStored: AnswerStore['consumeStored']): AnswerStore {
+  return {
+    claim: (use) => claims.claim(use.id, use.expiresAt, use.usedAt),
+    isUsed: async (id, expiresAt) => claims.has(id) || store.isChallengeUsed(id, expiresAt),
+    consumeStored,
+  };
+}
+
+/**
  * Step 3's judgement of the challenge an answer names, in the order
  * unknown, other device, used, expired. A sealed id is opened with the key
- * (unknown, other device), then its use is recorded (used) if it has not
- * expired. An expired one is looked up, so that a replay after expiry is
+ * (unknown, other device), then its use is claimed in this process (used)
+ * if it has not expired; the accepted answer carries the use, which the
+ * verifier records with the verdict (`Store.recordAnswer`: the store has
+ * the last word between processes). An expired one is looked up, so that a replay after expiry is
  * still called a replay; one expired longer than the store keeps uses
  * (`EXPIRED_KEPT_MS`) may have lost its record and is unknown, as a pruned
  * stored challenge was. An id of the stored form (a challenge issued before
@@ -36,8 +51,8 @@ export async function acceptAnswer(seal: ChallengeSeal, store: AnswerStore, id: 
         if (challenge.expiresAt < now - EXPIRED_KEPT_MS) return { ok: false, reason: 'unknown' };
         return { ok: false, reason: (await store.isUsed(id, challenge.expiresAt)) ? 'used' : 'expired' };
       }
-      const first = await store.use({ id, deviceId, usedAt: now, expiresAt: challenge.expiresAt });
-      return first ? { ok: true, challenge } : { ok: false, reason: 'used' };
+      const use: ChallengeUse = { id, deviceId, usedAt: now, expiresAt: challenge.expiresAt };
+      return store.claim(use) ? { ok: true, challenge, use } : { ok: false, reason: 'used' };
     }
   }
 }

@@ -53,6 +53,8 @@ export class ChallengeIssuer {
       readonly onSent?: (trigger: ChallengeTrigger) => void;
       readonly seal: ChallengeSeal;
       readonly onExpired?: () => void;
+      /** Whether an answer to this challenge was accepted in this process (its use is stored with the verdict, so the store may not have it yet). */
+      readonly claimed?: (challengeId: string) => boolean;
     },
     private readonly options: ChallengeIssuerOptions,
   ) {}
@@ -82,9 +84,10 @@ export class ChallengeIssuer {
     const now = this.deps.now();
     const open = this.#open.get(deviceId);
     if (open !== undefined && !open.answered && open.message.expiresAt > now && now - open.issuedAt < this.options.minSpacingMs && trigger !== 'admin') {
-      // With several verifier replicas the answer may have been appraised by
-      // another one, which this process never hears of: the store knows.
-      if (!(await this.deps.store.isChallengeUsed(open.message.challengeId, open.message.expiresAt))) {
+      // Answered here, its verdict perhaps not yet stored: a new one. With several verifier replicas the
+      // answer may have been appraised by another one, which this process never hears of: the store knows.
+      const used = this.deps.claimed?.(open.message.challengeId) === true || (await this.deps.store.isChallengeUsed(open.message.challengeId, open.message.expiresAt));
+      if (!used) {
         // Sent again, not made again: a lost message is recovered without a new challenge.
         await this.#publish(deviceId, open.message);
         return { ok: true, challenge: open.message, reused: true };

@@ -4,7 +4,7 @@ import type { Logger } from '../../log.js';
 import type { BootLogFacts, ModelFact } from '../../policy/facts.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
 import type { FleetAllowlist } from '../../policy/appraise/models.js';
-import type { AttestingDevice, ChallengeRejection, NewDeviceLogState, Store, TpmClockState } from '../../store/index.js';
+import type { AttestingDevice, ChallengeRejection, ChallengeUse, NewDeviceLogState, Store, TpmClockState } from '../../store/index.js';
 import type { IssuedChallenge } from '../challenges/sealed-challenge.js';
 import type { BootLogCache } from '../state/boot-log-cache.js';
 import type { DeviceStates, DeviceState } from '../state/device-state.js';
@@ -15,9 +15,9 @@ export interface PipelineDeps {
   readonly store: Store;
   /**
    * Accepts the answer to challenge `id` from `deviceId` at `now`, once: a
-   * sealed challenge opened with the verifier's key and its use recorded in
-   * the store (a stored one consumed there), possibly batched with other
-   * evidence's writes (group commit).
+   * sealed challenge opened with the verifier's key and its use claimed in
+   * this process (recorded in the store with the verdict), a stored one
+   * consumed in the store, batched with other evidence's writes (group commit).
    */
   consumeChallenge(id: string, deviceId: string, now: number): Promise<ChallengeAnswer>;
   readonly states: DeviceStates;
@@ -30,8 +30,14 @@ export interface PipelineDeps {
   now(): number;
 }
 
-/** Whether evidence may answer the challenge it names; refusals in the order unknown, other-device, used, expired. */
-export type ChallengeAnswer = { readonly ok: true; readonly challenge: IssuedChallenge } | { readonly ok: false; readonly reason: ChallengeRejection };
+/**
+ * Whether evidence may answer the challenge it names; refusals in the order
+ * unknown, other-device, used, expired. An accepted sealed challenge comes
+ * with its use, to be recorded with the verdict (`Store.recordAnswer`).
+ */
+export type ChallengeAnswer =
+  | { readonly ok: true; readonly challenge: IssuedChallenge; readonly use?: ChallengeUse }
+  | { readonly ok: false; readonly reason: ChallengeRejection };
 
 /** Evidence that could not be appraised at all: answered with an error result, not a verdict. */
 export interface AppraisalFailure {
@@ -50,6 +56,14 @@ export class Appraisal {
   device: AttestingDevice | undefined;
   state: DeviceState | undefined;
   challenge: IssuedChallenge | undefined;
+  /** The use of the sealed challenge this evidence answers, claimed in step 3 and recorded with the verdict. */
+  use: ChallengeUse | undefined;
+  /**
+   * Appraised again because the store found the challenge's use recorded
+   * already (another verifier process, or this one before a restart):
+   * step 3 refuses it as `used`, as it would have had it known.
+   */
+  replay = false;
   policy: PreparedPolicy | undefined;
   /** The TPMS_ATTEST bytes as signed, and decoded. */
   quoteBytes: Uint8Array | undefined;
