@@ -96,6 +96,16 @@ export async function enrollThroughRegistrar(options: RegistrarEnrollmentOptions
   });
   client.on('error', () => undefined);
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  // Every step ends by the deadline or when the connection closes: a subscribe or publish on a connection
+  // the registrar (or a loaded machine) dropped would otherwise wait for a reconnect that never comes.
+  let stop: (err: Error) => void = () => undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    stop = reject;
+  });
+  stopped.catch(() => undefined);
+  const timer = setTimeout(() => stop(new SimEnrollmentError('no enrollment result from the registrar in time')), Math.max(0, deadline - Date.now()));
+  client.once('close', () => stop(new SimEnrollmentError('the registrar closed the bootstrap connection before its result')));
+  const bounded = <T>(step: Promise<T>): Promise<T> => Promise.race([step, stopped]);
   const next = async (what: string): Promise<{ topic: string; payload: Buffer }> => {
     for (;;) {
       const m = inbox.shift();
@@ -119,11 +129,8 @@ export async function enrollThroughRegistrar(options: RegistrarEnrollmentOptions
     throw new SimEnrollmentError('a certificate before the challenge was answered');
   };
   try {
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('close', () => reject(new SimEnrollmentError('the bootstrap connection was closed before CONNACK')));
-    });
-    await client.subscribeAsync([topics.enrollChallenge(id), topics.enrollResult(id)], { qos: 1 });
+    await bounded(new Promise<void>((resolve) => client.once('connect', () => resolve())));
+    await bounded(client.subscribeAsync([topics.enrollChallenge(id), topics.enrollResult(id)], { qos: 1 }));
     const request = encodeEnrollRequest({
       v: 1,
       token: options.token,
@@ -132,8 +139,8 @@ export async function enrollThroughRegistrar(options: RegistrarEnrollmentOptions
       akPublic: Buffer.from(tpm.akPublicBytes).toString('base64'),
       facts: { hostname: `sim-${id.slice(0, 12)}`, os: 'simulated', arch: process.arch, agentVersion: 'sim', tpm: { manufacturer: 'SIM', firmwareVersion: '1' } },
     });
-    await client.publishAsync(topics.enrollRequest(id), Buffer.from(request), { qos: 1 });
-    const first = await next('challenge');
+    await bounded(client.publishAsync(topics.enrollRequest(id), Buffer.from(request), { qos: 1 }));
+    const first = await bounded(next('challenge'));
     if (first.topic !== topics.enrollChallenge(id)) refused(first.payload);
     const challenge = decodeEnrollChallenge(first.payload);
     if (challenge instanceof ProtocolError) throw new SimEnrollmentError(`malformed challenge: ${challenge.message}`);
@@ -144,14 +151,15 @@ export async function enrollThroughRegistrar(options: RegistrarEnrollmentOptions
     );
     const proof = computeEnrollProof(secret, id, challenge.sessionId);
     secret.fill(0);
-    await client.publishAsync(topics.enrollProof(id), Buffer.from(encodeEnrollProof({ v: 1, sessionId: challenge.sessionId, proof })), { qos: 1 });
-    const second = await next('result');
+    await bounded(client.publishAsync(topics.enrollProof(id), Buffer.from(encodeEnrollProof({ v: 1, sessionId: challenge.sessionId, proof })), { qos: 1 }));
+    const second = await bounded(next('result'));
     const result: EnrollResult | ProtocolError = decodeEnrollResult(second.payload);
     if (result instanceof ProtocolError) throw new SimEnrollmentError(`malformed result: ${result.message}`);
     if (!result.ok) throw new SimEnrollmentError(`the registrar refused: ${result.reason}: ${result.message}`, result.reason);
     const certificate = new X509Certificate(result.certificate);
     return { deviceId: result.deviceId, certPem: result.certificate, keyPem: bootstrap.privateKeyPem, serial: certificate.serialNumber.toLowerCase(), tpm };
   } finally {
+    clearTimeout(timer);
     await client.endAsync(true).catch(() => undefined);
   }
 }
