@@ -1,6 +1,7 @@
-import type { NewAttestation } from './entities/attestation.js';
+import type { AttestationReason, NewAttestation, RecordAttestationInput } from './entities/attestation.js';
+import type { AuditInput } from './entities/audit.js';
 import type { EpochMs } from './entities/common.js';
-import type { IfLastVerifiedAt } from './entities/device.js';
+import type { DeviceStatus, IfLastVerifiedAt } from './entities/device.js';
 import type { NewDeviceLogState } from './entities/device-log-state.js';
 import type { TokenCheck } from './entities/enrollment-token.js';
 import { StoreError } from './errors.js';
@@ -73,5 +74,28 @@ export function attestationRow(a: NewAttestation, reasons: readonly unknown[]): 
     tpm_clock: a.tpmClock === null ? null : a.tpmClock.clock.toString(),
     tpm_reset_count: a.tpmClock?.resetCount ?? null,
     tpm_restart_count: a.tpmClock?.restartCount ?? null,
+  };
+}
+
+/**
+ * The audit entry an attestation writes when it is security-relevant (the
+ * device's standing changed, or it is contraindicated), or null: both stores
+ * write it in the attestation's transaction.
+ */
+export function statusAudit(input: RecordAttestationInput, previousStatus: DeviceStatus, attestationId: number, reasons: readonly AttestationReason[]): AuditInput | null {
+  const update = input.device;
+  if (update === undefined || (update.status === previousStatus && update.status !== 'contraindicated')) return null;
+  const a = input.attestation;
+  return {
+    actor: input.actor,
+    action: 'device.status',
+    subject: `device:${a.deviceId}`,
+    details: {
+      from: previousStatus,
+      to: update.status,
+      attestation: attestationId,
+      challenge: a.challengeId,
+      reasons: reasons.slice(0, 16).map((r) => `${r.submodule}/${r.code}`),
+    },
   };
 }

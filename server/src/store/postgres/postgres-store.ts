@@ -90,7 +90,7 @@ import {
   checkTime,
 } from '../validate.js';
 import { DEVICE_LOCK_CLASS, LockId } from './locks.js';
-import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow, stillUnverifiedSince } from '../rules.js';
+import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
 import { all, asStoreError, bytes, lock, one, run, transaction, type Queryable } from './sql.js';
 
 const DEVICE_STANDING_SQL = deviceStandingSql('$1');
@@ -720,24 +720,8 @@ export class PostgresStore implements Store {
         ],
       );
     }
-    let auditSeq: number | null = null;
-    // Security-relevant: the device's standing changed, or it is contraindicated.
-    if (update !== undefined && (update.status !== previousStatus || update.status === 'contraindicated')) {
-      auditSeq = (
-        await this.appendAuditInTx(c, {
-          actor: input.actor,
-          action: 'device.status',
-          subject: `device:${a.deviceId}`,
-          details: {
-            from: previousStatus,
-            to: update.status,
-            attestation: id,
-            challenge: a.challengeId,
-            reasons: reasons.slice(0, 16).map((r) => `${r.submodule}/${r.code}`),
-          },
-        })
-      ).seq;
-    }
+    const audit = statusAudit(input, previousStatus, id, reasons);
+    const auditSeq = audit === null ? null : (await this.appendAuditInTx(c, audit)).seq;
     return { attestation: toAttestation({ ...row, id }), previousStatus, auditSeq };
   }
 

@@ -37,7 +37,7 @@ import { StoreError } from '../errors.js';
 import { ATTESTATION_PRUNE_SLICE, PRUNE_SLICE, pruneByWindows } from '../retention.js';
 import type { BackgroundCheckpointer } from './checkpointer.js';
 import type { Store } from '../store.js';
-import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow, stillUnverifiedSince } from '../rules.js';
+import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
 import {
   checkAction,
   checkBootstrapId,
@@ -584,21 +584,8 @@ export class SqliteStore implements Store {
           tpm_restart_count: clock?.restartCount ?? null,
           updated_at: this.now(),
         });
-        // Security-relevant: the device's standing changed, or it is contraindicated.
-        if (update.status !== previousStatus || update.status === 'contraindicated') {
-          auditSeq = this.appendAuditInTx({
-            actor: input.actor,
-            action: 'device.status',
-            subject: `device:${a.deviceId}`,
-            details: {
-              from: previousStatus,
-              to: update.status,
-              attestation: id,
-              challenge: a.challengeId,
-              reasons: reasons.slice(0, 16).map((r) => `${r.submodule}/${r.code}`),
-            },
-          }).seq;
-        }
+        const audit = statusAudit(input, previousStatus, id, reasons);
+        if (audit !== null) auditSeq = this.appendAuditInTx(audit).seq;
       }
       if (input.logState !== undefined) this.s.upsertDeviceLogState.run(logStateRow(input.logState, this.now()));
       // Built from the input rather than parsed back from the row: this runs once per verdict.
