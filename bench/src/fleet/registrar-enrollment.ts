@@ -95,7 +95,6 @@ export async function enrollThroughRegistrar(options: RegistrarEnrollmentOptions
     wake?.();
   });
   client.on('error', () => undefined);
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   // Every step ends by the deadline or when the connection closes: a subscribe or publish on a connection
   // the registrar (or a loaded machine) dropped would otherwise wait for a reconnect that never comes.
   let stop: (err: Error) => void = () => undefined;
@@ -103,21 +102,16 @@ export async function enrollThroughRegistrar(options: RegistrarEnrollmentOptions
     stop = reject;
   });
   stopped.catch(() => undefined);
-  const timer = setTimeout(() => stop(new SimEnrollmentError('no enrollment result from the registrar in time')), Math.max(0, deadline - Date.now()));
+  const timer = setTimeout(() => stop(new SimEnrollmentError('no enrollment result from the registrar in time')), options.timeoutMs ?? 30_000);
   client.once('close', () => stop(new SimEnrollmentError('the registrar closed the bootstrap connection before its result')));
   const bounded = <T>(step: Promise<T>): Promise<T> => Promise.race([step, stopped]);
-  const next = async (what: string): Promise<{ topic: string; payload: Buffer }> => {
+  // The next message from the registrar; the deadline and a closed connection end the wait (`bounded`).
+  const next = async (): Promise<{ topic: string; payload: Buffer }> => {
     for (;;) {
       const m = inbox.shift();
       if (m !== undefined) return m;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new SimEnrollmentError(`no ${what} from the registrar in time`);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
+        wake = resolve;
       });
       wake = undefined;
     }
@@ -140,7 +134,7 @@ export async function enrollThroughRegistrar(options: RegistrarEnrollmentOptions
       facts: { hostname: `sim-${id.slice(0, 12)}`, os: 'simulated', arch: process.arch, agentVersion: 'sim', tpm: { manufacturer: 'SIM', firmwareVersion: '1' } },
     });
     await bounded(client.publishAsync(topics.enrollRequest(id), Buffer.from(request), { qos: 1 }));
-    const first = await bounded(next('challenge'));
+    const first = await bounded(next());
     if (first.topic !== topics.enrollChallenge(id)) refused(first.payload);
     const challenge = decodeEnrollChallenge(first.payload);
     if (challenge instanceof ProtocolError) throw new SimEnrollmentError(`malformed challenge: ${challenge.message}`);
@@ -152,7 +146,7 @@ export async function enrollThroughRegistrar(options: RegistrarEnrollmentOptions
     const proof = computeEnrollProof(secret, id, challenge.sessionId);
     secret.fill(0);
     await bounded(client.publishAsync(topics.enrollProof(id), Buffer.from(encodeEnrollProof({ v: 1, sessionId: challenge.sessionId, proof })), { qos: 1 }));
-    const second = await bounded(next('result'));
+    const second = await bounded(next());
     const result: EnrollResult | ProtocolError = decodeEnrollResult(second.payload);
     if (result instanceof ProtocolError) throw new SimEnrollmentError(`malformed result: ${result.message}`);
     if (!result.ok) throw new SimEnrollmentError(`the registrar refused: ${result.reason}: ${result.message}`, result.reason);

@@ -1,4 +1,5 @@
 import type { AttestationReason, NewAttestation, RecordAttestationInput } from './entities/attestation.js';
+import type { ChallengeUse } from './entities/challenge.js';
 import type { AuditInput } from './entities/audit.js';
 import type { EpochMs } from './entities/common.js';
 import type { DeviceStatus, IfLastVerifiedAt } from './entities/device.js';
@@ -98,4 +99,11 @@ export function statusAudit(input: RecordAttestationInput, previousStatus: Devic
       reasons: reasons.slice(0, 16).map((r) => `${r.submodule}/${r.code}`),
     },
   };
+}
+
+/** An answer's challenge use and its evidence must be the same device's (`Store.recordAnswer`). */
+export function checkAnswer(use: ChallengeUse, input: RecordAttestationInput): void {
+  if (use.deviceId !== input.attestation.deviceId) {
+    throw new StoreError('invalid-argument', `challenge use by ${use.deviceId} recorded with evidence from ${input.attestation.deviceId}`);
+  }
 }

@@ -90,7 +90,7 @@ import {
   checkTime,
 } from '../validate.js';
 import { DEVICE_LOCK_CLASS, LockId } from './locks.js';
-import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
+import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, checkAnswer, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
 import { all, asStoreError, bytes, lock, one, run, transaction, type Queryable } from './sql.js';
 
 const DEVICE_STANDING_SQL = deviceStandingSql('$1');
@@ -632,9 +632,7 @@ export class PostgresStore implements Store {
    */
   recordAnswer(use: ChallengeUse, input: RecordAttestationInput): Promise<RecordAnswerResult> {
     return this.write('recordAnswer', async (c): Promise<RecordAnswerResult> => {
-      if (use.deviceId !== input.attestation.deviceId) {
-        throw new StoreError('invalid-argument', `challenge use by ${use.deviceId} recorded with evidence from ${input.attestation.deviceId}`);
-      }
+      checkAnswer(use, input);
       if (!(await this.useChallengeOn(c, use))) return 'used';
       return this.recordAttestationInTx(c, input);
     });

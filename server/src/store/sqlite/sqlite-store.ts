@@ -37,7 +37,7 @@ import { StoreError } from '../errors.js';
 import { ATTESTATION_PRUNE_SLICE, PRUNE_SLICE, pruneByWindows } from '../retention.js';
 import type { BackgroundCheckpointer } from './checkpointer.js';
 import type { Store } from '../store.js';
-import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
+import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, checkAnswer, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
 import {
   checkAction,
   checkBootstrapId,
@@ -617,7 +617,7 @@ export class SqliteStore implements Store {
    * the write whole.
    */
   private recordAnswerInTx(use: ChallengeUse, input: RecordAttestationInput): RecordAnswerResult {
-    if (use.deviceId !== input.attestation.deviceId) throw new StoreError('invalid-argument', `challenge use by ${use.deviceId} recorded with evidence from ${input.attestation.deviceId}`);
+    checkAnswer(use, input);
     if (!this.useChallengeInTx(use)) return 'used';
     return this.recordAttestationInTx(input);
   }
