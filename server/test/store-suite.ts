@@ -36,6 +36,8 @@ const DAY = 24 * 3600 * 1000;
 const T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
+/** Shaped like a sealed challenge's id: a time-ordered prefix, then opaque base64url up to `length`. */
+const sealedId = (length = 60): string => (timeOrderedId() + randomBytes(72).toString('base64url')).slice(0, length);
 const facts = {
   hostname: 'edge-1',
   os: 'Debian GNU/Linux 12',
@@ -420,8 +422,6 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
     // ── sealed challenges: their single use ──────────────────────────────
 
     describe('challenge uses (sealed challenges)', () => {
-      /** Shaped like a sealed id: a time-ordered prefix, then opaque base64url up to `length`. */
-      const sealedId = (length = 60): string => (timeOrderedId() + randomBytes(72).toString('base64url')).slice(0, length);
       const useOf = (deviceId: string, over: { id?: string; usedAt?: number; expiresAt?: number } = {}) => ({
         id: over.id ?? sealedId(),
         deviceId,
@@ -928,6 +928,45 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         await store.revokeDevice({ deviceId: device.id, reason: 'admin', actor: 'test' });
         await check({ resetCount: 7, bootLogDigest: state.bootLogDigest, imaEntries: 12, modelEntries: 3 });
         expect((await store.getDeviceStanding(device.id))!).toMatchObject({ revoked: true, group: 'cameras', status: 'affirming' });
+      });
+
+      it('getDeviceStanding: read again after each change, whichever connection or process made it', async () => {
+        // Each change lands while this connection has just read the standing (twice, as the verifier
+        // does for a challenge and its answer): a store that kept what it read would miss it.
+        const { device } = await enrolled();
+        const other = await secondConnection();
+        const reread = async () => {
+          await store.getDeviceStanding(device.id);
+          return (await store.getDeviceStanding(device.id))!;
+        };
+        expect(await reread()).toMatchObject({ status: 'none', revoked: false, group: null, log: null });
+
+        await other.setDeviceGroup(device.id, 'cameras', 'test');
+        expect(await reread()).toMatchObject({ group: 'cameras' });
+
+        const log = { deviceId: device.id, resetCount: 3, bootLogDigest: hex(32), ima: { entries: 4, pcrs: {} }, model: { entries: 0, pcrs: {}, measurements: [] }, verifiedPcrs: null };
+        await other.applyBatch([
+          {
+            kind: 'record-answer',
+            use: { id: sealedId(), deviceId: device.id, usedAt: T0, expiresAt: T0 + 30_000 },
+            input: { attestation: attestation(device.id, 'warning'), device: { status: 'warning', verified: true }, logState: log, actor: 'verifier' },
+          },
+        ]);
+        expect(await reread()).toMatchObject({ status: 'warning', log: { resetCount: 3, imaEntries: 4 } });
+
+        // This connection's own verdict.
+        await store.recordAnswer(
+          { id: sealedId(), deviceId: device.id, usedAt: T0 + 1, expiresAt: T0 + 30_000 },
+          { attestation: attestation(device.id, 'affirming'), device: { status: 'affirming', verified: true }, logState: { ...log, ima: { entries: 9, pcrs: {} } }, actor: 'verifier' },
+        );
+        expect(await reread()).toMatchObject({ status: 'affirming', log: { imaEntries: 9 } });
+
+        // Another process, behind the store's back.
+        await fixture.externalSql(`UPDATE devices SET device_group = 'drones' WHERE id = '${device.id}'`);
+        expect(await reread()).toMatchObject({ group: 'drones' });
+
+        await other.revokeDevice({ deviceId: device.id, reason: 'admin', actor: 'test' });
+        expect(await reread()).toMatchObject({ revoked: true });
       });
 
       it('is written in the attestation transaction: a refused attestation writes no state', async () => {

@@ -36,6 +36,7 @@ import type {
 import { StoreError } from '../errors.js';
 import { ATTESTATION_PRUNE_SLICE, PRUNE_SLICE, pruneByWindows } from '../retention.js';
 import type { BackgroundCheckpointer } from './checkpointer.js';
+import { StandingCache } from './standing-cache.js';
 import type { Store } from '../store.js';
 import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, checkAnswer, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
 import {
@@ -105,6 +106,8 @@ export class SqliteStore implements Store {
   private readonly txn: (fn: () => unknown) => unknown;
   /** Runs `fn` in a savepoint of the current transaction (better-sqlite3 nests transactions as savepoints). */
   private readonly nested: (fn: () => unknown) => unknown;
+  /** Standings read and not changed since; see `StandingCache` for when one is dropped. */
+  private readonly standings: StandingCache;
 
   constructor(
     private readonly db: Database,
@@ -115,11 +118,23 @@ export class SqliteStore implements Store {
     const t = db.transaction((fn: () => unknown) => fn());
     this.txn = (fn) => t.immediate(fn);
     this.nested = (fn) => t(fn);
+    const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.standings = new StandingCache(() => dataVersion.get()!);
   }
 
-  /** One IMMEDIATE transaction; database errors become StoreError. */
-  private write<T>(what: string, fn: () => T): Promise<T> {
-    return this.read(what, () => this.txn(fn) as T);
+  /**
+   * One IMMEDIATE transaction; database errors become StoreError. Any write
+   * may change a device's standing, so the held standings are dropped after
+   * it, committed or not (`StandingCache.wrote`: also every other store's in
+   * this process): the few writes that say which devices they change
+   * (`forgets: 'own'`) forget just those here.
+   */
+  private write<T>(what: string, fn: () => T, forgets: 'all' | 'own' = 'all'): Promise<T> {
+    try {
+      return this.read(what, () => this.txn(fn) as T);
+    } finally {
+      this.standings.wrote(forgets === 'all');
+    }
   }
 
   private read<T>(what: string, fn: () => T): Promise<T> {
@@ -168,8 +183,13 @@ export class SqliteStore implements Store {
 
   getDeviceStanding(id: string): Promise<DeviceStanding | null> {
     return this.read('getDeviceStanding', () => {
+      const held = this.standings.get(id);
+      if (held !== undefined) return held;
       const row = this.s.deviceStanding.get(id);
-      return row === undefined ? null : toDeviceStanding(row);
+      if (row === undefined) return null;
+      const standing = toDeviceStanding(row);
+      this.standings.set(id, standing);
+      return standing;
     });
   }
 
@@ -440,7 +460,7 @@ export class SqliteStore implements Store {
   // ── challenges ─────────────────────────────────────────────────────────
 
   useChallenge(use: ChallengeUse): Promise<boolean> {
-    return this.write('useChallenge', () => this.useChallengeInTx(use));
+    return this.write('useChallenge', () => this.useChallengeInTx(use), 'own');
   }
 
   /**
@@ -469,7 +489,7 @@ export class SqliteStore implements Store {
   }
 
   createChallenge(c: NewChallenge): Promise<ChallengeRecord> {
-    return this.write('createChallenge', () => this.createChallengeInTx(c));
+    return this.write('createChallenge', () => this.createChallengeInTx(c), 'own');
   }
 
   /**
@@ -495,7 +515,7 @@ export class SqliteStore implements Store {
           }
         });
       }
-    });
+    }, 'own');
   }
 
   private applyInTx(w: BatchedWrite): BatchedOutcome {
@@ -539,7 +559,7 @@ export class SqliteStore implements Store {
   }
 
   consumeChallenge(id: string, deviceId: string, now: EpochMs): Promise<ChallengeConsumption> {
-    return this.write('consumeChallenge', () => this.consumeChallengeInTx(id, deviceId, now));
+    return this.write('consumeChallenge', () => this.consumeChallengeInTx(id, deviceId, now), 'own');
   }
 
   private consumeChallengeInTx(id: string, deviceId: string, now: EpochMs): ChallengeConsumption {
@@ -557,12 +577,14 @@ export class SqliteStore implements Store {
   // ── attestations ───────────────────────────────────────────────────────
 
   recordAttestation(input: RecordAttestationInput): Promise<RecordAttestationResult> {
-    return this.write('recordAttestation', () => this.recordAttestationInTx(input));
+    return this.write('recordAttestation', () => this.recordAttestationInTx(input), 'own');
   }
 
   private recordAttestationInTx(input: RecordAttestationInput): RecordAttestationResult {
     {
       const a = input.attestation;
+      // The device's row and log state change: its held standing goes, committed or not.
+      this.standings.forget(a.deviceId);
       // Only the status is needed here: reading the whole row (keys, certificate, facts) once per verdict costs.
       const device = this.s.deviceStatus.get(a.deviceId);
       if (device === undefined) throw new StoreError('invalid-argument', `no device ${a.deviceId}`);
@@ -607,7 +629,7 @@ export class SqliteStore implements Store {
   }
 
   recordAnswer(use: ChallengeUse, input: RecordAttestationInput): Promise<RecordAnswerResult> {
-    return this.write('recordAnswer', () => this.recordAnswerInTx(use, input));
+    return this.write('recordAnswer', () => this.recordAnswerInTx(use, input), 'own');
   }
 
   /**
@@ -1030,6 +1052,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.standings.close();
     await this.checkpointer?.stop();
     return this.read('close', () => {
       if (this.db.open) this.db.close();
