@@ -48,10 +48,14 @@ async function timed(total: number, concurrency: number, usage: () => { cpuMs: n
   const times: number[] = [];
   const cpu0 = usage().cpuMs;
   const t0 = performance.now();
-  let next = 0;
+  // Striped, not taken from a shared counter: worker w runs i = w, w + c, w + 2c, ... in turn. Devices that
+  // share a bootstrap key (i mod the key pool) then never enroll at once, since a worker runs one at a time;
+  // with a shared counter a slow device let a later one with its key start beside it, and the broker, seeing
+  // the same MQTT client id twice, closed the first (a CI run under load, 2026-11-30).
+  const workers = Math.min(concurrency, total);
   await Promise.all(
-    Array.from({ length: Math.min(concurrency, total) }, async () => {
-      for (let i = next++; i < total; i = next++) {
+    Array.from({ length: workers }, async (_, w) => {
+      for (let i = w; i < total; i += workers) {
         const s = performance.now();
         await one(i);
         times.push(performance.now() - s);
@@ -127,7 +131,8 @@ export const enrollBenchmark: Benchmark = {
       const serialCount = Math.min(simCount, options.quick ? 3 : 50);
       const token = await newToken(s.store, serialCount + simCount);
       // The factory's and the device's own work (EK certificate, bootstrap certificate) is done before the clock starts, as for real TPMs.
-      // Devices enrolling at the same moment need distinct keys (the bootstrap id, the MQTT client id, is the key's hash): device i uses key i mod pool.
+      // Devices enrolling at the same moment need distinct keys (the bootstrap id, the MQTT client id, is the key's hash): device i uses key
+      // i mod pool, and the pool is at least the concurrency, so the devices `timed`'s workers run at once (one per stripe) never share one.
       const enrollees = await Promise.all(Array.from({ length: serialCount + simCount }, (_, i) => prepareEnrollee({ keyPem: keys[i % keys.length]!, manufacturer: simMaker })));
       const simOne = (i: number) => enrollThroughRegistrar({ port: s.port, caPem: s.caPem, token, enrollee: enrollees[i]! }).then(() => undefined);
       const simSerial = await timed(serialCount, 1, () => s.usage(), simOne);

@@ -99,7 +99,7 @@ export const verifyBenchmark: Benchmark = {
       const step = async (offered: number): Promise<boolean> => {
         fleet.setRequestRate(offered);
         await delay(options.quick ? 500 : 2000);
-        const w = await measure(fleet, server, windowS);
+        const w = await profiled(`verify-open-loop-${offered}`, () => measure(fleet, server, windowS));
         fleet.setRequestRate(0);
         await drain(fleet, 30_000);
         const sustained = w.verdictsPerSecond >= 0.97 * offered && w.p99Ms < 1000;
@@ -132,7 +132,7 @@ export const verifyBenchmark: Benchmark = {
       const half = Math.max(5, Math.round(maxRate / 2));
       fleet.setRequestRate(half);
       await delay(options.quick ? 500 : 2000);
-      const atHalf = await measure(fleet, server, windowS * 2);
+      const atHalf = await profiled(`verify-half-load-${half}`, () => measure(fleet, server, windowS * 2));
       fleet.setRequestRate(0);
       log(formatWindow(`open loop, half (${half}/s)`, atHalf));
 
