@@ -216,6 +216,16 @@ export class SimDevice {
     return this.#link.publish(this.#requestTopic, requestPayload(reason), 1);
   }
 
+  /**
+   * Asks for a challenge at QoS 0, as the agent does (agent/src/daemon/daemon.ts:
+   * no PUBACK to wait for): the load's open loop. A request lost with its
+   * connection is seen as no verdict, as for the agent.
+   */
+  askForChallenge(reason: ChallengeRequestReason = 'manual'): void {
+    if (this.#link === undefined) throw new Error(`${this.deviceId}: not connected`);
+    this.#link.send(this.#requestTopic, requestPayload(reason), 0);
+  }
+
   /** A fresh challenge: one not seen before (asking for it if none comes). */
   async freshChallenge(): Promise<AttestationChallenge> {
     const seen = new Set(this.results.items.map((r) => r.challengeId));
