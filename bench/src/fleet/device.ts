@@ -218,7 +218,7 @@ export class SimDevice {
 
   /**
    * Asks for a challenge at QoS 0, as the agent does (agent/src/daemon/daemon.ts:
-   * no PUBACK to wait for): the load's open loop. A request lost with its
+   * no PUBACK to wait for): the load's open and closed loops. A request lost with its
    * connection is seen as no verdict, as for the agent.
    */
   askForChallenge(reason: ChallengeRequestReason = 'manual'): void {
@@ -293,7 +293,7 @@ export class SimDevice {
         const outcome = r.ok ? overallStatus(r.verdict) : `error:${r.error}`;
         this.options.onVerdict?.({ deviceId: this.deviceId, challengeId: r.challengeId!, latencyMs: performance.now() - pending.sentAt, challengeExpiresAt: pending.expiresAt, outcome });
       }
-      if (this.loop && r.ok && !this.#stopped) this.#link!.send(this.#requestTopic, requestPayload('manual'), 0);
+      if (this.loop && r.ok && !this.#stopped) this.askForChallenge();
     } else if (topic === topics.fleetRevocations) {
       const e = decodeRevocation(payload);
       if (!(e instanceof ProtocolError)) this.revocations.push(e);
