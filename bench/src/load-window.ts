@@ -3,7 +3,7 @@
  * (verdicts, latencies) and what the server and the load generators spent
  * (CPU, memory) between two snapshots.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { percentile, type Fleet, type FleetSnapshot } from './fleet/index.js';
 import type { LoadServer } from './server-rig.js';
 
@@ -26,6 +26,12 @@ export interface WindowResult {
   readonly serverRssMiB: number;
   readonly loadRssMiB: number;
   readonly requestsSkipped: number;
+  /**
+   * The longest the server's event loop (this process's) and any load generator's were held
+   * in the window, ms (10 ms resolution): which side a latency spike came from.
+   */
+  readonly serverLoopStallMaxMs: number;
+  readonly loadLoopStallMaxMs: number;
   readonly outcomes: Readonly<Record<string, number>>;
 }
 
@@ -40,17 +46,28 @@ export async function openWindow(fleet: Fleet, server: LoadServer): Promise<{ en
   const before = await fleet.snapshot(); // also clears the latencies gathered so far
   const t0 = performance.now();
   const s0 = server.usage();
+  const stalls = monitorEventLoopDelay({ resolution: 10 });
+  stalls.enable();
   return {
     async end() {
       const after = await fleet.snapshot();
       const seconds = (performance.now() - t0) / 1000;
       const s1 = server.usage();
-      return summarize(before, after, seconds, s1.cpuMs - s0.cpuMs, s1.mainThreadCpuMs - s0.mainThreadCpuMs, s1.rssBytes);
+      stalls.disable();
+      return summarize(before, after, seconds, s1.cpuMs - s0.cpuMs, s1.mainThreadCpuMs - s0.mainThreadCpuMs, s1.rssBytes, stalls.max / 1e6);
     },
   };
 }
 
-function summarize(before: FleetSnapshot, after: FleetSnapshot, seconds: number, serverCpuMs: number, serverLoopMs: number, serverRss: number): WindowResult {
+function summarize(
+  before: FleetSnapshot,
+  after: FleetSnapshot,
+  seconds: number,
+  serverCpuMs: number,
+  serverLoopMs: number,
+  serverRss: number,
+  serverStallMs: number,
+): WindowResult {
   const verdicts = after.answered - before.answered;
   const outcomes: Record<string, number> = {};
   for (const [k, v] of Object.entries(after.outcomes)) {
@@ -74,6 +91,8 @@ function summarize(before: FleetSnapshot, after: FleetSnapshot, seconds: number,
     serverRssMiB: round(serverRss / 2 ** 20),
     loadRssMiB: round(after.loadRssBytes / 2 ** 20),
     requestsSkipped: after.requestsSkipped - before.requestsSkipped,
+    serverLoopStallMaxMs: round(serverStallMs),
+    loadLoopStallMaxMs: round(after.loadLoopStallMaxMs),
     outcomes,
   };
 }
@@ -100,6 +119,7 @@ export function formatWindow(label: string, w: WindowResult): string {
     `${label.padEnd(28)} ${String(Math.round(w.verdictsPerSecond)).padStart(6)} verdicts/s` +
     `  p50 ${w.p50Ms} ms  p99 ${w.p99Ms} ms  max ${w.maxMs} ms` +
     `  server ${w.serverCpuCores} cores (${w.serverCpuUsPerVerdict} µs/verdict, event loop ${w.serverLoopUsPerVerdict})  load gen ${w.loadCpuCores} cores (${w.loadCpuUsPerVerdict} µs/verdict)` +
+    `  longest stall: server ${w.serverLoopStallMaxMs} ms, load gen ${w.loadLoopStallMaxMs} ms` +
     (w.requestsSkipped > 0 ? `  (${w.requestsSkipped} requests skipped: device still waiting)` : '') +
     '\n'
   );

@@ -54,7 +54,8 @@ export const verifyBenchmark: Benchmark = {
     swtpm: 'real devices: swtpm + vigil-agent (default 2)',
     window: 'seconds per measurement window (default 10)',
     ak: 'AK kind of the simulated devices: ecc (default) or rsa',
-    phases: 'all (default), or closed: only the closed-loop saturation window (for profiling)',
+    phases: 'all (default); closed: only the closed-loop saturation window; open: only one open-loop window at --rate (both for profiling and A/B runs)',
+    rate: 'with --phases open: the offered rate, requests/s (default 2000)',
   },
   async run(options: BenchOptions): Promise<Record<string, unknown>> {
     const log = (s: string) => process.stdout.write(s);
@@ -84,6 +85,18 @@ export const verifyBenchmark: Benchmark = {
     try {
       const raw = rawVerifyRate(akKind, options.quick ? 0.5 : 3);
       log(`  raw crypto.verify (${akKind === 'ecc' ? 'ECDSA P-256' : 'RSASSA-2048'}, SHA-256), one core: ${Math.round(raw)}/s\n`);
+
+      if (options.args.get('phases') === 'open') {
+        // One open-loop window at a set rate: what a verdict costs below saturation, for A/B runs.
+        const rate = numberArg(options, 'rate', 2000);
+        fleet.setRequestRate(rate);
+        await delay(options.quick ? 500 : 3000);
+        const w = await profiled(`verify-open-loop-${rate}`, () => measure(fleet, server, windowS));
+        fleet.setRequestRate(0);
+        await drain(fleet, 30_000);
+        log(formatWindow(`open loop, offered ${rate}/s`, w));
+        return { open_loop: w, offered_per_s: rate, raw_verify_per_s: Math.round(raw), simulated_devices: devices };
+      }
 
       // Closed loop: the saturation rate.
       fleet.setLoop(true);

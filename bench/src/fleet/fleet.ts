@@ -41,13 +41,15 @@ export interface FleetOptions {
 }
 
 /** Everything the devices saw, summed over the processes (the workers' counters, see `WorkerStats`). */
-export interface FleetSnapshot extends Omit<WorkerStats, 'cpuMs' | 'rssBytes'> {
+export interface FleetSnapshot extends Omit<WorkerStats, 'cpuMs' | 'rssBytes' | 'loopStallMaxMs'> {
   readonly devices: number;
   /** Evidence → result, ms, since the previous snapshot, sorted ascending. */
   readonly latencies: Float64Array;
   /** CPU time of the load generators (user + system), ms since they started, and their RSS. */
   readonly loadCpuMs: number;
   readonly loadRssBytes: number;
+  /** The longest any load generator's event loop was held since the previous snapshot, ms. */
+  readonly loadLoopStallMaxMs: number;
 }
 
 interface Worker {
@@ -203,6 +205,7 @@ export class Fleet {
       latencies,
       loadCpuMs: sum((s) => s.cpuMs),
       loadRssBytes: sum((s) => s.rssBytes),
+      loadLoopStallMaxMs: Math.max(0, ...stats.map((s) => s.loopStallMaxMs)),
       ledger: {
         received: sum((s) => s.ledger.received),
         answered: sum((s) => s.ledger.answered),

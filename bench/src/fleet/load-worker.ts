@@ -6,7 +6,7 @@
  * and latencies on request. Running in its own process gives the load its
  * own core and keeps its CPU out of the server's figures.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { BootImage } from './boot-image.js';
 import { SimDevice, type SimVerdictTiming } from './device.js';
 import { identityFromRecord } from './identity.js';
@@ -27,6 +27,9 @@ let connectRetries = 0;
 /** Connection attempts per device before it counts as failed (1, 2, 4, 8, 16 s apart, ±50 %). */
 const CONNECT_ATTEMPTS = 6;
 let requestsSkipped = 0;
+/** This process's stalls: a stalled load generator delays the results it reads, and its latencies show it. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 let looping = false;
 let rateTimer: NodeJS.Timeout | undefined;
 let stopped = false;
@@ -148,9 +151,11 @@ function stats(): WorkerStats {
     latencies: Float64Array.from(latencies),
     cpuMs: (cpu.user + cpu.system) / 1000,
     rssBytes: process.memoryUsage.rss(),
+    loopStallMaxMs: loopDelay.max / 1e6,
     ledger: { ...ledger, results: { ...ledger.results } } satisfies LedgerCounts,
   };
   latencies = [];
+  loopDelay.reset();
   return out;
 }
 

@@ -71,6 +71,8 @@ export interface WorkerStats {
   /** This process's CPU time (user + system), ms, and RSS, bytes. */
   readonly cpuMs: number;
   readonly rssBytes: number;
+  /** The longest this process's event loop was held since the last report, ms (10 ms resolution). */
+  readonly loopStallMaxMs: number;
   readonly ledger: LedgerCounts;
 }
 
