@@ -38,13 +38,11 @@ export function tickFor(intervalMs: number): number {
  * has its own phase (first due at a random point of the first interval) and
  * each next due time is one interval later, ±jitter. The timer fires no
  * sooner than `tickMs` after it last fired and hands out every device due
- * by then (`tickFor`). Rescheduling a device supersedes its earlier entry
- * (stamped entries, lazily dropped).
+ * by then (`tickFor`). A device has one entry: rescheduling moves it,
+ * removing takes it out (`MinHeap`).
  */
 export class AttestationScheduler {
   readonly #heap = new MinHeap<string>();
-  readonly #stamps = new Map<string, number>();
-  #stamp = 0;
   #timer: NodeJS.Timeout | undefined;
   /** When the armed timer fires (Infinity: none is armed). */
   #timerDue = Infinity;
@@ -63,7 +61,7 @@ export class AttestationScheduler {
   }
 
   get size(): number {
-    return this.#stamps.size;
+    return this.#heap.size;
   }
 
   start(): void {
@@ -80,7 +78,7 @@ export class AttestationScheduler {
 
   /** Adds a device at a random phase of the interval, unless it is already scheduled. */
   add(deviceId: string): void {
-    if (this.#stamps.has(deviceId)) return;
+    if (this.#heap.has(deviceId)) return;
     this.#at(deviceId, this.now() + Math.random() * this.options.intervalMs);
   }
 
@@ -90,12 +88,12 @@ export class AttestationScheduler {
   }
 
   remove(deviceId: string): void {
-    this.#stamps.delete(deviceId);
+    this.#heap.delete(deviceId);
   }
 
   /** The due time of a device, for tests and `device show`. */
   has(deviceId: string): boolean {
-    return this.#stamps.has(deviceId);
+    return this.#heap.has(deviceId);
   }
 
   #interval(): number {
@@ -104,16 +102,12 @@ export class AttestationScheduler {
   }
 
   #at(deviceId: string, due: number): void {
-    const stamp = ++this.#stamp;
-    this.#stamps.set(deviceId, stamp);
-    this.#heap.push({ due, key: deviceId, stamp });
+    this.#heap.set(deviceId, due);
     if (!this.#firing && due < this.#timerDue) this.#arm();
   }
 
   #arm(): void {
     if (!this.#running) return;
-    // Drop superseded entries at the top so the timer is set for a live one.
-    for (let top = this.#heap.peek(); top !== undefined && this.#stamps.get(top.key) !== top.stamp; top = this.#heap.peek()) this.#heap.pop();
     const top = this.#heap.peek();
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -134,7 +128,6 @@ export class AttestationScheduler {
     this.#firing = true;
     for (let top = this.#heap.peek(); top !== undefined && top.due <= now && handed < batch; top = this.#heap.peek()) {
       this.#heap.pop();
-      if (this.#stamps.get(top.key) !== top.stamp) continue;
       handed++;
       // Next turn is scheduled before the callback runs, so a device is never lost from the schedule.
       this.#at(top.key, now + this.#interval());
