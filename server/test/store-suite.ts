@@ -273,6 +273,100 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect((await store.listDevices({ revoked: false, status: 'none' })).map((d) => d.id)).toEqual(['dev-a']);
         expect(await store.getDevice('nope')).toBeNull();
       });
+
+      it('lists the devices silent since a time: last verified, else created, at or before it (the staleness pre-filter)', async () => {
+        const cut = T0;
+        // [id, created_at, last_verified_at]
+        const rows: [string, number, number | null][] = [
+          ['verified-before', cut - DAY, cut - 1],
+          ['verified-at', cut - DAY, cut],
+          ['verified-after', cut - DAY, cut + 1],
+          ['created-before-verified-after', cut - 1, cut + 60_000],
+          ['never-created-before', cut - 1, null],
+          ['never-created-at', cut, null],
+          ['never-created-after', cut + 1, null],
+          ['revoked-silent', cut - DAY, cut - DAY],
+        ];
+        for (const [id] of rows) await enrolled(id);
+        await store.revokeDevice({ deviceId: 'revoked-silent', reason: 'admin', actor: 'admin' });
+        await fixture.externalSql(
+          rows.map(([id, created, verified]) => `UPDATE devices SET created_at = ${created}, last_verified_at = ${verified ?? 'NULL'} WHERE id = '${id}'`).join('; '),
+        );
+        const ids = async (filter: Parameters<Store['listDevices']>[0]) => (await store.listDevices(filter)).map((d) => d.id);
+        expect(await ids({ revoked: false, silentSince: cut })).toEqual(['never-created-at', 'never-created-before', 'verified-at', 'verified-before']);
+        expect(await ids({ silentSince: cut })).toEqual(['never-created-at', 'never-created-before', 'revoked-silent', 'verified-at', 'verified-before']);
+        expect(await ids({ revoked: false, silentSince: cut - 1 })).toEqual(['never-created-before', 'verified-before']);
+        expect(await ids({ revoked: false, silentSince: cut - DAY - 1 })).toEqual([]);
+        expect(await ids({ revoked: false, silentSince: cut + 60_000 })).toEqual(rows.map(([id]) => id).filter((id) => id !== 'revoked-silent').sort());
+        // The devices are whole, as without the filter.
+        const [device] = await store.listDevices({ silentSince: cut - 1, limit: 1 });
+        expect(device).toEqual(await store.getDevice('never-created-before'));
+        // A verdict takes a device out of the listing.
+        const receivedAt = cut + 5;
+        await store.recordAttestation({
+          attestation: { deviceId: 'verified-before', challengeId: null, receivedAt, evidenceDigest: hex(32), status: 'affirming', verdict: null, error: null, policy: null, tpmClock: null },
+          device: { status: 'affirming', verified: true },
+          actor: 'verifier',
+        });
+        expect(await ids({ revoked: false, silentSince: cut })).toEqual(['never-created-at', 'never-created-before', 'verified-at']);
+        expect(await ids({ revoked: false, silentSince: receivedAt })).toContain('verified-before');
+      });
+
+      it('pages the listing by id (afterId, limit): the whole set in id order, no duplicates, no gaps', async () => {
+        // Punctuation sorts differently in byte order and in most locales' collations.
+        const wanted = ['a', 'a-1', 'a.1', 'a0', 'a_1', 'aa', 'b', 'b-', 'b.', 'b_', 'z9'];
+        for (let i = 0; i < 14; i++) wanted.push(`dev-${String(i).padStart(2, '0')}`);
+        for (const id of wanted) await enrolled(id);
+        await store.revokeDevice({ deviceId: 'a0', reason: 'admin', actor: 'admin' });
+        // Half of them silent since the cut: verified long before it; the others just after.
+        const cut = T0;
+        const silent = wanted.filter((_, i) => i % 2 === 0);
+        await fixture.externalSql(
+          wanted.map((id) => `UPDATE devices SET created_at = ${cut - DAY}, last_verified_at = ${silent.includes(id) ? cut - 1000 : cut + 1000} WHERE id = '${id}'`).join('; '),
+        );
+        const byteOrder = [...wanted].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+        const whole = (await store.listDevices()).map((d) => d.id);
+        expect(whole).toEqual(byteOrder);
+
+        async function walk(filter: Parameters<Store['listDevices']>[0], limit: number): Promise<string[][]> {
+          const pages: string[][] = [];
+          let afterId: string | undefined;
+          for (;;) {
+            const page = (await store.listDevices({ ...filter, afterId, limit })).map((d) => d.id);
+            expect(page.length).toBeLessThanOrEqual(limit);
+            pages.push(page);
+            if (page.length < limit) return pages;
+            if (pages.length > 100) throw new Error(`no end to the pages: ${JSON.stringify(pages.slice(0, 3))}…`);
+            afterId = page.at(-1);
+          }
+        }
+        for (const limit of [1, 4, 5, 25, 100]) {
+          const pages = await walk({}, limit);
+          expect(pages.flat()).toEqual(byteOrder);
+          expect(pages.slice(0, -1).every((p) => p.length === limit)).toBe(true);
+        }
+        // With the other filters: the same set as unpaged.
+        for (const filter of [{ revoked: false }, { revoked: false, silentSince: cut }, { silentSince: cut - 1000 }]) {
+          const unpaged = (await store.listDevices(filter)).map((d) => d.id);
+          expect(unpaged.length).toBeGreaterThan(3);
+          expect((await walk(filter, 3)).flat()).toEqual(unpaged);
+        }
+        expect((await store.listDevices({ revoked: false, silentSince: cut })).map((d) => d.id)).toEqual(byteOrder.filter((id) => silent.includes(id) && id !== 'a0'));
+        // afterId need not be a device's id; past the last one, nothing.
+        expect((await store.listDevices({ afterId: 'a-', limit: 2 })).map((d) => d.id)).toEqual(['a-1', 'a.1']);
+        expect(await store.listDevices({ afterId: 'z9' })).toEqual([]);
+        expect((await store.listDevices({ limit: 10_000 })).length).toBe(wanted.length);
+      });
+
+      it('refuses an invalid page limit or silentSince, naming it', async () => {
+        await enrolled('dev-a');
+        for (const limit of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 10_001]) {
+          await expect(store.listDevices({ limit })).rejects.toSatisfy((err: unknown) => err instanceof StoreError && err.code === 'invalid-argument' && /device list limit/.test(err.message));
+        }
+        for (const silentSince of [-1, 1.5, Number.NaN]) {
+          await expect(store.listDevices({ silentSince })).rejects.toSatisfy((err: unknown) => err instanceof StoreError && err.code === 'invalid-argument' && /silentSince/.test(err.message));
+        }
+      });
     });
 
     // ── tokens ───────────────────────────────────────────────────────────

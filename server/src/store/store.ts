@@ -50,6 +50,14 @@ export interface Store {
   /** The device's mutable fields and log position in one small read (the verifier's per-message read), or null. */
   getDeviceStanding(id: string): Promise<DeviceStanding | null>;
   getDeviceByEkName(ekName: string): Promise<Device | null>;
+  /**
+   * The devices the filter admits, in id order (byte order). Each one is
+   * read whole, on SQLite synchronously: a caller that walks a large fleet
+   * narrows the listing (`silentSince`) and pages it (`afterId`, `limit`),
+   * yielding between pages. A `limit` that is not a positive integer or is
+   * above 10,000 (`DEVICE_LIST_MAX_LIMIT`), or a `silentSince` that is not
+   * a time, is a StoreError `invalid-argument`.
+   */
   listDevices(filter?: DeviceFilter): Promise<Device[]>;
   setDeviceGroup(deviceId: string, group: string | null, actor: Actor): Promise<boolean>;
   /** Lets this device's EK enroll again once (e.g. after re-imaging). Audited. */

@@ -74,11 +74,32 @@ export interface LogPosition {
   readonly modelEntries: number;
 }
 
+/**
+ * Which devices `Store.listDevices` returns, always in id order (byte
+ * order: SQLite's `ORDER BY id`, PostgreSQL's `COLLATE "C"`). Every field
+ * narrows the listing; none set lists the whole fleet.
+ */
 export interface DeviceFilter {
   readonly status?: DeviceStatus;
   readonly revoked?: boolean;
   readonly group?: string;
+  /**
+   * Only devices silent since this time: their last verification, or their
+   * creation when they have never been verified, is at or before it.
+   * (Reinstatement is not in the row: a caller that counts from it, like
+   * the staleness monitor, still judges each device listed.) No index
+   * serves it: `lastVerifiedAt` changes with every verdict, and an index
+   * on it would be one more write on the verifier's hot path.
+   */
+  readonly silentSince?: EpochMs;
+  /** Keyset paging: only devices whose id sorts after this one (the last id of the previous page). */
+  readonly afterId?: string;
+  /** At most this many devices (a positive integer, at most `DEVICE_LIST_MAX_LIMIT`); with `afterId`, one page. */
+  readonly limit?: number;
 }
+
+/** The largest `DeviceFilter.limit` a store accepts. */
+export const DEVICE_LIST_MAX_LIMIT = 10_000;
 
 /** A change of a device's status that no attestation made (e.g. staleness). */
 export interface SetDeviceStatusInput {

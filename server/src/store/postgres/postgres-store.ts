@@ -11,7 +11,7 @@ import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
 import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeUse, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs } from '../entities/common.js';
-import type { Device, DeviceFilter, DeviceStanding, SetDeviceStatusInput } from '../entities/device.js';
+import { DEVICE_LIST_MAX_LIMIT, type Device, type DeviceFilter, type DeviceStanding, type SetDeviceStatusInput } from '../entities/device.js';
 import type { DeviceLogState } from '../entities/device-log-state.js';
 import type { EnrollDeviceInput, EnrollDeviceResult } from '../entities/enrollment.js';
 import type { EnrollmentSession, NewEnrollmentSession, SessionConsumption } from '../entities/enrollment-session.js';
@@ -218,12 +218,25 @@ export class PostgresStore implements Store {
 
   listDevices(filter: DeviceFilter = {}): Promise<Device[]> {
     return this.read('listDevices', async (db) => {
+      if (filter.limit !== undefined && checkPositiveInt(filter.limit, 'device list limit') > DEVICE_LIST_MAX_LIMIT) {
+        throw new StoreError('invalid-argument', `invalid device list limit: ${filter.limit} (at most ${DEVICE_LIST_MAX_LIMIT})`);
+      }
+      // `silentSince` has no index on purpose: last_verified_at changes with every verdict. LIMIT NULL: no limit.
       const rows = await all<DeviceRow>(
         db,
         `SELECT * FROM devices
          WHERE ($1::text IS NULL OR status = $1) AND ($2::smallint IS NULL OR revoked = $2) AND ($3::text IS NULL OR device_group = $3)
-         ORDER BY id COLLATE "C"`,
-        [filter.status ?? null, filter.revoked === undefined ? null : filter.revoked ? 1 : 0, filter.group ?? null],
+           AND ($4::bigint IS NULL OR coalesce(last_verified_at, created_at) <= $4)
+           AND ($5::text IS NULL OR id > $5 COLLATE "C")
+         ORDER BY id COLLATE "C" LIMIT $6::integer`,
+        [
+          filter.status ?? null,
+          filter.revoked === undefined ? null : filter.revoked ? 1 : 0,
+          filter.group ?? null,
+          filter.silentSince === undefined ? null : checkTime(filter.silentSince, 'device list silentSince'),
+          filter.afterId ?? null,
+          filter.limit ?? null,
+        ],
       );
       return rows.map(toDevice);
     });

@@ -11,7 +11,7 @@ import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
 import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeUse, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs, JsonObject } from '../entities/common.js';
-import type { Device, DeviceFilter, DeviceStanding, SetDeviceStatusInput } from '../entities/device.js';
+import { DEVICE_LIST_MAX_LIMIT, type Device, type DeviceFilter, type DeviceStanding, type SetDeviceStatusInput } from '../entities/device.js';
 import type { DeviceLogState } from '../entities/device-log-state.js';
 import type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from '../entities/webhook.js';
 import type { EnrollDeviceInput, EnrollDeviceResult } from '../entities/enrollment.js';
@@ -201,15 +201,21 @@ export class SqliteStore implements Store {
   }
 
   listDevices(filter: DeviceFilter = {}): Promise<Device[]> {
-    return this.read('listDevices', () =>
-      this.s.listDevices
+    return this.read('listDevices', () => {
+      if (filter.limit !== undefined && checkPositiveInt(filter.limit, 'device list limit') > DEVICE_LIST_MAX_LIMIT) {
+        throw new StoreError('invalid-argument', `invalid device list limit: ${filter.limit} (at most ${DEVICE_LIST_MAX_LIMIT})`);
+      }
+      return this.s.listDevices
         .all({
           status: filter.status ?? null,
           revoked: filter.revoked === undefined ? null : filter.revoked ? 1 : 0,
           grp: filter.group ?? null,
+          silent_since: filter.silentSince === undefined ? null : checkTime(filter.silentSince, 'device list silentSince'),
+          after_id: filter.afterId ?? null,
+          limit: filter.limit ?? -1, // LIMIT -1: no limit
         })
-        .map(toDevice),
-    );
+        .map(toDevice);
+    });
   }
 
   setDeviceGroup(deviceId: string, group: string | null, actor: Actor): Promise<boolean> {
@@ -1097,10 +1103,18 @@ function prepare(db: Database) {
     deviceStanding: q<[string], DeviceStandingRow>(deviceStandingSql('?')),
     deviceStatus: q<[string], { status: DeviceRow['status'] }>('SELECT status FROM devices WHERE id = ?'),
     deviceByEkName: q<[string], DeviceRow>('SELECT * FROM devices WHERE ek_name = ?'),
-    listDevices: q<{ status: string | null; revoked: number | null; grp: string | null }, DeviceRow>(
+    // `id > coalesce(@after_id, '')` (every id sorts after '') rather than `@after_id IS NULL OR …`,
+    // so that a page starts with a seek in the primary key's index instead of a walk from the first id.
+    // `silent_since` has no index on purpose: last_verified_at changes with every verdict.
+    listDevices: q<
+      { status: string | null; revoked: number | null; grp: string | null; silent_since: number | null; after_id: string | null; limit: number },
+      DeviceRow
+    >(
       `SELECT * FROM devices
        WHERE (@status IS NULL OR status = @status) AND (@revoked IS NULL OR revoked = @revoked) AND (@grp IS NULL OR device_group = @grp)
-       ORDER BY id`,
+         AND (@silent_since IS NULL OR coalesce(last_verified_at, created_at) <= @silent_since)
+         AND id > coalesce(@after_id, '')
+       ORDER BY id LIMIT @limit`,
     ),
     insertDevice: q<object>(
       `INSERT INTO devices (id, ek_public, ek_name, ek_certificate, ak_public, ak_name, facts, device_group, created_at, updated_at)
