@@ -24,10 +24,11 @@
 // descriptor limit of the server process is reported beside it.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { percentile, type Fleet, type FleetSnapshot, type LedgerCounts } from './fleet/index.js';
 import { startLoad, type LoadSetup } from './load-rig.js';
 import { delay, drain, formatWindow, measure, round, type WindowResult } from './load-window.js';
+import { profiled } from './profile/cpu-profile.js';
 import { numberArg, type Benchmark, type BenchOptions } from './registry.js';
 import type { LoadServer } from './server-rig.js';
 import { DEVICE_KINDS, type DeviceKind } from './issued-ledger.js';
@@ -40,6 +41,9 @@ interface Sample {
   readonly verdicts: number;
   readonly verdictsPerSecond: number;
   readonly p99Ms: number;
+  readonly maxMs: number;
+  /** The longest the server's event loop was held in the interval, ms (10 ms resolution). */
+  readonly serverLoopStallMaxMs: number;
   readonly serverRssMiB: number;
   readonly serverCpuCores: number;
   readonly serverLoopCores: number;
@@ -87,6 +91,8 @@ function startSampler(fleet: Fleet, server: LoadServer, everyMs: number, log: (s
   let running = true;
   let timer: NodeJS.Timeout | undefined;
   let wake: () => void = () => undefined;
+  const stalls = monitorEventLoopDelay({ resolution: 10 });
+  stalls.enable();
   const take = async (): Promise<void> => {
     const snapshot = await fleet.snapshot();
     const t = performance.now();
@@ -100,6 +106,8 @@ function startSampler(fleet: Fleet, server: LoadServer, everyMs: number, log: (s
       verdicts,
       verdictsPerSecond: round(verdicts / seconds),
       p99Ms: round(percentile(snapshot.latencies, 99), 2),
+      maxMs: round(snapshot.latencies.length > 0 ? snapshot.latencies[snapshot.latencies.length - 1]! : Number.NaN, 2),
+      serverLoopStallMaxMs: round(stalls.max / 1e6),
       serverRssMiB: round(usage.rssBytes / MiB),
       serverCpuCores: round((usage.cpuMs - last.usage.cpuMs) / 1000 / seconds, 3),
       serverLoopCores: round((usage.mainThreadCpuMs - last.usage.mainThreadCpuMs) / 1000 / seconds, 3),
@@ -107,10 +115,11 @@ function startSampler(fleet: Fleet, server: LoadServer, everyMs: number, log: (s
       loadCpuCores: round(last.snapshot === undefined ? Number.NaN : (snapshot.loadCpuMs - last.snapshot.loadCpuMs) / 1000 / seconds, 3),
       loadAverage1m: round(loadavg()[0]!, 2),
     };
+    stalls.reset();
     samples.push(sample);
     last = { t, usage, snapshot };
     log(
-      `  ${String(sample.atSeconds).padStart(6)} s  ${sample.connected} connected  ${String(sample.verdictsPerSecond).padStart(6)} verdicts/s  p99 ${sample.p99Ms} ms` +
+      `  ${String(sample.atSeconds).padStart(6)} s  ${sample.connected} connected  ${String(sample.verdictsPerSecond).padStart(6)} verdicts/s  p99 ${sample.p99Ms} ms  max ${sample.maxMs} ms  stall ${sample.serverLoopStallMaxMs} ms` +
         `  server ${sample.serverRssMiB} MiB, ${sample.serverCpuCores} cores  load gen ${sample.loadRssMiB} MiB  load avg ${sample.loadAverage1m}\n`,
     );
   };
@@ -137,6 +146,7 @@ function startSampler(fleet: Fleet, server: LoadServer, everyMs: number, log: (s
       wake();
       await loop;
       await take();
+      stalls.disable();
       const all = new Float64Array(latencies.reduce((n, l) => n + l.length, 0));
       let at = 0;
       for (const l of latencies) {
@@ -340,7 +350,7 @@ export const fleetBenchmark: Benchmark = {
       const load0 = await fleet.snapshot();
       log(`  measuring ${minutes} min: the server challenges every device every ${intervalSeconds} s (±10 %)\n`);
       const sampler = startSampler(fleet, server, sampleSeconds * 1000, log);
-      await delay(t1 - Date.now());
+      await profiled('fleet-run', () => delay(t1 - Date.now()));
       const latencies = await sampler.stop();
       const seconds = (Date.now() - t0) / 1000;
       const cpu1 = server.usage();
