@@ -2,12 +2,12 @@ import type { AttestationReason, NewAttestation, RecordAttestationInput } from '
 import type { ChallengeUse } from './entities/challenge.js';
 import type { AuditInput } from './entities/audit.js';
 import type { EpochMs } from './entities/common.js';
-import type { DeviceStatus, IfLastVerifiedAt } from './entities/device.js';
+import { DEVICE_LIST_MAX_LIMIT, type DeviceFilter, type DeviceStatus, type IfLastVerifiedAt } from './entities/device.js';
 import type { NewDeviceLogState } from './entities/device-log-state.js';
 import type { TokenCheck } from './entities/enrollment-token.js';
 import { StoreError } from './errors.js';
 import { toToken, type AdminCredentialRow, type AttestationRow, type DeviceLogStateRow, type TokenRow } from './sqlite/rows.js';
-import { checkDeviceId, checkSha256Hex, checkTime } from './validate.js';
+import { checkDeviceId, checkPositiveInt, checkSha256Hex, checkTime } from './validate.js';
 
 /*
  * Decisions both stores (SQLite and PostgreSQL) make the same way, written
@@ -52,6 +52,17 @@ export function logStateRow(state: NewDeviceLogState, now: EpochMs): DeviceLogSt
     model_measurements: JSON.stringify(state.model.measurements),
     verified_pcrs: state.verifiedPcrs === null ? null : JSON.stringify(state.verifiedPcrs),
     updated_at: now,
+  };
+}
+
+/** A device listing's paging and time arguments, checked alike by both stores (`Store.listDevices`). */
+export function deviceListArguments(filter: DeviceFilter): { readonly silentSince: EpochMs | null; readonly limit: number | null } {
+  if (filter.limit !== undefined && checkPositiveInt(filter.limit, 'device list limit') > DEVICE_LIST_MAX_LIMIT) {
+    throw new StoreError('invalid-argument', `invalid device list limit: ${filter.limit} (at most ${DEVICE_LIST_MAX_LIMIT})`);
+  }
+  return {
+    silentSince: filter.silentSince === undefined ? null : checkTime(filter.silentSince, 'device list silentSince'),
+    limit: filter.limit ?? null,
   };
 }
 

@@ -11,7 +11,7 @@ import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
 import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeUse, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs } from '../entities/common.js';
-import { DEVICE_LIST_MAX_LIMIT, type Device, type DeviceFilter, type DeviceStanding, type SetDeviceStatusInput } from '../entities/device.js';
+import type { Device, DeviceFilter, DeviceStanding, SetDeviceStatusInput } from '../entities/device.js';
 import type { DeviceLogState } from '../entities/device-log-state.js';
 import type { EnrollDeviceInput, EnrollDeviceResult } from '../entities/enrollment.js';
 import type { EnrollmentSession, NewEnrollmentSession, SessionConsumption } from '../entities/enrollment-session.js';
@@ -90,7 +90,7 @@ import {
   checkTime,
 } from '../validate.js';
 import { DEVICE_LOCK_CLASS, LockId } from './locks.js';
-import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, checkAnswer, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
+import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, checkAnswer, deviceListArguments, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
 import { all, asStoreError, bytes, lock, one, run, transaction, type Queryable } from './sql.js';
 
 const DEVICE_STANDING_SQL = deviceStandingSql('$1');
@@ -218,9 +218,7 @@ export class PostgresStore implements Store {
 
   listDevices(filter: DeviceFilter = {}): Promise<Device[]> {
     return this.read('listDevices', async (db) => {
-      if (filter.limit !== undefined && checkPositiveInt(filter.limit, 'device list limit') > DEVICE_LIST_MAX_LIMIT) {
-        throw new StoreError('invalid-argument', `invalid device list limit: ${filter.limit} (at most ${DEVICE_LIST_MAX_LIMIT})`);
-      }
+      const { silentSince, limit } = deviceListArguments(filter);
       // `silentSince` has no index on purpose: last_verified_at changes with every verdict. LIMIT NULL: no limit.
       const rows = await all<DeviceRow>(
         db,
@@ -233,9 +231,9 @@ export class PostgresStore implements Store {
           filter.status ?? null,
           filter.revoked === undefined ? null : filter.revoked ? 1 : 0,
           filter.group ?? null,
-          filter.silentSince === undefined ? null : checkTime(filter.silentSince, 'device list silentSince'),
+          silentSince,
           filter.afterId ?? null,
-          filter.limit ?? null,
+          limit,
         ],
       );
       return rows.map(toDevice);

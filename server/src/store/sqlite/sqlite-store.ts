@@ -11,7 +11,7 @@ import type { StoredBootLog } from '../entities/boot-log.js';
 import type { CertificateRecord, NewCertificate, RevokedCertificate } from '../entities/certificate.js';
 import type { ChallengeConsumption, ChallengeConsumptionRequest, ChallengeRecord, ChallengeUse, NewChallenge } from '../entities/challenge.js';
 import type { Actor, EpochMs, JsonObject } from '../entities/common.js';
-import { DEVICE_LIST_MAX_LIMIT, type Device, type DeviceFilter, type DeviceStanding, type SetDeviceStatusInput } from '../entities/device.js';
+import type { Device, DeviceFilter, DeviceStanding, SetDeviceStatusInput } from '../entities/device.js';
 import type { DeviceLogState } from '../entities/device-log-state.js';
 import type { NewWebhookDelivery, WebhookAttempt, WebhookDelivery } from '../entities/webhook.js';
 import type { EnrollDeviceInput, EnrollDeviceResult } from '../entities/enrollment.js';
@@ -38,7 +38,7 @@ import { ATTESTATION_PRUNE_SLICE, PRUNE_SLICE, pruneByWindows } from '../retenti
 import type { BackgroundCheckpointer } from './checkpointer.js';
 import { StandingCache } from './standing-cache.js';
 import type { Store } from '../store.js';
-import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, checkAnswer, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
+import { attestationRow, BOOT_LOGS_KEPT, checkAdminRole, checkAnswer, deviceListArguments, judgeToken, logStateRow, statusAudit, stillUnverifiedSince } from '../rules.js';
 import {
   checkAction,
   checkBootstrapId,
@@ -202,17 +202,15 @@ export class SqliteStore implements Store {
 
   listDevices(filter: DeviceFilter = {}): Promise<Device[]> {
     return this.read('listDevices', () => {
-      if (filter.limit !== undefined && checkPositiveInt(filter.limit, 'device list limit') > DEVICE_LIST_MAX_LIMIT) {
-        throw new StoreError('invalid-argument', `invalid device list limit: ${filter.limit} (at most ${DEVICE_LIST_MAX_LIMIT})`);
-      }
+      const { silentSince, limit } = deviceListArguments(filter);
       return this.s.listDevices
         .all({
           status: filter.status ?? null,
           revoked: filter.revoked === undefined ? null : filter.revoked ? 1 : 0,
           grp: filter.group ?? null,
-          silent_since: filter.silentSince === undefined ? null : checkTime(filter.silentSince, 'device list silentSince'),
+          silent_since: silentSince,
           after_id: filter.afterId ?? null,
-          limit: filter.limit ?? -1, // LIMIT -1: no limit
+          limit: limit ?? -1, // LIMIT -1: no limit
         })
         .map(toDevice);
     });
