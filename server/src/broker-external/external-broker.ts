@@ -2,7 +2,7 @@ import { decodeEnrollResult, parseTopic, ProtocolError, sharedFilter, serverFilt
 import type { Broker, InboundMessage, MessageHandler, SubscribeHandler } from '../broker/index.js';
 import type { IdentityRef } from '../broker/index.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/index.js';
+import { devicePages, type Store } from '../store/index.js';
 import type { CrlReloader } from './crl-reload.js';
 import { DeviceSerials } from './device-serials.js';
 import { DynsecClient, DynsecError, LINK_LOST } from './dynsec/client.js';
@@ -381,7 +381,8 @@ export class ExternalBroker implements Broker {
   #discover(): Promise<void> {
     this.#discovering ??= (async () => {
       try {
-        const ids = (await this.#o.store.listDevices({ revoked: false })).map((d) => d.id);
+        const ids: string[] = [];
+        for await (const page of devicePages(this.#o.store, { revoked: false })) for (const d of page) ids.push(d.id);
         if (this.#scheduled === undefined) {
           this.#scheduled = new Set(ids);
           return;
@@ -469,12 +470,14 @@ export class ExternalBroker implements Broker {
   async #desiredAccess(): Promise<DesiredAccess[]> {
     const now = Date.now();
     const out: DesiredAccess[] = [];
-    for (const d of await this.#o.store.listDevices()) {
-      let enabled = !d.revoked;
-      if (enabled && d.reenrollAllowed) {
-        enabled = (await this.#o.store.listCertificates(d.id)).some((c) => c.revokedAt === null && c.notAfter > now);
+    for await (const page of devicePages(this.#o.store)) {
+      for (const d of page) {
+        let enabled = !d.revoked;
+        if (enabled && d.reenrollAllowed) {
+          enabled = (await this.#o.store.listCertificates(d.id)).some((c) => c.revokedAt === null && c.notAfter > now);
+        }
+        out.push({ deviceId: d.id, enabled });
       }
-      out.push({ deviceId: d.id, enabled });
     }
     return out;
   }

@@ -9,6 +9,7 @@ export { openPostgresStore, type PostgresStoreOptions } from './postgres/open.js
 export { openSelectedStore, storeKind, type StoreKind, type StoreSelection } from './select.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export { EXPIRED_KEPT_MS } from './retention.js';
+export { DEVICE_PAGE_SIZE, devicePages } from './device-pages.js';
 export { ENROLLMENT_TOKEN_PREFIX, generateEnrollmentToken, hashEnrollmentToken } from './token-secret.js';
 export { AUDIT_GENESIS_HASH, auditEntryHash } from './audit-chain.js';
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../../log.js';
 import type { Device, IfLastVerifiedAt, Store } from '../../store/index.js';
+import { DEVICE_PAGE_SIZE, devicePages } from '../../store/index.js';
 
 /** Revokes a stale device (the revocation service); `ifLastVerifiedAt` as in `Store.revokeDevice`. */
 export interface StaleRevoker {
@@ -17,8 +18,6 @@ export interface StalenessOptions {
   /** Devices read from the store at a time, the event loop let go between pages (default 500). */
   readonly pageSize?: number;
 }
-
-const DEFAULT_PAGE_SIZE = 500;
 
 /**
  * Watches for devices that stopped proving themselves. A device with no
@@ -102,15 +101,10 @@ export class StalenessMonitor {
     const now = this.#now();
     const silentSince = now - this.staleAfterMs;
     if (this.#startedAt > silentSince) return;
-    const limit = this.options.pageSize ?? DEFAULT_PAGE_SIZE;
-    let afterId: string | undefined;
-    for (;;) {
-      // Stored times are whole milliseconds: flooring the cut keeps exactly the same devices.
-      const page = await this.deps.store.listDevices({ revoked: false, silentSince: Math.floor(silentSince), afterId, limit });
+    // Stored times are whole milliseconds: flooring the cut keeps exactly the same devices.
+    const filter = { revoked: false, silentSince: Math.floor(silentSince) };
+    for await (const page of devicePages(this.deps.store, filter, this.options.pageSize ?? DEVICE_PAGE_SIZE)) {
       for (const device of page) await this.#judge(device, now);
-      if (page.length < limit) return;
-      afterId = page[page.length - 1]!.id;
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
