@@ -86,14 +86,20 @@ export const verifyBenchmark: Benchmark = {
       const raw = rawVerifyRate(akKind, options.quick ? 0.5 : 3);
       log(`  raw crypto.verify (${akKind === 'ecc' ? 'ECDSA P-256' : 'RSASSA-2048'}, SHA-256), one core: ${Math.round(raw)}/s\n`);
 
+      // One open-loop window at `offered` requests/s, after a settling time, then drained.
+      const openWindowAt = async (offered: number): Promise<WindowResult> => {
+        fleet.setRequestRate(offered);
+        await delay(options.quick ? 500 : 2000);
+        const w = await profiled(`verify-open-loop-${offered}`, () => measure(fleet, server, windowS));
+        fleet.setRequestRate(0);
+        await drain(fleet, 30_000);
+        return w;
+      };
+
       if (options.args.get('phases') === 'open') {
         // One open-loop window at a set rate: what a verdict costs below saturation, for A/B runs.
         const rate = numberArg(options, 'rate', 2000);
-        fleet.setRequestRate(rate);
-        await delay(options.quick ? 500 : 3000);
-        const w = await profiled(`verify-open-loop-${rate}`, () => measure(fleet, server, windowS));
-        fleet.setRequestRate(0);
-        await drain(fleet, 30_000);
+        const w = await openWindowAt(rate);
         log(formatWindow(`open loop, offered ${rate}/s`, w));
         return { open_loop: w, offered_per_s: rate, raw_verify_per_s: Math.round(raw), simulated_devices: devices };
       }
@@ -110,11 +116,7 @@ export const verifyBenchmark: Benchmark = {
       // Open loop, raised until the server stops keeping up.
       const steps: Step[] = [];
       const step = async (offered: number): Promise<boolean> => {
-        fleet.setRequestRate(offered);
-        await delay(options.quick ? 500 : 2000);
-        const w = await profiled(`verify-open-loop-${offered}`, () => measure(fleet, server, windowS));
-        fleet.setRequestRate(0);
-        await drain(fleet, 30_000);
+        const w = await openWindowAt(offered);
         const sustained = w.verdictsPerSecond >= 0.97 * offered && w.p99Ms < 1000;
         steps.push({ offered, window: w, sustained });
         log(formatWindow(`open loop, offered ${offered}/s`, w).replace('\n', sustained ? '\n' : '  (not sustained)\n'));
