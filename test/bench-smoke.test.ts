@@ -137,6 +137,17 @@ function checkFigures(name: string, result: Record<string, unknown>): void {
       for (const key of ['cpu_us_per_wake', 'active_us_per_wake', 'job_us', 'slowdown']) expect(r[key], `wake.${key}`).toBeGreaterThan(0);
     }
   }
+  if (name === 'store') {
+    // Both windows wrote every verdict, each with a cost; the grown one after the history was filled.
+    const empty = result['empty'] as Record<string, number>;
+    const grown = result['grown'] as Record<string, number>;
+    for (const w of [empty, grown]) {
+      expect(w['verdicts']).toBeGreaterThan(0);
+      for (const key of ['loop_us_per_verdict', 'cpu_us_per_verdict']) expect(w[key], `store.${key}`).toBeGreaterThan(0);
+    }
+    expect(empty['history_rows']).toBe(0);
+    expect(grown['history_rows']).toBeGreaterThan(empty['verdicts']!);
+  }
   if (name === 'prune') {
     // A twenty-fifth of the uses (the hour past the day kept), and the stall measured.
     expect(result['uses_deleted']).toBe(Math.round((result['uses_before'] as number) / 25));

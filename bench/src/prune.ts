@@ -21,63 +21,14 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { EXPIRED_KEPT_MS, generateEnrollmentToken, hashEnrollmentToken, openSqliteStore, type BatchedWrite, type Store } from '@vigil/server';
+import { EXPIRED_KEPT_MS, openSqliteStore, type BatchedWrite } from '@vigil/server';
 import { round } from './load-window.js';
 import { numberArg, type Benchmark, type BenchOptions } from './registry.js';
+import { SAMPLE_VERDICT, enrollDevices, sealedLikeId } from './store-fill.js';
 
 const HOUR_MS = 3_600_000;
 /** Uses written per batch while filling (the verifier's batches are ~20; bigger only to fill faster). */
 const FILL_BATCH = 5_000;
-
-async function enrollDevices(store: Store, count: number): Promise<string[]> {
-  const token = generateEnrollmentToken();
-  await store.createToken({ hash: hashEnrollmentToken(token), maxUses: count, expiresAt: Date.now() + HOUR_MS, actor: 'bench' });
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const id = `prune-${i}`;
-    const enrolled = await store.enrollDevice({
-      tokenHash: hashEnrollmentToken(token),
-      device: {
-        id,
-        ekPublic: randomBytes(300),
-        ekName: '000b' + randomBytes(32).toString('hex'),
-        akPublic: randomBytes(90),
-        akName: '000b' + randomBytes(32).toString('hex'),
-        facts: { hostname: id, os: 'bench', arch: 'x64', agentVersion: '0', tpm: { manufacturer: 'SIM', firmwareVersion: '0' } },
-      },
-      certificate: { serial: randomBytes(8).toString('hex'), notBefore: 0, notAfter: Date.now() + HOUR_MS, pem: 'PEM' },
-      actor: 'bench',
-    });
-    if (!enrolled.ok) throw new Error(`enrolling ${id}: ${JSON.stringify(enrolled)}`);
-    ids.push(id);
-  }
-  return ids;
-}
-
-/** A verdict as the verifier stores one for an affirming device (~800 bytes of JSON, like the real ones). */
-const SAMPLE_VERDICT = {
-  eat_profile: 'tag:github.com,2023:veraison/ear',
-  iat: 1_795_933_793,
-  'ear.verifier-id': { developer: 'vigil', build: 'vigil-server 0.1.0' },
-  eat_nonce: 'c12e17ea878b7de16a1a5bc5613f3630ba89530c33a8caf0efe24a9cdc4a2dcf',
-  submods: {
-    boot: { 'ear.status': 'affirming', 'ear.trustworthiness-vector': { executables: 3, configuration: 2 }, 'ear.appraisal-policy-id': 'fleet' },
-    models: { 'ear.status': 'affirming', 'ear.trustworthiness-vector': { executables: 2, 'file-system': 2 }, 'ear.appraisal-policy-id': 'fleet' },
-    identity: { 'ear.status': 'affirming', 'ear.trustworthiness-vector': { 'instance-identity': 2, hardware: 2 }, 'ear.appraisal-policy-id': 'fleet' },
-  },
-  'vigil.device-id': 'sim-30aa8e-200',
-  'vigil.challenge-id': 'AQGiJf9iogWPW140AAAAAAAPT5IAAAABAAAAAABj_1kHm2Y_osEuF-qHi33haho',
-  'vigil.evidence-received-at': 1_795_933_793_749,
-} as const;
-
-/** An id shaped like a sealed challenge id: version, expiry (6 bytes, big-endian), flags, random, one PCR mask, two tags. */
-function sealedLikeId(expiresAt: number): string {
-  const raw = randomBytes(31);
-  raw[0] = 1;
-  raw.writeUIntBE(expiresAt, 1, 6);
-  raw[7] = 0x04;
-  return raw.toString('base64url');
-}
 
 /** Runs `work` while a 1 ms timer watches the event loop; returns the longest gap between its ticks. */
 async function longestStall<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number; longestStallMs: number }> {

@@ -15,6 +15,7 @@ import { enrollBenchmark } from './enroll.js';
 import { fleetBenchmark } from './fleet-scale.js';
 import { floorBenchmark } from './floor.js';
 import { pruneBenchmark } from './prune.js';
+import { storeWritesBenchmark } from './store-writes.js';
 import { wakeBenchmark } from './wake.js';
 
 export interface BenchOptions {
@@ -53,5 +54,6 @@ export const benchmarks: Readonly<Record<string, Benchmark>> = {
   replicas: replicasBenchmark,
   floor: floorBenchmark,
   prune: pruneBenchmark,
+  store: storeWritesBenchmark,
   wake: wakeBenchmark,
 };

@@ -120,6 +120,34 @@ describe('SQLite store file', () => {
     expect(await sql(`SELECT group_concat(name, ',') FROM pragma_index_info((SELECT name FROM pragma_index_list('challenge_uses') WHERE origin = 'pk'))`)).toBe('expires_at,id');
   });
 
+  it('migration 7 links every recorded attestation into its device’s history, which lists, pages, grows and prunes as before', async () => {
+    // A database as version 6 left it: two devices' attestations interleaved, and a device with none.
+    const rows = Array.from({ length: 9 }, (_, i) => ({ id: i + 1, device: i % 3 === 2 ? 'dev-2' : 'dev-1', at: 1_000 + i }));
+    await sql(`${atVersion(6)}
+      INSERT INTO devices (id, ek_public, ek_name, ak_public, ak_name, facts, created_at, updated_at)
+        VALUES ('dev-1', X'00', 'ek-1', X'00', 'ak-1', '{}', 0, 0), ('dev-2', X'00', 'ek-2', X'00', 'ak-2', '{}', 0, 0),
+               ('dev-3', X'00', 'ek-3', X'00', 'ak-3', '{}', 0, 0);
+      INSERT INTO attestations (id, device_id, received_at, evidence_digest, status, reasons) VALUES
+        ${rows.map((r) => `(${r.id}, '${r.device}', ${r.at}, '${'0'.repeat(64)}', 'affirming', '[]')`).join(', ')};`);
+    const store = await openSqliteStore(path);
+    const of = (device: string) => rows.filter((r) => r.device === device).map((r) => r.id).reverse();
+    expect((await store.listAttestations('dev-1', 100)).map((a) => a.id)).toEqual(of('dev-1'));
+    expect((await store.listAttestations('dev-2', 100)).map((a) => a.id)).toEqual(of('dev-2'));
+    expect(await store.listAttestations('dev-3')).toEqual([]);
+    expect((await store.listAttestations('dev-1', 2, 5)).map((a) => a.id)).toEqual([4, 2]);
+    // A new verdict extends the migrated chain; the prune keeps each device's newest.
+    const r = await store.recordAttestation({
+      attestation: { deviceId: 'dev-2', challengeId: null, receivedAt: 5_000, evidenceDigest: 'a'.repeat(64), status: 'none', verdict: null, error: { code: 'schema', message: 'x' }, policy: null, tpmClock: null },
+      actor: 'verifier',
+    });
+    expect((await store.listAttestations('dev-2', 100)).map((a) => a.id)).toEqual([r.attestation.id, ...of('dev-2')]);
+    expect(await store.pruneAttestations(2_000)).toBe(8);
+    expect((await store.listAttestations('dev-1', 100)).map((a) => a.id)).toEqual([8]);
+    expect((await store.listAttestations('dev-2', 100)).map((a) => a.id)).toEqual([r.attestation.id]);
+    await store.close();
+    expect(await sql(`SELECT count(*) FROM pragma_index_list('attestations')`)).toBe('0');
+  });
+
   it('refuses a database from a newer Vigil, a missing one when asked not to create, and a file that is not a database', async () => {
     await (await openSqliteStore(path)).close();
     await sql(`INSERT INTO schema_version VALUES (99, 'from the future', 0)`);

@@ -12,6 +12,7 @@ import {
   type Device,
   type NewChallenge,
   type RecordAttestationInput,
+  type RecordAttestationResult,
   type EnrollDeviceInput,
   type NewAttestation,
   type Store,
@@ -854,6 +855,32 @@ export function defineStoreSuite(name: string, makeFixture: () => Promise<StoreF
         expect(await store.listAttestations(device.id, 2, page3.at(-1)!.id)).toEqual([]);
         expect(page1.concat(page2, page3).every((a) => a.deviceId === device.id)).toBe(true);
         await expect(store.listAttestations(device.id, 2, 0)).rejects.toMatchObject({ code: 'invalid-argument' });
+        expect(await store.listAttestations(randomId(), 2)).toEqual([]);
+      });
+
+      it('lists what is older than any beforeId: the device’s own, another device’s, one past the newest', async () => {
+        const { device } = await enrolled();
+        const { device: other } = await enrolled();
+        const ids: number[] = [];
+        const all: number[] = [];
+        const batched = async (input: RecordAttestationInput): Promise<RecordAttestationResult> => {
+          const [outcome] = await store.applyBatch([{ kind: 'record-attestation', input }]);
+          if (outcome instanceof StoreError) throw outcome;
+          return outcome as RecordAttestationResult;
+        };
+        for (let i = 0; i < 6; i++) {
+          const input = { attestation: attestation(device.id, 'affirming', { receivedAt: T0 + i }), device: { status: 'affirming', verified: true }, actor: 'verifier' } as const;
+          // Alone, in a batch, and without a device update: each way a verdict is stored extends the history.
+          const r = i % 3 === 0 ? await store.recordAttestation(input) : i % 3 === 1 ? await store.recordAttestation({ ...input, device: undefined }) : await batched(input);
+          ids.push(r.attestation.id);
+          all.push(r.attestation.id, (await store.recordAttestation({ attestation: attestation(other.id, 'warning'), actor: 'verifier' })).attestation.id);
+        }
+        const model = (before: number, limit: number) => ids.filter((id) => id < before).reverse().slice(0, limit);
+        for (const before of [...all, Math.max(...all) + 1, Math.max(...all) + 1_000]) {
+          for (const limit of [1, 2, 10]) {
+            expect((await store.listAttestations(device.id, limit, before)).map((a) => a.id), `before ${before}, limit ${limit}`).toEqual(model(before, limit));
+          }
+        }
       });
 
       it('records evidence that could not be appraised without touching the device', async () => {

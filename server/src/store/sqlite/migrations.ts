@@ -286,4 +286,23 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE challenge_uses_by_expiry RENAME TO challenge_uses;
     `,
   },
+  {
+    version: 7,
+    name: 'attestation history as a chain per device',
+    sql: `
+      -- The index of attestations by (device_id, id) put every verdict's insert on a leaf of its own
+      -- (one per device), a second page written per verdict besides the table's growing end. A
+      -- device's history is now a chain instead: each attestation names the device's previous one
+      -- (prev_id) and the device row its newest (last_attestation_id), which the device-row update
+      -- every verdict already makes sets. Reading a device's history walks the chain by rowid
+      -- (README, "attestation history"). No device is ever deleted, so the foreign key needs no
+      -- index to find its children.
+      ALTER TABLE attestations ADD COLUMN prev_id INTEGER;
+      ALTER TABLE devices ADD COLUMN last_attestation_id INTEGER;
+      UPDATE attestations AS a SET prev_id =
+        (SELECT max(b.id) FROM attestations AS b WHERE b.device_id = a.device_id AND b.id < a.id);
+      UPDATE devices SET last_attestation_id = (SELECT max(id) FROM attestations WHERE device_id = devices.id);
+      DROP INDEX attestations_by_device;
+    `,
+  },
 ];

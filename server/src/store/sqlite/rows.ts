@@ -243,6 +243,13 @@ export interface AttestationRow {
   tpm_restart_count: number | null;
 }
 
+/**
+ * What the SQLite store inserts: the row both stores write, and the link to
+ * the device's previous attestation (migration 7: a device's history is a
+ * chain, walked from \`devices.last_attestation_id\`).
+ */
+export type AttestationInsertRow = Omit<AttestationRow, 'id'> & { prev_id: number | null };
+
 export function toAttestation(r: AttestationRow): AttestationRecord {
   return {
     id: r.id,

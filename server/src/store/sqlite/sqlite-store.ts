@@ -75,6 +75,7 @@ import {
   toToken,
   type AdminCredentialRow,
   type AssignmentRow,
+  type AttestationInsertRow,
   type AttestationRow,
   type AuditDbRow,
   type BootLogRow,
@@ -594,15 +595,19 @@ export class SqliteStore implements Store {
       if (device === undefined) throw new StoreError('invalid-argument', `no device ${a.deviceId}`);
       checkSha256Hex(a.evidenceDigest, 'evidence digest');
       const reasons = flattenReasons(a);
-      const row = attestationRow(a, reasons);
+      const row: AttestationInsertRow = { ...attestationRow(a, reasons), prev_id: device.last_attestation_id };
       const id = Number(this.s.insertAttestation.run(row).lastInsertRowid);
       const previousStatus = device.status;
       let auditSeq: number | null = null;
       const update = input.device;
-      if (update !== undefined) {
+      if (update === undefined) {
+        // The device's history still gains this attestation (migration 7: a chain per device).
+        this.s.setLastAttestation.run(id, a.deviceId);
+      } else {
         const clock = update.tpmClock;
         this.s.updateDeviceAfterAttestation.run({
           id: a.deviceId,
+          last_attestation_id: id,
           status: update.status,
           verified_at: update.verified ? a.receivedAt : null,
           tpm_clock: clock === undefined ? null : clock.clock.toString(),
@@ -651,11 +656,8 @@ export class SqliteStore implements Store {
   listAttestations(deviceId: string, limit = 50, beforeId?: number): Promise<AttestationRecord[]> {
     return this.read('listAttestations', () => {
       const n = Math.max(1, Math.min(limit, 10_000));
-      const rows =
-        beforeId === undefined
-          ? this.s.attestationsByDevice.all(deviceId, n)
-          : this.s.attestationsByDeviceBefore.all(deviceId, checkPositiveInt(beforeId, 'attestation id'), n);
-      return rows.map(toAttestation);
+      const before = beforeId === undefined ? null : checkPositiveInt(beforeId, 'attestation id');
+      return this.s.attestationsByDevice.all({ device_id: deviceId, before, limit: n }).map(toAttestation);
     });
   }
 
@@ -1099,7 +1101,9 @@ function prepare(db: Database) {
 
     deviceById: q<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
     deviceStanding: q<[string], DeviceStandingRow>(deviceStandingSql('?')),
-    deviceStatus: q<[string], { status: DeviceRow['status'] }>('SELECT status FROM devices WHERE id = ?'),
+    deviceStatus: q<[string], { status: DeviceRow['status']; last_attestation_id: number | null }>(
+      'SELECT status, last_attestation_id FROM devices WHERE id = ?',
+    ),
     deviceByEkName: q<[string], DeviceRow>('SELECT * FROM devices WHERE ek_name = ?'),
     // `id > coalesce(@after_id, '')` (every id sorts after '') rather than `@after_id IS NULL OR …`,
     // so that a page starts with a seek in the primary key's index instead of a walk from the first id.
@@ -1133,9 +1137,10 @@ function prepare(db: Database) {
          tpm_clock = CASE WHEN ${CLOCK_IS_NEWER} THEN @tpm_clock ELSE tpm_clock END,
          tpm_reset_count = CASE WHEN ${CLOCK_IS_NEWER} THEN @tpm_reset_count ELSE tpm_reset_count END,
          tpm_restart_count = CASE WHEN ${CLOCK_IS_NEWER} THEN @tpm_restart_count ELSE tpm_restart_count END,
-         updated_at = @updated_at
+         last_attestation_id = @last_attestation_id, updated_at = @updated_at
        WHERE id = @id`,
     ),
+    setLastAttestation: q<[number, string]>('UPDATE devices SET last_attestation_id = ? WHERE id = ?'),
     markDeviceRevoked: q<[number, string]>('UPDATE devices SET revoked = 1, reenroll_allowed = 0, updated_at = ? WHERE id = ?'),
     reinstateDevice: q<[number, string]>(
       `UPDATE devices SET revoked = 0, status = 'none', reenroll_allowed = 1, last_verified_at = NULL, updated_at = ? WHERE id = ?`,
@@ -1197,20 +1202,34 @@ function prepare(db: Database) {
     ),
 
     attestationWindow: q<[number, number], { id: number; received_at: number }>('SELECT id, received_at FROM attestations WHERE id > ? ORDER BY id LIMIT ?'),
-    // A device's newest attestation stays: the EXISTS finds a newer one through attestations_by_device.
+    // A device's newest attestation stays: the head of its chain, named by its row.
     pruneAttestationWindow: q<[number, number, number]>(
       `DELETE FROM attestations AS a WHERE a.id > ? AND a.id <= ? AND a.received_at < ?
-         AND EXISTS (SELECT 1 FROM attestations AS b WHERE b.device_id = a.device_id AND b.id > a.id)`,
+         AND a.id IS NOT (SELECT d.last_attestation_id FROM devices AS d WHERE d.id = a.device_id)`,
     ),
-    insertAttestation: q<object>(
+    insertAttestation: q<AttestationInsertRow>(
       `INSERT INTO attestations (device_id, challenge_id, received_at, evidence_digest, status, verdict, error_code, error_message,
-         reasons, policy_name, policy_version, tpm_clock, tpm_reset_count, tpm_restart_count)
+         reasons, policy_name, policy_version, tpm_clock, tpm_reset_count, tpm_restart_count, prev_id)
        VALUES (@device_id, @challenge_id, @received_at, @evidence_digest, @status, @verdict, @error_code, @error_message,
-         @reasons, @policy_name, @policy_version, @tpm_clock, @tpm_reset_count, @tpm_restart_count)`,
+         @reasons, @policy_name, @policy_version, @tpm_clock, @tpm_reset_count, @tpm_restart_count, @prev_id)`,
     ),
-    attestationsByDevice: q<[string, number], AttestationRow>('SELECT * FROM attestations WHERE device_id = ? ORDER BY id DESC LIMIT ?'),
-    attestationsByDeviceBefore: q<[string, number, number], AttestationRow>(
-      'SELECT * FROM attestations WHERE device_id = ? AND id < ? ORDER BY id DESC LIMIT ?',
+    // A device's history, newest first: its chain walked from the head, or from the attestation
+    // before @before when that one is the device's own (the next page of a listing); any other
+    // @before walks from the head and keeps what is older. `k` counts the rows kept so far, so the
+    // walk stops once @limit are found, or where the chain ends (its oldest row, or one pruned).
+    attestationsByDevice: q<{ device_id: string; before: number | null; limit: number }, AttestationRow>(
+      `WITH RECURSIVE chain (id, k) AS (
+         SELECT CASE WHEN EXISTS (SELECT 1 FROM attestations WHERE id = @before AND device_id = @device_id)
+           THEN (SELECT prev_id FROM attestations WHERE id = @before)
+           ELSE (SELECT last_attestation_id FROM devices WHERE id = @device_id) END, 0
+         UNION ALL
+         SELECT a.prev_id, chain.k + (@before IS NULL OR a.id < @before)
+         FROM chain JOIN attestations AS a ON a.id = chain.id
+         WHERE chain.k + (@before IS NULL OR a.id < @before) < @limit
+       )
+       SELECT a.* FROM chain JOIN attestations AS a ON a.id = chain.id
+       WHERE @before IS NULL OR a.id < @before
+       ORDER BY a.id DESC LIMIT @limit`,
     ),
 
     insertRevocation: q<object>(
