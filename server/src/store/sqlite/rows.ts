@@ -246,7 +246,7 @@ export interface AttestationRow {
 /**
  * What the SQLite store inserts: the row both stores write, and the link to
  * the device's previous attestation (migration 7: a device's history is a
- * chain, walked from \`devices.last_attestation_id\`).
+ * chain, walked from `devices.last_attestation_id`).
  */
 export type AttestationInsertRow = Omit<AttestationRow, 'id'> & { prev_id: number | null };
 

@@ -1217,6 +1217,7 @@ function prepare(db: Database) {
     // before @before when that one is the device's own (the next page of a listing); any other
     // @before walks from the head and keeps what is older. `k` counts the rows kept so far, so the
     // walk stops once @limit are found, or where the chain ends (its oldest row, or one pruned).
+    // A step costs ~0.5 µs: a foreign @before costs at most the device's history (README).
     attestationsByDevice: q<{ device_id: string; before: number | null; limit: number }, AttestationRow>(
       `WITH RECURSIVE chain (id, k) AS (
          SELECT CASE WHEN EXISTS (SELECT 1 FROM attestations WHERE id = @before AND device_id = @device_id)
@@ -1228,8 +1229,8 @@ function prepare(db: Database) {
          WHERE chain.k + (@before IS NULL OR a.id < @before) < @limit
        )
        SELECT a.* FROM chain JOIN attestations AS a ON a.id = chain.id
-       WHERE @before IS NULL OR a.id < @before
-       ORDER BY a.id DESC LIMIT @limit`,
+       WHERE @before IS NULL OR chain.id < @before
+       ORDER BY chain.id DESC LIMIT @limit`,
     ),
 
     insertRevocation: q<object>(
