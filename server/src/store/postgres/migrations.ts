@@ -282,4 +282,16 @@ export const pgMigrations: readonly PgMigration[] = [
       ALTER TABLE challenge_uses ADD PRIMARY KEY (expires_at, id);
     `,
   },
+  {
+    version: 7,
+    name: 'attestation history as a chain per device',
+    sql: `
+      -- SQLite only (its README, "attestation history"): there a device's history became a chain
+      -- so that a verdict writes no index page per device on the server's event loop. PostgreSQL
+      -- keeps attestations_by_device: its writes run in its own process, and replicas recording
+      -- one device's attestations at once would race for the head of a chain. The version is
+      -- kept so that one number names one schema step on both stores.
+      SELECT 1;
+    `,
+  },
 ];
