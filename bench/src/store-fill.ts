@@ -8,13 +8,13 @@ import { generateEnrollmentToken, hashEnrollmentToken, type Store } from '@vigil
 
 const HOUR_MS = 3_600_000;
 
-/** `count` devices enrolled with one token, ids `prune-0`…: their ids. */
+/** `count` devices enrolled with one token, ids `bench-0`…: their ids. */
 export async function enrollDevices(store: Store, count: number): Promise<string[]> {
   const token = generateEnrollmentToken();
   await store.createToken({ hash: hashEnrollmentToken(token), maxUses: count, expiresAt: Date.now() + HOUR_MS, actor: 'bench' });
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const id = `prune-${i}`;
+    const id = `bench-${i}`;
     const enrolled = await store.enrollDevice({
       tokenHash: hashEnrollmentToken(token),
       device: {
