@@ -35,6 +35,11 @@ function bytesWritten(): number {
   }
 }
 
+/** Throws unless every write of a batch was stored (none refused, no use found recorded already). */
+function expectStored(outcomes: readonly unknown[], what: string): void {
+  for (const o of outcomes) if (o instanceof Error || o === 'used') throw new Error(`${what}: a verdict was not stored: ${String(o)}`);
+}
+
 function shuffled<T>(items: readonly T[]): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
@@ -95,7 +100,7 @@ async function measure(store: Store, devices: readonly string[], verdicts: numbe
     const t0 = performance.now();
     const outcomes = await store.applyBatch(writes);
     loopMs += performance.now() - t0;
-    for (const o of outcomes) if (o instanceof Error || o === 'used') throw new Error(`a verdict was not stored: ${String(o)}`);
+    expectStored(outcomes, 'measuring');
     // A turn of the event loop between batches, as between the verifier's group commits.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
@@ -139,13 +144,13 @@ export const storeWritesBenchmark: Benchmark = {
 
       const t0 = performance.now();
       let shown = performance.now();
-      let filled = verdicts;
+      let filled = verdicts; // the empty window's verdicts are the history's first rows
       while (filled < history) {
         const n = Math.min(FILL_BATCH, history - filled);
         const writes: BatchedWrite[] = [];
         const now = Date.now();
         for (let i = 0; i < n; i++) writes.push(answer(devices[(filled + i) % devices.length]!, now));
-        for (const o of await store.applyBatch(writes)) if (o instanceof Error || o === 'used') throw new Error(`filling: ${String(o)}`);
+        expectStored(await store.applyBatch(writes), 'filling');
         filled += n;
         if (performance.now() - shown > 5000) {
           shown = performance.now();
@@ -153,8 +158,8 @@ export const storeWritesBenchmark: Benchmark = {
         }
       }
       const fillSeconds = (performance.now() - t0) / 1000;
-      log(`  history of ${Math.max(filled, verdicts).toLocaleString('en')} attestations in ${fillSeconds.toFixed(1)} s; database ${(statSync(path).size / 2 ** 20).toFixed(0)} MiB\n`);
-      const grown = await measure(store, devices, verdicts, batch, Math.max(filled, verdicts));
+      log(`  history of ${filled.toLocaleString('en')} attestations in ${fillSeconds.toFixed(1)} s; database ${(statSync(path).size / 2 ** 20).toFixed(0)} MiB\n`);
+      const grown = await measure(store, devices, verdicts, batch, filled);
       show(`history of ${grown.history_rows.toLocaleString('en')}`, grown);
       return { devices: deviceCount, batch, empty, grown, fill_s: round(fillSeconds), database_mib: round(statSync(path).size / 2 ** 20) };
     } finally {
