@@ -222,6 +222,15 @@ describe('server metrics', () => {
     expect(after).toContain('vigil_challenges_total{event="sent"} 5');
     expect(after).toContain('vigil_enrollments_total{outcome="token-expired"} 1');
     expect(after).toMatch(/^vigil_verification_duration_seconds_count 1$/m);
+    // Counts accumulate between scrapes and are not reset by one; a counter never goes down.
+    metrics.challenges.inc('sent');
+    metrics.challenges.inc('expired', 2);
+    const later = await metrics.registry.metrics();
+    expect(later).toContain('vigil_challenges_total{event="sent"} 6');
+    expect(later).toContain('vigil_challenges_total{event="expired"} 2');
+    expect(later).toContain('vigil_revocations_total{reason="stale"} 1');
+    expect(() => metrics.verdicts.inc('affirming', -1)).toThrow(RangeError);
+    expect(() => metrics.verdicts.inc('affirming', Number.NaN)).toThrow(RangeError);
   });
 
   it('read connected clients at scrape time; two servers in one process keep separate registries', async () => {

@@ -72,4 +72,29 @@ describe('GuardedConnection writes', () => {
     const expected = Buffer.concat([...big, Buffer.of(0x30, 9), Buffer.from('vigil/v1/'), Buffer.from('xy')]);
     expect((await settled(expected.length)).equals(expected)).toBe(true);
   });
+
+  it('keeps whole packets sent beside aedes\' writes in call order: queued behind corked or unfinished writes, direct when idle', async () => {
+    const { conn, settled } = await pair();
+    const expected: Buffer[] = [];
+    const send = (b: Buffer) => {
+      conn.send(b);
+      expected.push(b);
+    };
+    const corked = (pieces: Buffer[]) => {
+      expected.push(...pieces);
+      return writeCorked(conn, pieces);
+    };
+    send(Buffer.from('idle-1')); // nothing queued: straight to the socket
+    const first = corked([Buffer.from('cork-a'), Buffer.from('cork-b')]);
+    send(Buffer.from('while-corked')); // the stream is corked: behind cork-a, cork-b
+    await first;
+    const big = corked([Buffer.alloc(512 * 1024, 0x41)]); // the socket takes time over it: the stream has it queued
+    send(Buffer.from('behind-big'));
+    send(Buffer.from('behind-big-2'));
+    await big;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    send(Buffer.from('idle-2'));
+    const all = Buffer.concat(expected);
+    expect((await settled(all.length)).equals(all)).toBe(true);
+  });
 });

@@ -5,7 +5,7 @@
  * named reason; no second spelling of an id opens; the stored form (ids of
  * challenges issued before sealing) is handed back to the store.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isRandomId, type PcrSelection } from '@vigil/protocol';
@@ -53,6 +53,22 @@ describe('ChallengeSeal', () => {
         expect(issued.tpmClockAtIssue).toEqual(t.tpmClockAtIssue);
       }),
     );
+  });
+
+  it('seals in the documented format, its MACs as node:crypto computes them (replicas of other versions open the same ids)', () => {
+    const key = randomBytes(32);
+    const t: ChallengeTerms = { deviceId: 'cam-1', pcrSelection: { sha256: [0, 7] }, expiresAt: 1_800_000_000_000, tpmClockAtIssue: null };
+    const issued = new ChallengeSeal(key).seal(t);
+    const raw = Buffer.from(issued.id, 'base64url');
+    // version(1) expiresAt(6) flags(1) random(4) sha256 mask(3) tagIssued(6) tagDevice(10)
+    expect(raw).toHaveLength(31);
+    const body = raw.subarray(0, 15);
+    const signed = raw.subarray(0, 21);
+    const tagIssued = createHmac('sha256', key).update(Buffer.of(1)).update(body).digest().subarray(0, 6);
+    const nonce = createHmac('sha256', key).update(Buffer.of(2, 5)).update('cam-1').update(signed).digest();
+    expect(raw.subarray(15, 21).toString('hex')).toBe(tagIssued.toString('hex'));
+    expect(Buffer.from(issued.nonce).toString('hex')).toBe(nonce.toString('hex'));
+    expect(raw.subarray(21).toString('hex')).toBe(nonce.subarray(0, 10).toString('hex'));
   });
 
   it('makes a different id and nonce each time for the same terms', () => {

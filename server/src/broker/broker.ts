@@ -418,7 +418,9 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       if (client === undefined || session!.closing !== undefined) return false;
       if (client.subscriptions[topic] === undefined || session!.access?.subscribe.has(topic) !== true) return false;
       // Through the connection aedes writes to, so it stays in order with aedes' own packets.
-      client.conn.write(encodePublishQos0(topic, payload));
+      const packet = encodePublishQos0(topic, payload);
+      if (client.conn instanceof GuardedConnection) client.conn.send(packet);
+      else client.conn.write(packet);
       return true;
     },
     onMessage(handler) {

@@ -37,6 +37,18 @@ export class GuardedConnection extends Duplex {
     });
   }
 
+  /**
+   * Writes one whole packet: straight to the socket when nothing is queued
+   * in this stream (then every byte written through it has reached the
+   * socket already, so order holds), else behind what is queued. The
+   * server's two writes a verdict (challenge, result) skip a pass through
+   * the stream's machinery.
+   */
+  send(packet: Buffer): void {
+    if (this.writableLength === 0 && !this.writableCorked && !this.writableEnded && !this.destroyed) this.socket.write(packet);
+    else this.write(packet);
+  }
+
   override _read(): void {
     this.socket.resume();
   }

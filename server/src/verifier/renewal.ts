@@ -32,10 +32,19 @@ export class CertificateRenewal {
     private readonly deps: { readonly store: Store; readonly ca: FleetCa; readonly validityMs: number; readonly log: Logger; readonly now: () => number },
   ) {}
 
-  /** A renewed certificate (PEM) if `serial` is due for renewal, else undefined. */
-  async renewIfDue(deviceId: string, serial: string): Promise<string | undefined> {
-    const known = this.#dueAt.get(serial);
+  /**
+   * A renewed certificate (PEM) if `serial` is due for renewal, else
+   * undefined; undefined at once, with no promise, when the serial is known
+   * not to be due yet (nearly every affirming verdict: no await on that path).
+   */
+  renewIfDue(deviceId: string, serial: string): Promise<string | undefined> | undefined {
+    // Peeked, not refreshed: an entry evicted while still used only costs one store read.
+    const known = this.#dueAt.peek(serial);
     if (known !== undefined && known.deviceId === deviceId && this.deps.now() < known.at) return undefined;
+    return this.#renewIfDue(deviceId, serial);
+  }
+
+  async #renewIfDue(deviceId: string, serial: string): Promise<string | undefined> {
     const current = await this.deps.store.getCertificate(serial);
     if (current === null || current.deviceId !== deviceId || current.revokedAt !== null) return undefined;
     const now = this.deps.now();

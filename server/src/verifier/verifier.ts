@@ -335,8 +335,10 @@ export class Verifier {
     this.deps.metrics?.verdicts.inc(status);
 
     let certificate: string | undefined;
-    if (status === 'affirming' && this.deps.renewal !== undefined) {
-      certificate = await this.deps.renewal.renewIfDue(deviceId, serial).catch((err: unknown) => {
+    // Undefined at once unless the certificate may be due: no await on an affirming verdict's usual path.
+    const renewing = status === 'affirming' ? this.deps.renewal?.renewIfDue(deviceId, serial) : undefined;
+    if (renewing !== undefined) {
+      certificate = await renewing.catch((err: unknown) => {
         this.#log.error({ err, deviceId }, 'certificate renewal failed');
         return undefined;
       });

@@ -1,6 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { randomPublicBytes, type PcrSelection } from '@vigil/protocol';
 import type { TpmClockState } from '../../store/index.js';
+import { HmacSha256 } from './hmac-sha256.js';
 
 /**
  * What the answer to a challenge is checked against (steps 3, 5, 6 and 8 of
@@ -50,8 +51,8 @@ const TAG_ISSUED = 6;
 const TAG_DEVICE = 10;
 /** Ids of stored challenges are at most 28 characters (`timeOrderedId`); a sealed one at least 38. */
 const STORED_MAX_CHARS = 32;
-/** Domain separation of the two MACs made with the one key. */
-const DOMAIN = { issued: 1, device: 2 } as const;
+/** Domain separation of the two MACs made with the one key: the first byte MACed. */
+const DOMAIN = { issued: Buffer.of(1), device: Buffer.of(2) } as const;
 
 /**
  * Sealed (self-authenticating) challenges: the challenge id carries what
@@ -83,12 +84,12 @@ const DOMAIN = { issued: 1, device: 2 } as const;
  * 56 bytes (75 characters), within the protocol's 96.
  */
 export class ChallengeSeal {
-  readonly #key: Buffer;
+  readonly #hmac: HmacSha256;
 
   /** `key`: 32 bytes shared by every verifier that answers the same devices (see `FleetCa.deriveKey`). */
   constructor(key: Uint8Array) {
     if (key.length < 32) throw new RangeError(`a challenge seal key needs at least 32 bytes, got ${key.length}`);
-    this.#key = Buffer.from(key);
+    this.#hmac = new HmacSha256(key);
   }
 
   /** A new sealed challenge: its id and nonce. */
@@ -174,11 +175,9 @@ export class ChallengeSeal {
     };
   }
 
-  #mac(domain: number, deviceId: string | null, data: Uint8Array): Buffer {
-    const h = createHmac('sha256', this.#key).update(Buffer.of(domain));
+  #mac(domain: Buffer, deviceId: string | null, data: Uint8Array): Buffer {
     // Length-prefixed: no device id and body can be read as another pair.
-    if (deviceId !== null) h.update(Buffer.of(Buffer.byteLength(deviceId))).update(deviceId);
-    return h.update(data).digest();
+    return this.#hmac.digest(deviceId === null ? [domain, data] : [domain, Buffer.of(Buffer.byteLength(deviceId)), deviceId, data]);
   }
 }
 
