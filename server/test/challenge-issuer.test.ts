@@ -84,6 +84,25 @@ describe('ChallengeIssuer', () => {
     expect(await store.isChallengeUsed(issued.challenge.challengeId, issued.challenge.expiresAt)).toBe(false);
   });
 
+  it('knows the challenge it last issued to a device as opening its id would give it, and no other', async () => {
+    const first = await issuer.issue(DEVICE, 'subscribe');
+    if (!first.ok) throw new Error('not issued');
+    const id = first.challenge.challengeId;
+    const opened = seal.open(id, DEVICE);
+    expect(opened.kind).toBe('sealed');
+    expect(issuer.sealedFor(DEVICE, id)).toEqual(opened.kind === 'sealed' ? opened.challenge : undefined);
+    expect(issuer.sealedFor('cam-2', id)).toBeUndefined();
+    expect(issuer.sealedFor(DEVICE, `${id}A`)).toBeUndefined();
+    issuer.answered(DEVICE, id);
+    const next = await issuer.issue(DEVICE, 'request');
+    if (!next.ok) throw new Error('not issued');
+    // Only the last one: an answer to the older one is opened with the key, as any other id.
+    expect(issuer.sealedFor(DEVICE, id)).toBeUndefined();
+    expect(issuer.sealedFor(DEVICE, next.challenge.challengeId)?.id).toBe(next.challenge.challengeId);
+    issuer.forget(DEVICE);
+    expect(issuer.sealedFor(DEVICE, next.challenge.challengeId)).toBeUndefined();
+  });
+
   it("anchors the challenge on the device's TPM clock as the store holds it", async () => {
     const clock = { clock: 123_456_789n, resetCount: 7, restartCount: 2 };
     await store.recordAttestation({

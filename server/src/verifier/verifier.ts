@@ -33,7 +33,7 @@ import {
   type TpmClockState,
 } from '../store/index.js';
 import { AttestationScheduler } from './challenges/scheduler.js';
-import { acceptAnswer, processAnswers } from './challenges/answer.js';
+import { acceptAnswer, processAnswers, type ChallengeOpener } from './challenges/answer.js';
 import { ChallengeClaims } from './challenges/claims.js';
 import { ChallengeIssuer, type ChallengeTrigger } from './challenges/issuer.js';
 import { ChallengeSeal } from './challenges/sealed-challenge.js';
@@ -148,9 +148,17 @@ export class Verifier {
     const answers = processAnswers(this.claims, deps.store, (challengeId, device, at) =>
       this.#write({ kind: 'consume-challenge', request: { id: challengeId, deviceId: device, now: at } }),
     );
+    // An answer to the challenge this process last issued to the device needs no MAC to open:
+    // the issuer holds what the seal made. Any other id (another replica's, an older one) is opened.
+    const opener: ChallengeOpener = {
+      open: (id, deviceId) => {
+        const mine = this.issuer.sealedFor(deviceId, id);
+        return mine !== undefined ? { kind: 'sealed', challenge: mine } : this.seal.open(id, deviceId);
+      },
+    };
     this.#pipeline = {
       store: deps.store,
-      consumeChallenge: (id, deviceId, now) => acceptAnswer(this.seal, answers, id, deviceId, now),
+      consumeChallenge: (id, deviceId, now) => acceptAnswer(opener, answers, id, deviceId, now),
       states: this.states,
       bootLogs: this.bootLogs,
       policyFor: (device) => deps.policies.forDevice(device),

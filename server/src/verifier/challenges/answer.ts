@@ -3,6 +3,9 @@ import type { ChallengeClaims } from './claims.js';
 import type { ChallengeAnswer } from '../pipeline/appraisal.js';
 import type { ChallengeSeal } from './sealed-challenge.js';
 
+/** Opens the ids answers name: the seal, or what stands for it (`Verifier`: the challenges it issued itself first). */
+export type ChallengeOpener = Pick<ChallengeSeal, 'open'>;
+
 /** What judging an answer needs: this process's claims, and the store (the verifier's batched writes where it batches them). */
 export interface AnswerStore {
   /** Claims a sealed challenge's use in this process (`ChallengeClaims.claim`): true if first here. */
@@ -37,7 +40,7 @@ export function processAnswers(claims: ChallengeClaims, store: Pick<Store, 'isCh
  * stored challenge was. An id of the stored form (a challenge issued before
  * sealed challenges, open at an upgrade) is the store's to judge.
  */
-export async function acceptAnswer(seal: ChallengeSeal, store: AnswerStore, id: string, deviceId: string, now: number): Promise<ChallengeAnswer> {
+export async function acceptAnswer(seal: ChallengeOpener, store: AnswerStore, id: string, deviceId: string, now: number): Promise<ChallengeAnswer> {
   const opened = seal.open(id, deviceId);
   switch (opened.kind) {
     case 'stored':

@@ -5,7 +5,7 @@ import type { PreparedPolicy } from '../../policy/prepared-policy.js';
 import type { AttestingDevice, Store } from '../../store/index.js';
 import type { DeviceStates } from '../state/device-state.js';
 import { selectionForDevice } from './device-banks.js';
-import type { ChallengeSeal } from './sealed-challenge.js';
+import type { ChallengeSeal, IssuedChallenge } from './sealed-challenge.js';
 
 /** Why a challenge was sent (for logs and metrics). */
 export type ChallengeTrigger = 'schedule' | 'subscribe' | 'request' | 'admin';
@@ -18,6 +18,8 @@ export interface ChallengeIssuerOptions {
 
 interface Outstanding {
   readonly message: AttestationChallenge;
+  /** What the seal made: what opening the id with the key gives back. */
+  readonly sealed: IssuedChallenge;
   readonly issuedAt: number;
   answered: boolean;
 }
@@ -125,7 +127,7 @@ export class ChallengeIssuer {
       },
       expiresAt: sealed.expiresAt,
     };
-    this.#open.set(deviceId, { message, issuedAt: now, answered: false });
+    this.#open.set(deviceId, { message, sealed, issuedAt: now, answered: false });
     await this.#publish(deviceId, message);
     this.deps.onSent?.(trigger);
     return { ok: true, challenge: message, reused: false };
@@ -135,6 +137,17 @@ export class ChallengeIssuer {
   answered(deviceId: string, challengeId: string): void {
     const open = this.#open.get(deviceId);
     if (open !== undefined && open.message.challengeId === challengeId) open.answered = true;
+  }
+
+  /**
+   * The challenge `id` as this process sealed it, if it is the one it last
+   * issued to `deviceId`: what opening the id with the key would give back,
+   * known without a MAC (step 3's usual path: a device answers the verifier
+   * that challenged it). Expiry and use are still judged as for any id.
+   */
+  sealedFor(deviceId: string, id: string): IssuedChallenge | undefined {
+    const open = this.#open.get(deviceId);
+    return open !== undefined && open.sealed.id === id ? open.sealed : undefined;
   }
 
   forget(deviceId: string): void {
