@@ -18,8 +18,12 @@ const EVENTS_PER_SLICE = 256;
 /** What the verifier keeps of a boot event log: its replay and the facts policies read. Cached by digest. */
 export interface BootLogAnalysis {
   readonly digest: string;
-  /** Bank name → PCR index → value after replay, for every PCR the log extends. */
-  readonly replay: ReadonlyMap<string, ReadonlyMap<number, Uint8Array>>;
+  /**
+   * Bank name → PCR index → value after replay, for every PCR the log
+   * extends, as lowercase hex: as evidence reports PCR values, so that every
+   * verdict of a boot compares strings made once.
+   */
+  readonly replay: ReadonlyMap<string, ReadonlyMap<number, string>>;
   /** Banks the log carries digests for. */
   readonly banks: ReadonlySet<string>;
   readonly events: number;
@@ -56,7 +60,7 @@ export async function analyseBootLog(bytes: Uint8Array, digest: string): Promise
   const sb = extractSecureBootState(pcr7);
   return {
     digest,
-    replay: replayer.result().pcrs,
+    replay: new Map([...replayer.result().pcrs].map(([bank, values]) => [bank, new Map([...values].map(([pcr, v]) => [pcr, hex(v)]))])),
     banks,
     events,
     size: bytes.length,

@@ -93,7 +93,7 @@ export async function eventLogStep(a: Appraisal, deps: PipelineDeps): Promise<St
       continue;
     }
     const expected = replayed?.get(pcr);
-    const expectedHex = expected === undefined ? zero(bank) : Buffer.from(expected).toString('hex');
+    const expectedHex = expected ?? zero(bank);
     if (expectedHex !== value) {
       ok = false;
       a.v.fail(

@@ -33,7 +33,8 @@ export function pcrDigestStep(a: Appraisal): StepResult {
   const quoted = fromTpmlPcrSelection(a.attest!.attested.pcrSelect);
   const asked = a.challenge!.pcrSelection;
   const reported = a.evidence!.pcrs as Readonly<Record<string, Readonly<Record<string, string>> | undefined>>;
-  const ordered: Buffer[] = [];
+  // The values as hex, decoded once together (each is schema-checked hex of its bank's digest size).
+  const ordered: string[] = [];
   let quotedCount = 0;
   let selectionOk = true;
   const quotedBanks = new Set<number>();
@@ -53,7 +54,7 @@ export function pcrDigestStep(a: Appraisal): StepResult {
         a.v.fail('identity', 'contraindicated', reason('pcr-selection-mismatch', `no value reported for quoted PCR ${name ?? s.hashAlg}:${p}`, { pcr: p }));
         return 'stop';
       }
-      ordered.push(Buffer.from(v, 'hex'));
+      ordered.push(v);
     }
   }
   if (!selectionOk) {
@@ -71,7 +72,7 @@ export function pcrDigestStep(a: Appraisal): StepResult {
     a.v.fail('identity', 'contraindicated', reason('pcr-selection-mismatch', `${reportedCount} PCR values reported for ${quotedCount} quoted PCRs`));
     return 'stop';
   }
-  const digest = hash(a.signatureHash!, Buffer.concat(ordered), 'buffer');
+  const digest = hash(a.signatureHash!, Buffer.from(ordered.join(''), 'hex'), 'buffer');
   const signed = a.attest!.attested.pcrDigest;
   if (digest.length !== signed.length || !timingSafeEqual(digest, signed)) {
     a.v.fail(
