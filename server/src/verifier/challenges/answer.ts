@@ -40,8 +40,8 @@ export function processAnswers(claims: ChallengeClaims, store: Pick<Store, 'isCh
  * stored challenge was. An id of the stored form (a challenge issued before
  * sealed challenges, open at an upgrade) is the store's to judge.
  */
-export async function acceptAnswer(seal: ChallengeOpener, store: AnswerStore, id: string, deviceId: string, now: number): Promise<ChallengeAnswer> {
-  const opened = seal.open(id, deviceId);
+export async function acceptAnswer(opener: ChallengeOpener, store: AnswerStore, id: string, deviceId: string, now: number): Promise<ChallengeAnswer> {
+  const opened = opener.open(id, deviceId);
   switch (opened.kind) {
     case 'stored':
       return store.consumeStored(id, deviceId, now);
