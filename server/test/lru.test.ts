@@ -19,23 +19,18 @@ describe('Lru', () => {
     expect(lru.size).toBe(2);
   });
 
-  it('get marks a key used: it outlives a key set after it', () => {
+  // `get` marks a key used, so it outlives a key set after it; `peek` reads without marking, so the
+  // key peeked is still the first to go.
+  it.each([
+    ['get', ['a', 'c']],
+    ['peek', ['b', 'c']],
+  ] as const)('%s of the oldest key, then one more set: %j are kept', (read, kept) => {
     const lru = new Lru<string, number>(2);
     lru.set('a', 1);
     lru.set('b', 2);
-    expect(lru.get('a')).toBe(1);
+    expect(lru[read]('a')).toBe(1);
     lru.set('c', 3);
-    expect(keys(lru, ['a', 'b', 'c'])).toEqual(['a', 'c']);
-  });
-
-  it('peek reads without marking: the key peeked is still the first to go', () => {
-    const lru = new Lru<string, number>(2);
-    lru.set('a', 1);
-    lru.set('b', 2);
-    expect(lru.peek('a')).toBe(1);
-    lru.set('c', 3);
-    expect(keys(lru, ['a', 'b', 'c'])).toEqual(['b', 'c']);
-    expect(lru.peek('a')).toBeUndefined();
+    expect(keys(lru, ['a', 'b', 'c'])).toEqual(kept);
   });
 
   it('refuses a capacity that is not a positive integer', () => {
