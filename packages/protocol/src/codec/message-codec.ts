@@ -22,8 +22,6 @@ export interface MessageCodec<T> {
   encode(message: T): Uint8Array;
 }
 
-const utf8 = new TextEncoder();
-
 function depth(pointer: string): number {
   let n = 0;
   for (let i = 0; i < pointer.length; i++) if (pointer.charCodeAt(i) === 0x2f) n++;
@@ -80,7 +78,11 @@ export function messageCodec<S extends TSchema>(kind: string, schema: S, maxByte
     },
     encode(message: Static<S>): Uint8Array {
       if (!compile().validator.Check(message)) throw schemaError(message);
-      const bytes = utf8.encode(JSON.stringify(message));
+      // Buffer.from rather than TextEncoder: ~3x faster for the kilobyte messages a verdict sends
+      // (docs/benchmarks.md, twenty-second round). Returned as a plain Uint8Array view, so a caller's
+      // slice copies as it would from TextEncoder.
+      const encoded = Buffer.from(JSON.stringify(message), 'utf8');
+      const bytes = new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
       if (bytes.length > maxBytes) {
         throw new ProtocolError('payload-too-large', `${kind}: encoded message of ${bytes.length} bytes exceeds ${maxBytes}`);
       }
