@@ -12,7 +12,6 @@ import {
   type AttestationResult,
   type Ear,
   type EarStatus,
-  type PcrValues,
   type RevocationReason,
   type VerdictReason,
 } from '@vigil/protocol';
@@ -45,6 +44,7 @@ import { REASON_CODES } from './reasons.js';
 import type { CertificateRenewal } from './renewal.js';
 import { BootLogCache } from './state/boot-log-cache.js';
 import { DeviceStates } from './state/device-state.js';
+import { sameLogState } from './state/same-log-state.js';
 import { WriteBatcher } from './state/write-batcher.js';
 
 /** Revokes a device (the revocation service; the verifier only asks). */
@@ -513,33 +513,6 @@ export class Verifier {
     if (rest.length === 0) this.#waiters.delete(challengeId);
     else this.#waiters.set(challengeId, rest);
   }
-}
-
-/** Whether two log states say the same (entries, values, boot, verified PCRs). */
-function sameLogState(a: NewDeviceLogState, b: NewDeviceLogState): boolean {
-  return (
-    a.resetCount === b.resetCount &&
-    a.bootLogDigest === b.bootLogDigest &&
-    a.ima.entries === b.ima.entries &&
-    a.model.entries === b.model.entries &&
-    a.model.measurements.length === b.model.measurements.length &&
-    samePcrs(a.ima.pcrs, b.ima.pcrs) &&
-    samePcrs(a.model.pcrs, b.model.pcrs) &&
-    (a.verifiedPcrs === b.verifiedPcrs || (a.verifiedPcrs !== null && b.verifiedPcrs !== null && samePcrs(a.verifiedPcrs, b.verifiedPcrs)))
-  );
-}
-
-function samePcrs(a: PcrValues, b: PcrValues): boolean {
-  const banks = Object.keys(a);
-  if (banks.length !== Object.keys(b).length) return false;
-  for (const bank of banks) {
-    const x = (a as Record<string, Record<string, string> | undefined>)[bank];
-    const y = (b as Record<string, Record<string, string> | undefined>)[bank];
-    if (x === undefined || y === undefined) return x === y;
-    const keys = Object.keys(x);
-    if (keys.length !== Object.keys(y).length || keys.some((k) => x[k] !== y[k])) return false;
-  }
-  return true;
 }
 
 function allReasons(verdict: Ear): VerdictReason[] {
