@@ -45,7 +45,7 @@ export class GuardedConnection extends Duplex {
    * the stream's machinery.
    */
   send(packet: Buffer): void {
-    if (this.writableLength === 0 && !this.writableCorked && !this.writableEnded && !this.destroyed) this.socket.write(packet);
+    if (this.writableLength === 0 && !this.writableEnded && !this.destroyed) this.socket.write(packet);
     else this.write(packet);
   }
 

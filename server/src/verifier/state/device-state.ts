@@ -62,9 +62,8 @@ export class DeviceStates {
   async current(state: DeviceState): Promise<{ readonly device: AttestingDevice; readonly log: LogPosition | null } | null> {
     const standing = await this.store.getDeviceStanding(state.deviceId);
     if (standing === null) return null;
-    const held = state.device;
     // The usual case (the AK held is the current one) without a further await.
-    const device = held !== undefined && held.akName === standing.akName ? withStanding(held, standing) : await this.device(state, standing);
+    const device = this.#held(state, standing) ?? (await this.device(state, standing));
     return device === null ? null : { device, log: standing.log };
   }
 
@@ -74,16 +73,20 @@ export class DeviceStates {
    * the device disappeared.
    */
   async device(state: DeviceState, standing: DeviceStanding): Promise<AttestingDevice | null> {
-    let base = state.device;
-    if (base === undefined || base.akName !== standing.akName) {
-      const read = await this.store.getDevice(state.deviceId);
-      if (read === null) return null;
-      const { ekPublic: _ekPublic, ekCertificate: _ekCertificate, ...attesting } = read;
-      state.device = base = attesting;
-      // Read after the standing: the whole row is the newer of the two.
-      if (read.akName !== standing.akName) return attesting;
-    }
-    return withStanding(base, standing);
+    const held = this.#held(state, standing);
+    if (held !== undefined) return held;
+    const read = await this.store.getDevice(state.deviceId);
+    if (read === null) return null;
+    const { ekPublic: _ekPublic, ekCertificate: _ekCertificate, ...attesting } = read;
+    state.device = attesting;
+    // Read after the standing: the whole row is the newer of the two.
+    return read.akName !== standing.akName ? attesting : withStanding(attesting, standing);
+  }
+
+  /** `standing` over the record held, if the AK held is the current one; else undefined (to be read). */
+  #held(state: DeviceState, standing: DeviceStanding): AttestingDevice | undefined {
+    const base = state.device;
+    return base !== undefined && base.akName === standing.akName ? withStanding(base, standing) : undefined;
   }
 
   /**
