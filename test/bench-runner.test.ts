@@ -46,6 +46,22 @@ describe('the benchmark runner, started without a pool size', () => {
     expect(run.stderr).toContain('bench: unknown benchmark no-such-benchmark');
   });
 
+  it('prints its usage for --help, with the environment it reads, and exits 0', () => {
+    const run = spawnSync(process.execPath, [BENCH, '--help'], { encoding: 'utf8', env: envWithoutPoolSize() });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^usage: node bench\/dist\/main\.js/);
+    for (const name of ['verify', 'fleet', 'revocation', 'tamper', 'enroll', 'hash']) expect(run.stdout).toContain(`\n  ${name}: `);
+    expect(run.stdout).toContain('VIGIL_BENCH_LOAD_NICE');
+  });
+
+  it.each(['20', '-1', '2.5', 'low', ' '])('refuses VIGIL_BENCH_LOAD_NICE=%j before any benchmark starts', (value) => {
+    const run = spawnSync(process.execPath, [BENCH, '--quick', 'verify'], { encoding: 'utf8', env: envWithoutPoolSize({ VIGIL_BENCH_LOAD_NICE: value }) });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`bench: VIGIL_BENCH_LOAD_NICE must be a nice value from 0 to 19, got ${JSON.stringify(value)}`);
+    expect(run.stdout).not.toContain('== verify');
+  });
+
   it('passes a SIGTERM sent to it alone on to the benchmark, and ends when the benchmark has', async () => {
     const dir = await makeTempDir('vigil-bench-runner-');
     try {

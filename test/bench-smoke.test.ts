@@ -174,6 +174,8 @@ describe('every benchmark runs at tiny size (--quick) and writes a well-formed r
         expect(record.quick).toBe(true);
         // The verifier in the runner's process has the pool vigil-server would give it (bench/src/thread-pool.ts).
         expect(record.machine.threadPoolSize).toBe(process.env['UV_THREADPOOL_SIZE'] || String(Math.max(2, availableParallelism())));
+        // The simulated fleet's priority is part of every record (bench/src/fleet/niceness.ts).
+        expect(record.machine.loadNice).toBe(process.env['VIGIL_BENCH_LOAD_NICE'] ? Number(process.env['VIGIL_BENCH_LOAD_NICE']) : 10);
         checkFigures(name, record.result);
       },
       300_000,

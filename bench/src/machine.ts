@@ -1,4 +1,5 @@
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { loadNiceFromEnvironment } from './fleet/niceness.js';
 import type { MachineFacts } from './record.js';
 
 export type { MachineFacts };
@@ -16,5 +17,6 @@ export function machineFacts(): MachineFacts {
     loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
     nodeFlags: [...process.execArgv],
     threadPoolSize: process.env['UV_THREADPOOL_SIZE'] ?? 'default (4)',
+    loadNice: loadNiceFromEnvironment(),
   };
 }

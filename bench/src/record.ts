@@ -22,6 +22,8 @@ export const MachineFactsSchema = Type.Object(
     /** node's own flags and libuv's thread pool size (UV_THREADPOOL_SIZE) in the measuring process, which runs the server; absent in older records. */
     nodeFlags: Type.Optional(Type.Array(Type.String())),
     threadPoolSize: Type.Optional(Type.String()),
+    /** Nice value of the simulated fleet's load-generator processes (VIGIL_BENCH_LOAD_NICE, default 10); absent in records from before it was set: they ran at 0, the server's. */
+    loadNice: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
   },
   { additionalProperties: false, description: 'What a result was measured on: other work on the machine skews figures.' },
 );

@@ -7,17 +7,26 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadNiceFromEnvironment } from './fleet/niceness.js';
 import { machineFacts } from './machine.js';
 import type { BenchRecord } from './record.js';
 import { benchmarks } from './registry.js';
 
-function usage(problem: string): never {
+function usage(problem: string | null): never {
   const lines = Object.entries(benchmarks).map(([name, b]) => {
     const opts = Object.entries(b.options ?? {}).map(([o, help]) => `\n      --${o}: ${help}`);
     return `  ${name}: ${b.description}${opts.join('')}`;
   });
-  process.stderr.write(`bench: ${problem}\nusage: node bench/dist/main.js [--quick] [--option value...] [name...]\n${lines.join('\n')}\n`);
-  process.exit(2);
+  const environment = [
+    'environment:',
+    '  VIGIL_BENCH_RESULTS: directory for the results (default bench/results/)',
+    '  VIGIL_BENCH_PROFILE: directory for CPU profiles of the measured windows (default: no profiles)',
+    '  VIGIL_BENCH_LOAD_NICE: nice value of the simulated fleet\'s load generators, 0-19 (default 10: they yield the cores to the server they measure)',
+    '  VIGIL_BENCH_WORKER_NODE_OPTIONS: node flags for the load generators only',
+  ];
+  const out = problem === null ? process.stdout : process.stderr;
+  out.write(`${problem === null ? '' : `bench: ${problem}\n`}usage: node bench/dist/main.js [--quick] [--option value...] [name...]\n${lines.join('\n')}\n${environment.join('\n')}\n`);
+  process.exit(problem === null ? 0 : 2);
 }
 
 const argv = process.argv.slice(2);
@@ -26,6 +35,7 @@ if (argv[0] === '--list') {
   process.stdout.write(JSON.stringify(Object.keys(benchmarks)) + '\n');
   process.exit(0);
 }
+if (argv.includes('--help') || argv.includes('-h')) usage(null);
 let quick = false;
 const names: string[] = [];
 const args = new Map<string, string>();
@@ -47,6 +57,13 @@ if (unknown.length > 0) usage(`unknown benchmark ${unknown.join(' ')}`);
 const accepted = new Set(selected.flatMap((n) => Object.keys(benchmarks[n]!.options ?? {})));
 const refused = [...args.keys()].filter((k) => !accepted.has(k));
 if (refused.length > 0) usage(`unknown option ${refused.map((k) => `--${k}`).join(' ')} for ${selected.join(', ')}`);
+
+// Checked before any benchmark starts: a bad value would otherwise surface minutes in, when the fleet forks.
+try {
+  loadNiceFromEnvironment();
+} catch (err) {
+  usage((err as Error).message);
+}
 
 const resultsDir = process.env['VIGIL_BENCH_RESULTS'] !== undefined ? join(process.env['VIGIL_BENCH_RESULTS'], '/') : fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });

@@ -12,6 +12,7 @@ import { identityRecord, type SimIdentity } from './identity.js';
 import type { SimLinkKind } from './link/link.js';
 import type { ControlMessage, WorkerMessage, WorkerStats } from './messages.js';
 import { modelRelease, type ModelFile } from './model-set.js';
+import { checkNice, loadNiceFromEnvironment } from './niceness.js';
 
 // From bench/src/fleet/ (tests) or bench/dist/fleet/ (benchmarks): always the built worker.
 const WORKER = fileURLToPath(new URL('../../dist/fleet/load-worker.js', import.meta.url));
@@ -38,6 +39,13 @@ export interface FleetOptions {
    * compares the two.
    */
   readonly link?: SimLinkKind;
+  /**
+   * Nice value of the load-generator processes, every thread (default 10, or
+   * VIGIL_BENCH_LOAD_NICE): they stand in for devices with CPUs of their
+   * own, so they yield a core to the server they measure rather than
+   * preempt it (`niceness.ts`). 0 runs them at the server's priority.
+   */
+  readonly nice?: number;
 }
 
 /** Everything the devices saw, summed over the processes (the workers' counters, see `WorkerStats`). */
@@ -83,6 +91,7 @@ export class Fleet {
   #closed = false;
   readonly #listeners = new Set<(w: number, m: WorkerMessage) => void>();
   readonly #workers: readonly Worker[];
+  #nice: number | undefined;
 
   private constructor(
     readonly size: number,
@@ -97,10 +106,11 @@ export class Fleet {
     const processes = Math.max(1, Math.min(options.processes ?? 1, options.devices.length || 1));
     const shares: SimIdentity[][] = Array.from({ length: processes }, () => []);
     options.devices.forEach((d, i) => shares[i % processes]!.push(d));
+    const nice = checkNice(options.nice ?? loadNiceFromEnvironment());
     const workers: Worker[] = shares.map((share) => forkWorker(share.length));
     const fleet = new Fleet(options.devices.length, workers);
     try {
-      await Promise.all(
+      const ready = await Promise.all(
         workers.map((w, i) => {
           const ready = fleet.#await(i, (m) => m.type === 'ready');
           fleet.#send(i, {
@@ -114,15 +124,24 @@ export class Fleet {
             keepaliveSeconds: options.keepaliveSeconds ?? 60,
             reconnectMs: options.reconnectMs ?? 1000,
             link,
+            nice,
           });
           return ready;
         }),
       );
+      const applied = new Set(ready.map((m) => (m.type === 'ready' ? m.nice : undefined)));
+      if (applied.size !== 1 || !applied.has(nice)) throw new Error(`load generators run at nice ${[...applied].join(', ')}, not the ${nice} asked for`);
+      fleet.#nice = nice;
     } catch (err) {
       await fleet.stop();
       throw err;
     }
     return fleet;
+  }
+
+  /** The nice value every load-generator process runs at (`FleetOptions.nice`). */
+  get nice(): number {
+    return this.#nice!;
   }
 
   /**

@@ -15,6 +15,7 @@ export { Inbox } from './inbox.js';
 export { delay, SimDevice, type SimDeviceOptions, type SimVerdictTiming } from './device.js';
 export type { SimLinkKind } from './link/link.js';
 export { Fleet, percentile, type FleetOptions, type FleetSnapshot } from './fleet.js';
+export { DEFAULT_LOAD_NICE } from './niceness.js';
 export type { LedgerCounts } from './messages.js';
 export { SimManufacturer } from './manufacturer.js';
 export { activateCredential, CredentialActivationError } from './credential-activation.js';

@@ -11,6 +11,7 @@ import { BootImage } from './boot-image.js';
 import { SimDevice, type SimVerdictTiming } from './device.js';
 import { identityFromRecord } from './identity.js';
 import type { ControlMessage, LedgerCounts, WorkerInit, WorkerMessage, WorkerStats } from './messages.js';
+import { setOwnNice } from './niceness.js';
 import type { SimPlatform } from './attester.js';
 
 const send = (m: WorkerMessage): void => {
@@ -173,6 +174,7 @@ process.on('message', (raw: unknown) => {
     switch (m.type) {
       case 'init': {
         init = m;
+        const nice = setOwnNice(m.nice);
         const platform = platformOf(m);
         devices = m.devices.map(
           (r) =>
@@ -198,7 +200,7 @@ process.on('message', (raw: unknown) => {
             }),
         );
         byId = new Map(devices.map((d) => [d.deviceId, d]));
-        send({ type: 'ready' });
+        send({ type: 'ready', nice });
         break;
       }
       case 'connect':

@@ -19,6 +19,8 @@ export interface WorkerInit {
   readonly keepaliveSeconds: number;
   readonly reconnectMs: number;
   readonly link: SimLinkKind;
+  /** Nice value for every thread of the worker (`niceness.ts`). */
+  readonly nice: number;
 }
 
 export type ControlMessage =
@@ -77,7 +79,8 @@ export interface WorkerStats {
 }
 
 export type WorkerMessage =
-  | { readonly type: 'ready' }
+  /** Initialised; `nice` is the worker's nice value as it now stands. */
+  | { readonly type: 'ready'; readonly nice: number }
   | { readonly type: 'connected'; readonly connected: number; readonly failed: number; readonly firstError?: string }
   | { readonly type: 'stats'; readonly id: number; readonly stats: WorkerStats }
   | { readonly type: 'stopped' }

@@ -1,0 +1,69 @@
+/**
+ * The load generators' scheduling priority.
+ *
+ * The simulated devices stand in for devices that have CPUs of their own;
+ * on the benchmark machine they share the cores with the server they
+ * measure. At the same priority the scheduler hands a core to a load
+ * generator as readily as to the server's event loop, so part of what a
+ * benchmark reports as the server's limit is the server preempted by its
+ * own load (docs/benchmarks.md, twenty-third round). A load generator with
+ * a higher nice value still gets every core the server leaves idle, and
+ * whether it kept up is measured (the offered rate, skipped requests, its
+ * own event loop's stalls).
+ *
+ * Linux keeps the nice value per thread (setpriority(2), "BUGS"): setting
+ * it for the process id changes only its main thread. The threads Node
+ * starts before any JavaScript runs (V8's platform workers, libuv's) are
+ * therefore set one by one from /proc/self/task; threads started later
+ * inherit the value of the thread that starts them.
+ */
+import { readdirSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+
+/** The load generators' nice value unless a benchmark says otherwise (`--load-nice`, VIGIL_BENCH_LOAD_NICE). */
+export const DEFAULT_LOAD_NICE = 10;
+
+/** A nice value from a flag or the environment: an integer in 0..19 (lower priority only; raising it needs privileges a benchmark should not ask for). */
+export function parseNice(text: string, where: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0 || n > 19) throw new RangeError(`${where} must be a nice value from 0 to 19, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** `nice` when it is a nice value a process may lower itself to (an integer in 0..19); throws otherwise. */
+export function checkNice(nice: number): number {
+  if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError(`not a nice value from 0 to 19: ${nice}`);
+  return nice;
+}
+
+/** The nice value for the load generators: VIGIL_BENCH_LOAD_NICE when set, else the default. */
+export function loadNiceFromEnvironment(): number {
+  const v = process.env['VIGIL_BENCH_LOAD_NICE'];
+  return v === undefined || v === '' ? DEFAULT_LOAD_NICE : parseNice(v, 'VIGIL_BENCH_LOAD_NICE');
+}
+
+/**
+ * Sets every thread of this process to `nice` (0..19); returns the main
+ * thread's nice value afterwards. Threads that ended meanwhile are skipped;
+ * any other failure throws, so a run never reports a priority it lacks.
+ */
+export function setOwnNice(nice: number): number {
+  checkNice(nice);
+  let tids: number[];
+  try {
+    tids = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    // No /proc (not Linux): the process id is all there is to set.
+    tids = [process.pid];
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(tid, nice);
+    } catch (err) {
+      // os.setPriority throws ERR_SYSTEM_ERROR with the errno in `info`.
+      if ((err as { info?: { code?: string } }).info?.code === 'ESRCH') continue;
+      throw err;
+    }
+  }
+  return getPriority();
+}
