@@ -175,6 +175,16 @@ describe('SQLite store file', () => {
     expect(bytes.includes(Buffer.from(hashEnrollmentToken(token)))).toBe(true);
   });
 
+  it('keeps statement journals and temporary tables in memory, never in temp files', async () => {
+    // A batch's savepoints journal every page they change; on disk that journal spilled to a temp file
+    // (open, unlink, writes, close) in every transaction past 64 KiB (docs/benchmarks.md, twenty-third round).
+    const store = await openSqliteStore(path);
+    // The connection is the store's own (per-connection setting): read through it.
+    const db = (store as unknown as { db: BetterSqlite3.Database }).db;
+    expect(db.pragma('temp_store', { simple: true })).toBe(2); // 2 = MEMORY
+    await store.close();
+  });
+
   it('the durability option selects synchronous=FULL (and still works)', async () => {
     const store = await openSqliteStore(path, { durability: 'full' });
     await store.appendAudit({ actor: 't', action: 'test.write', subject: 's' });

@@ -64,6 +64,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     // Nothing in this schema needs SQL functions from the schema itself.
     db.pragma('trusted_schema = OFF');
     migrate(db, migrations, clock);
+    // Statement journals and ephemeral tables in memory, never in temp files: see docs (twenty-third round).
+    db.pragma('temp_store = MEMORY');
     // Bounds the WAL file's size on disk once a checkpoint let it start over.
     db.pragma('journal_size_limit = 67108864');
     const checkpointer =
