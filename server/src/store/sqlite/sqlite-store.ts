@@ -94,6 +94,9 @@ import {
   type TokenRow,
 } from './rows.js';
 
+/** Thrown inside a batch's first transaction to roll it back and apply the batch write by write (`applyBatch`). */
+class RetryWriteByWrite extends Error {}
+
 /**
  * The Store on SQLite (better-sqlite3). Every write runs in a `BEGIN
  * IMMEDIATE` transaction: the write lock is taken before anything is read,
@@ -131,8 +134,13 @@ export class SqliteStore implements Store {
    * (`forgets: 'own'`) forget just those here.
    */
   private write<T>(what: string, fn: () => T, forgets: 'all' | 'own' = 'all'): Promise<T> {
+    return this.read(what, () => this.transaction(fn, forgets));
+  }
+
+  /** `write`'s transaction, run here and now (errors thrown as they are). */
+  private transaction<T>(fn: () => T, forgets: 'all' | 'own'): T {
     try {
-      return this.read(what, () => this.txn(fn) as T);
+      return this.txn(fn) as T;
     } finally {
       this.standings.wrote(forgets === 'all');
     }
@@ -499,28 +507,41 @@ export class SqliteStore implements Store {
 
   /**
    * One IMMEDIATE transaction for the whole batch, each write on its own
-   * terms. Optimistically without a savepoint per write (two more statements
-   * each): if any write fails, that attempt is rolled back whole and the
-   * batch runs again with a savepoint per write, so a failed one is undone
-   * alone. Inputs are checked by the verifier first, so a failure is rare.
+   * terms. Optimistically without any savepoint: a savepoint journals every
+   * page the writes change (a copy of each) and costs two more statements,
+   * on every batch, for a failure that is rare (the verifier checks inputs
+   * first). If a write fails, that transaction is rolled back whole and the
+   * batch runs again in a new one with a savepoint per write, so a failed
+   * write is undone alone and the others commit. If SQLite itself ended the
+   * transaction (a full disk, an I/O error), the batch fails as a whole.
    */
   applyBatch(writes: readonly BatchedWrite[]): Promise<BatchedOutcome[]> {
-    return this.write('applyBatch', () => {
+    return this.read('applyBatch', () => {
       try {
-        return this.nested(() => writes.map((w) => this.applyInTx(w))) as BatchedOutcome[];
-      } catch (err) {
-        // SQLite rolls the whole transaction back on some errors (a full disk, I/O): then nothing
-        // may run outside it, and the batch fails as a whole.
-        if (!this.db.inTransaction) throw err;
-        return writes.map((w) => {
+        return this.transaction(() => {
           try {
-            return this.nested(() => this.applyInTx(w)) as BatchedOutcome;
+            return writes.map((w) => this.applyInTx(w));
           } catch (err) {
-            return asStoreError(w.kind, err);
+            // Still in the transaction: a write was refused. Throwing rolls the attempt back whole.
+            if (this.db.inTransaction) throw new RetryWriteByWrite();
+            throw err;
           }
-        });
+        }, 'own');
+      } catch (err) {
+        if (!(err instanceof RetryWriteByWrite)) throw err;
       }
-    }, 'own');
+      return this.transaction(
+        () =>
+          writes.map((w) => {
+            try {
+              return this.nested(() => this.applyInTx(w)) as BatchedOutcome;
+            } catch (err) {
+              return asStoreError(w.kind, err);
+            }
+          }),
+        'own',
+      );
+    });
   }
 
   private applyInTx(w: BatchedWrite): BatchedOutcome {
