@@ -20,7 +20,7 @@
 import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
-/** The load generators' nice value unless a benchmark says otherwise (`--load-nice`, VIGIL_BENCH_LOAD_NICE). */
+/** The load generators' nice value unless VIGIL_BENCH_LOAD_NICE or `FleetOptions.nice` says otherwise. */
 export const DEFAULT_LOAD_NICE = 10;
 
 /** A nice value from a flag or the environment: an integer in 0..19 (lower priority only; raising it needs privileges a benchmark should not ask for). */
