@@ -23,23 +23,24 @@ import { getPriority, setPriority } from 'node:os';
 /** The load generators' nice value unless VIGIL_BENCH_LOAD_NICE or `FleetOptions.nice` says otherwise. */
 export const DEFAULT_LOAD_NICE = 10;
 
-/** A nice value from a flag or the environment: an integer in 0..19 (lower priority only; raising it needs privileges a benchmark should not ask for). */
-export function parseNice(text: string, where: string): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < 0 || n > 19) throw new RangeError(`${where} must be a nice value from 0 to 19, got ${JSON.stringify(text)}`);
-  return n;
+/** Nice values a process may lower itself to without privileges: integers 0..19. */
+function isNice(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 19;
 }
 
 /** `nice` when it is a nice value a process may lower itself to (an integer in 0..19); throws otherwise. */
 export function checkNice(nice: number): number {
-  if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new RangeError(`not a nice value from 0 to 19: ${nice}`);
+  if (!isNice(nice)) throw new RangeError(`not a nice value from 0 to 19: ${nice}`);
   return nice;
 }
 
 /** The nice value for the load generators: VIGIL_BENCH_LOAD_NICE when set, else the default. */
 export function loadNiceFromEnvironment(): number {
   const v = process.env['VIGIL_BENCH_LOAD_NICE'];
-  return v === undefined || v === '' ? DEFAULT_LOAD_NICE : parseNice(v, 'VIGIL_BENCH_LOAD_NICE');
+  if (v === undefined || v === '') return DEFAULT_LOAD_NICE;
+  const n = Number(v);
+  if (v.trim() === '' || !isNice(n)) throw new RangeError(`VIGIL_BENCH_LOAD_NICE must be a nice value from 0 to 19, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 /**
